@@ -1,0 +1,448 @@
+"""
+Resolve and validate an idlelock policy.
+
+Pure logic: no I/O. The caller passes the defaults (parsed ``defaults.yaml``), the
+raw pillar/config data and the OpenSSH version; this module returns the resolved
+policy, or the list of everything that is wrong with the input.
+
+Every value is checked here before it can reach a file, because ``sshd -t`` does
+not catch an injected directive (FIELD-NOTES §1) and a shell profile executes
+whatever it is given.
+"""
+
+import copy
+import re
+
+AUTO = "auto"
+NONE = "none"
+UNMANAGED = "unmanaged"
+
+# One week: longer "idle timeouts" are typos (an extra zero, milliseconds).
+MAX_SECONDS = 7 * 24 * 3600
+MAX_COUNT = 100
+
+# OpenSSH versions at which a behaviour appears (FIELD-NOTES §1).
+V_COUNTMAX_ZERO_DISABLES = (8, 2)
+V_INCLUDE = (8, 2)
+V_CHANNEL_TIMEOUT = (9, 2)
+V_GLOBAL_CHANNEL_TYPE = (9, 7)
+V_CHANNEL_TIMEOUT_IN_MATCH = (10, 5)
+
+SSHD_KEYWORDS = {
+    "client_alive_interval": "ClientAliveInterval",
+    "client_alive_count_max": "ClientAliveCountMax",
+    "channel_timeout": "ChannelTimeout",
+    "unused_connection_timeout": "UnusedConnectionTimeout",
+}
+
+_TIME_RE = re.compile(r"^(?:\d+[sSmMhHdDwW]?)+$")
+_TIME_PART_RE = re.compile(r"(\d+)([sSmMhHdDwW]?)")
+_TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$")
+_PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9 ._/:@+-]{0,64}$")
+_RETURNER_RE = re.compile(r"^[A-Za-z0-9_.,-]{0,128}$")
+# Channel labels sshd matches ChannelTimeout types against (sshd_config(5)).
+# "session" alone and "global" before 9.7 are accepted by sshd but do nothing.
+_CHANNEL_TYPE_RE = re.compile(
+    r"^(?:session:[A-Za-z0-9_*?:.@-]+|agent-connection|direct-tcpip|tcpip"
+    r"|direct-streamlocal@openssh\.com|forwarded-tcpip"
+    r"|forwarded-streamlocal@openssh\.com|tun-connection|x11-connection|global|\*)$"
+)
+
+
+class Invalid(ValueError):
+    """A value that is not accepted; the message says what is accepted."""
+
+
+def _show(value):
+    """Render a rejected value so that hidden newlines stay visible."""
+    return repr(value)
+
+
+# ---------------------------------------------------------------- validators
+def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
+    """
+    Return ``value`` as whole seconds.
+
+    Accepts an integer or an sshd time string (``90``, ``5m``, ``1h30m``).
+    """
+    accepted = (
+        f"seconds: an integer {minimum}..{maximum} or an sshd time such as 5m"
+    )
+    if isinstance(value, bool):
+        raise Invalid(accepted)
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str) and _TIME_RE.match(value):
+        seconds = sum(
+            int(num) * _TIME_UNITS[unit.lower()]
+            for num, unit in _TIME_PART_RE.findall(value)
+        )
+    else:
+        raise Invalid(accepted)
+    if not minimum <= seconds <= maximum:
+        raise Invalid(accepted)
+    return seconds
+
+
+def _seconds(minimum=0):
+    return lambda value: parse_seconds(value, minimum=minimum)
+
+
+def _whole(maximum):
+    """A plain integer 0..maximum: counts and intervals take no units."""
+
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+            raise Invalid(f"a whole number 0..{maximum} (no units)")
+        return value
+
+    return check
+
+
+_count = _whole(MAX_COUNT)
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise Invalid("true or false")
+    return value
+
+
+def _abs_path(value):
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or any(ord(ch) < 32 or ch in "#\x7f" for ch in value)
+        or "/../" in value + "/"
+    ):
+        raise Invalid("an absolute path without control characters, '#' or '..'")
+    return value
+
+
+def _pattern(regex, what):
+    def check(value):
+        if not isinstance(value, str) or not regex.match(value):
+            raise Invalid(what)
+        return value
+
+    return check
+
+
+def _group_list(value):
+    accepted = "a list of group names (letters, digits, '_', '.', '-')"
+    if not isinstance(value, list):
+        raise Invalid(accepted)
+    for group in value:
+        if not isinstance(group, str) or not _GROUP_RE.match(group):
+            raise Invalid(accepted)
+    return list(value)
+
+
+def _keyword(base):
+    """A managed keyword: auto, none, unmanaged, or a value for ``base``."""
+
+    def check(value):
+        if value in (AUTO, NONE, UNMANAGED):
+            return value
+        try:
+            return base(value)
+        except Invalid as exc:
+            raise Invalid(f"auto, none, unmanaged, or {exc}") from None
+
+    return check
+
+
+def parse_channel_timeout(value):
+    """
+    Return a ChannelTimeout list as canonical ``type=seconds`` strings.
+
+    Accepts a list of ``type=time`` strings or a mapping ``{type: time}``.
+    """
+    if isinstance(value, dict):
+        items = [(key, val) for key, val in value.items()]
+    elif isinstance(value, list) and value:
+        items = []
+        for entry in value:
+            if not isinstance(entry, str) or entry.count("=") != 1:
+                raise Invalid("a list of type=seconds entries such as session:*=600")
+            items.append(tuple(entry.split("=")))
+    else:
+        raise Invalid("a list of type=seconds entries such as session:*=600")
+    canonical = []
+    for ctype, seconds in items:
+        if ctype == "session":
+            raise Invalid(
+                "'session=' is accepted by sshd but closes nothing; use 'session:*='"
+            )
+        if not isinstance(ctype, str) or not _CHANNEL_TYPE_RE.match(ctype):
+            raise Invalid(
+                f"unknown channel type {ctype!r}; use session:*, session:shell, "
+                "session:command, session:subsystem:NAME, direct-tcpip, "
+                "forwarded-tcpip, x11-connection, agent-connection, tun-connection"
+            )
+        canonical.append(f"{ctype}={parse_seconds(seconds, minimum=1)}")
+    return canonical
+
+
+def _profiles(value):
+    accepted = "a mapping of profile name to thresholds"
+    if not isinstance(value, dict):
+        raise Invalid(accepted)
+    for name, thresholds in value.items():
+        if not isinstance(name, str) or not _PROFILE_NAME_RE.match(name):
+            raise Invalid(f"{accepted}; bad profile name {name!r}")
+        if not isinstance(thresholds, dict):
+            raise Invalid(f"{accepted}; {name!r} is not a mapping")
+        for key, limit in thresholds.items():
+            if key not in PROFILE_KEYS:
+                raise Invalid(
+                    f"{accepted}; unknown threshold {name}:{key}, known: "
+                    + ", ".join(sorted(PROFILE_KEYS))
+                )
+            PROFILE_KEYS[key](limit)
+    return value
+
+
+PROFILE_KEYS = {
+    "timeout_max": _seconds(1),
+    "client_alive_interval_min": _seconds(0),
+    "client_alive_interval_max": _seconds(0),
+    "client_alive_count_max_min": _count,
+    "client_alive_count_max_max": _count,
+    "tmout_min": _seconds(0),
+    "tmout_max": _seconds(0),
+    "readonly": _boolean,
+}
+
+SCHEMA = {
+    "timeout": _seconds(1),
+    "environment": _pattern(_LABEL_RE, "a short label (letters, digits, ' ._/:@+-')"),
+    "profile": _pattern(_PROFILE_NAME_RE, "a profile name such as none, cis or stig"),
+    "root": _abs_path,
+    "profiles": _profiles,
+    "sshd": {
+        "enabled": _boolean,
+        "client_alive_interval": _keyword(_seconds(0)),
+        "client_alive_count_max": _keyword(_count),
+        "channel_timeout": _keyword(parse_channel_timeout),
+        "unused_connection_timeout": _keyword(_seconds(0)),
+        "config": _abs_path,
+        "binary": _abs_path,
+        "service": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a service name"),
+        "manage_service": _boolean,
+    },
+    "shell": {
+        "enabled": _boolean,
+        "tmout": lambda v: v if v == AUTO else parse_seconds(v, minimum=0),
+        "readonly": _boolean,
+        "profile_file": _abs_path,
+        "csh_file": _abs_path,
+        "exempt_groups": _group_list,
+        "takeover": _boolean,
+    },
+    "logind": {
+        "enabled": _boolean,
+        "stop_idle_session_sec": lambda v: v if v == AUTO else parse_seconds(v, 0),
+        "conf_file": _abs_path,
+    },
+    "schedule": {
+        "enabled": _boolean,
+        "seconds": _whole(MAX_SECONDS),
+        "minutes": _whole(MAX_SECONDS // 60),
+        "hours": _whole(MAX_SECONDS // 3600),
+        "splay": _whole(MAX_SECONDS),
+        "highstate": _boolean,
+        "returner": _pattern(_RETURNER_RE, "a returner name, or empty"),
+    },
+}
+
+
+# ---------------------------------------------------------------- resolution
+def merge(base, override):
+    """Return ``base`` recursively updated with ``override`` (neither is changed)."""
+    result = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _validate(data, schema, prefix, errors):
+    """Check ``data`` against ``schema``; return the normalised copy."""
+    if not isinstance(data, dict):
+        errors.append(f"{prefix}: {_show(data)} is not accepted; expected a mapping")
+        return {}
+    clean = {}
+    for key, value in data.items():
+        name = f"{prefix}:{key}"
+        if key not in schema:
+            errors.append(
+                f"{name}: unknown key; known keys here: " + ", ".join(sorted(schema))
+            )
+            continue
+        rule = schema[key]
+        if isinstance(rule, dict):
+            clean[key] = _validate(value, rule, name, errors)
+            continue
+        try:
+            clean[key] = rule(value)
+        except Invalid as exc:
+            errors.append(f"{name}: {_show(value)} is not accepted; expected {exc}")
+    return clean
+
+
+def version_at_least(version, minimum):
+    """True when the (major, minor) ``version`` is known and >= ``minimum``."""
+    return version is not None and tuple(version[:2]) >= minimum
+
+
+def _resolve_sshd(sshd, timeout, version, errors, warnings):
+    """Resolve ``auto`` for this OpenSSH and refuse what it cannot do."""
+    shown = "unknown" if version is None else ".".join(map(str, version[:2]))
+    has_channel_timeout = version_at_least(version, V_CHANNEL_TIMEOUT)
+    if sshd.get("client_alive_interval") == AUTO:
+        sshd["client_alive_interval"] = min(timeout, 300)
+    for key in ("channel_timeout", "unused_connection_timeout"):
+        value = sshd.get(key)
+        if value == AUTO:
+            if has_channel_timeout:
+                sshd[key] = [f"session:*={timeout}"] if key == "channel_timeout" else timeout
+            else:
+                sshd[key] = UNMANAGED
+        elif value != UNMANAGED and not has_channel_timeout:
+            errors.append(
+                f"idlelock:sshd:{key}: {_show(value)} is not accepted; "
+                f"{SSHD_KEYWORDS[key]} needs OpenSSH >= 9.2 and this host has {shown}; "
+                "use auto or unmanaged"
+            )
+    channel = sshd.get("channel_timeout")
+    if isinstance(channel, list) and not version_at_least(version, V_GLOBAL_CHANNEL_TYPE):
+        if any(entry.startswith("global=") for entry in channel):
+            errors.append(
+                f"idlelock:sshd:channel_timeout: {_show(channel)} is not accepted; "
+                f"'global=' needs OpenSSH >= 9.7 (this host has {shown}); "
+                "use 'session:*=' for interactive sessions"
+            )
+    count = sshd.get("client_alive_count_max")
+    if count in (0, NONE) and version_at_least(version, V_COUNTMAX_ZERO_DISABLES):
+        warnings.append(
+            "ClientAliveCountMax 0 disables ClientAlive disconnection since "
+            "OpenSSH 8.2: dead peers are never dropped"
+        )
+    if not _closes_idle_sessions(channel):
+        warnings.append(
+            f"OpenSSH {shown}: no ChannelTimeout session:* is set, so sshd cannot "
+            "close an idle but live session; idle logout rests on the shell timeout"
+        )
+
+
+def _closes_idle_sessions(channel):
+    return isinstance(channel, list) and any(
+        entry.split("=")[0] in ("session:*", "*") for entry in channel
+    )
+
+
+def _check_profile(policy, thresholds, errors):
+    """Refuse a policy weaker than its compliance profile."""
+    name = policy["profile"]
+    sshd = policy.get("sshd", {})
+    shell = policy.get("shell", {})
+
+    def numeric(value, off=0):
+        if value == NONE:
+            return off
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    checks = [
+        ("idlelock:timeout", policy["timeout"], "timeout_min", "timeout_max"),
+        (
+            "idlelock:sshd:client_alive_interval",
+            numeric(sshd.get("client_alive_interval")) if sshd.get("enabled") else None,
+            "client_alive_interval_min",
+            "client_alive_interval_max",
+        ),
+        (
+            "idlelock:sshd:client_alive_count_max",
+            numeric(sshd.get("client_alive_count_max")) if sshd.get("enabled") else None,
+            "client_alive_count_max_min",
+            "client_alive_count_max_max",
+        ),
+        (
+            "idlelock:shell:tmout",
+            numeric(shell.get("tmout")) if shell.get("enabled") else None,
+            "tmout_min",
+            "tmout_max",
+        ),
+    ]
+    for key, value, low_key, high_key in checks:
+        if value is None:
+            continue
+        low, high = thresholds.get(low_key), thresholds.get(high_key)
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"{low if low is not None else 0}..{high if high is not None else '∞'}"
+            errors.append(
+                f"{key}: {_show(value)} is weaker than profile {name!r}, which requires {bounds}"
+            )
+    if thresholds.get("readonly") and shell.get("enabled") and not shell.get("readonly"):
+        errors.append(
+            f"idlelock:shell:readonly: False is weaker than profile {name!r}, "
+            "which requires a readonly, exported TMOUT"
+        )
+
+
+def resolve(raw, defaults, version=None):
+    """
+    Resolve a policy.
+
+    ``raw`` is the ``idlelock`` mapping from pillar and minion config, ``defaults``
+    the ``idlelock`` mapping of ``defaults.yaml``, ``version`` the OpenSSH version
+    tuple (or ``None`` when unknown). Returns ``(policy, errors, warnings)``;
+    ``policy`` is only meaningful when ``errors`` is empty.
+    """
+    errors, warnings = [], []
+    clean = _validate(raw or {}, SCHEMA, "idlelock", errors)
+    policy = merge(defaults, clean)
+    timeout = policy["timeout"]
+    profiles = policy.get("profiles", {})
+    if policy["profile"] not in profiles:
+        errors.append(
+            f"idlelock:profile: {_show(policy['profile'])} is not accepted; "
+            "expected one of " + ", ".join(sorted(profiles))
+        )
+    if policy["shell"]["tmout"] == AUTO:
+        policy["shell"]["tmout"] = timeout
+    if policy["logind"]["stop_idle_session_sec"] == AUTO:
+        policy["logind"]["stop_idle_session_sec"] = timeout
+    if policy["sshd"]["enabled"]:
+        _resolve_sshd(policy["sshd"], timeout, version, errors, warnings)
+    if not errors and policy["profile"] in profiles:
+        _check_profile(policy, profiles[policy["profile"]], errors)
+    policy["warnings"] = warnings
+    return policy, errors, warnings
+
+
+# ---------------------------------------------------------------- rendering
+def sshd_directives(sshd):
+    """
+    Return ``{Keyword: value text}`` for every keyword idlelock manages.
+
+    ``unmanaged`` keywords are left out; ``none`` means "off".
+    """
+    directives = {}
+    for key, keyword in SSHD_KEYWORDS.items():
+        value = sshd.get(key, UNMANAGED)
+        if value == UNMANAGED:
+            continue
+        if value == NONE:
+            off = "none" if keyword in ("ChannelTimeout", "UnusedConnectionTimeout") else "0"
+            directives[keyword] = off
+        elif isinstance(value, list):
+            directives[keyword] = " ".join(value)
+        else:
+            directives[keyword] = str(value)
+    return directives

@@ -1,0 +1,367 @@
+"""
+sshd_config structure: read it the way sshd does, and plan idlelock's edits.
+
+Pure logic. File access is injected (``read`` and ``expand`` callables), so the
+same code walks the live tree, a candidate tree, or a dict in a unit test.
+
+The sshd rules this follows (FIELD-NOTES §1):
+- for each keyword the first value obtained wins;
+- ``Include`` expands its globs in sorted order, relative paths against /etc/ssh,
+  and the included lines belong to the Include's own Match context;
+- a ``Match`` line opens a block that lasts until the next Match or the end of
+  the file it is in (a Match in an included file ends with that file).
+"""
+
+import fnmatch
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+SSHDIR = "/etc/ssh"
+DROPIN_NAME = "00-idlelock.conf"
+MAX_INCLUDE_DEPTH = 16  # sshd's READCONF_MAX_DEPTH
+DISABLED_MARK = "# idlelock disabled: "
+BLOCK_BEGIN = "# BEGIN idlelock (managed by Salt; local edits are overwritten)"
+BLOCK_END = "# END idlelock"
+HEADER = "# Managed by Salt (idlelock): idle SSH session timeouts. Local edits are overwritten.\n"
+
+_LINE_RE = re.compile(r"^\s*([^\s=]+)(?:\s*=\s*|\s+|$)(.*)$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be read the way sshd would read it."""
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One configuration line, as sshd sees it."""
+
+    path: str
+    lineno: int
+    keyword: str  # lower case, as sshd compares keywords
+    args: tuple
+    match: "Directive | None" = None  # the enclosing Match line; None: global
+    included: tuple = field(default=(), compare=False)  # Include: files, in order
+
+    @property
+    def source(self):
+        return f"{self.path}:{self.lineno}"
+
+    @property
+    def value(self):
+        return " ".join(self.args)
+
+    def describe(self):
+        """``Match Group admins`` for a Match line."""
+        return f"Match {self.value}" if self.keyword == "match" else self.keyword
+
+
+@dataclass
+class Tree:
+    """A configuration as sshd reads it: every directive in sshd's order."""
+
+    main: str
+    texts: dict  # path -> text of every file read, in first-visit order
+    directives: list
+
+    def winners(self, keywords):
+        """``{keyword: Directive}``: the first global directive per keyword."""
+        wanted = {keyword.lower(): keyword for keyword in keywords}
+        found = {}
+        for directive in self.directives:
+            keyword = wanted.get(directive.keyword)
+            if keyword and directive.match is None and keyword not in found:
+                found[keyword] = directive
+        return found
+
+    def match_overrides(self, keywords):
+        """Directives inside a Match block that set one of ``keywords``."""
+        wanted = {keyword.lower() for keyword in keywords}
+        return [d for d in self.directives if d.match is not None and d.keyword in wanted]
+
+
+def tokenize(line):
+    """
+    Split one line into ``(keyword, args)``; ``None`` for blanks and comments.
+
+    Handles ``Keyword=value``, tabs, double quotes and trailing comments.
+    """
+    found = _LINE_RE.match(line)
+    if not found or found.group(1).startswith("#"):
+        return None
+    args, word, quoted, started = [], "", False, False
+    for char in found.group(2):
+        if char == '"':
+            quoted, started = not quoted, True
+        elif char.isspace() and not quoted:
+            if started:
+                args.append(word)
+            word, started = "", False
+        elif char == "#" and not quoted and not started:
+            break
+        else:
+            word, started = word + char, True
+    if quoted:
+        raise ConfigError(f"unbalanced quote in: {line.strip()}")
+    if started:
+        args.append(word)
+    return found.group(1).lower(), tuple(args)
+
+
+def include_path(pattern):
+    """An Include argument as sshd resolves it: relative to /etc/ssh."""
+    return pattern if pattern.startswith("/") else posixpath.join(SSHDIR, pattern)
+
+
+def walk(main, read, expand):
+    """
+    Read the configuration rooted at ``main`` in sshd's order.
+
+    ``read(path)`` returns the text or ``None`` when the file is missing;
+    ``expand(pattern)`` returns the sorted paths an absolute glob matches.
+    """
+    texts, directives = {}, []
+
+    def visit(path, context, depth):
+        if depth > MAX_INCLUDE_DEPTH:
+            raise ConfigError(f"{path}: Include nested deeper than {MAX_INCLUDE_DEPTH}")
+        text = texts.get(path)
+        if text is None:
+            text = read(path)
+            if text is None:
+                raise ConfigError(f"{path}: no such file")
+            texts[path] = text
+        match = context
+        for lineno, line in enumerate(text.splitlines(), 1):
+            try:
+                parsed = tokenize(line)
+            except ConfigError as exc:
+                raise ConfigError(f"{path} line {lineno}: {exc}") from None
+            if parsed is None:
+                continue
+            keyword, args = parsed
+            if keyword == "match":
+                match = Directive(path, lineno, keyword, args, None)
+                directives.append(match)
+            elif keyword == "include":
+                files = tuple(f for arg in args for f in expand(include_path(arg)))
+                directives.append(Directive(path, lineno, keyword, args, match, files))
+                for included in files:
+                    visit(included, match, depth + 1)
+            else:
+                directives.append(Directive(path, lineno, keyword, args, match))
+
+    visit(main, None, 0)
+    return Tree(main, texts, directives)
+
+
+# ---------------------------------------------------------------- values
+def _seconds(text):
+    total = 0
+    for number, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", text):
+        total += int(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[
+            unit.lower()
+        ]
+    return total
+
+
+def normalize(keyword, value):
+    """
+    A value in the form ``sshd -T`` prints it, or ``None`` when sshd prints none.
+
+    ``5m`` becomes ``300``; ``UnusedConnectionTimeout 0`` becomes ``none``; an
+    unset or ``none`` ChannelTimeout prints nothing.
+    """
+    keyword = keyword.lower()
+    if value is None:
+        return None
+    if keyword == "channeltimeout":
+        if value.strip().lower() == "none":
+            return None
+        parts = []
+        for entry in value.split():
+            ctype, _, seconds = entry.partition("=")
+            parts.append(f"{ctype}={_seconds(seconds)}")
+        return " ".join(parts)
+    if keyword == "unusedconnectiontimeout":
+        if value.strip().lower() == "none" or _seconds(value) == 0:
+            return "none"
+        return str(_seconds(value))
+    if keyword == "clientaliveinterval":
+        return str(_seconds(value))
+    return value.strip()
+
+
+# ---------------------------------------------------------------- planning
+@dataclass
+class Plan:
+    """What idlelock would write: new texts for the files that change."""
+
+    target: str
+    texts: dict  # path -> new text, only files whose text changes
+    disabled: list  # foreign Directives that would beat ours, commented out
+    tree: Tree  # the candidate configuration as sshd would read it
+
+
+def render_dropin(directives):
+    """The drop-in file idlelock owns."""
+    return HEADER + "".join(f"{keyword} {value}\n" for keyword, value in directives.items())
+
+
+def _render_block(directives):
+    body = "".join(f"{keyword} {value}\n" for keyword, value in directives.items())
+    return f"{BLOCK_BEGIN}\n{body}{BLOCK_END}\n"
+
+
+def _strip_block(text):
+    """Remove idlelock's managed block from a main file."""
+    pattern = re.compile(
+        rf"^{re.escape(BLOCK_BEGIN)}\n.*?^{re.escape(BLOCK_END)}\n?", re.M | re.S
+    )
+    return pattern.sub("", text)
+
+
+def dropin_target(tree):
+    """
+    The drop-in path idlelock writes, or ``None`` to use a block in the main file.
+
+    Only a global Include in the main file that comes before any Match line and
+    whose glob matches ``00-idlelock.conf`` qualifies: anything else would put
+    our lines inside a Match block or after values that beat them.
+    """
+    for directive in tree.directives:
+        if directive.path != tree.main or directive.keyword == "match":
+            if directive.keyword == "match":
+                return None
+            continue
+        if directive.keyword != "include":
+            continue
+        for arg in directive.args:
+            directory, pattern = posixpath.split(include_path(arg))
+            if not _GLOB_CHARS.search(directory) and fnmatch.fnmatchcase(DROPIN_NAME, pattern):
+                return posixpath.join(directory, DROPIN_NAME)
+    return None
+
+
+def _disable_line(text, lineno):
+    lines = text.splitlines(keepends=True)
+    line = lines[lineno - 1]
+    indent = line[: len(line) - len(line.lstrip())]
+    lines[lineno - 1] = f"{indent}{DISABLED_MARK}{line.lstrip()}"
+    return "".join(lines)
+
+
+def overlay(read, expand, texts):
+    """``read``/``expand`` that see ``texts`` (new or changed files) over the disk."""
+
+    def read_over(path):
+        return texts[path] if path in texts else read(path)
+
+    def expand_over(pattern):
+        found = set(expand(pattern))
+        directory, name = posixpath.split(pattern)
+        for path in texts:
+            if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(
+                posixpath.basename(path), name
+            ):
+                found.add(path)
+        return sorted(found)
+
+    return read_over, expand_over
+
+
+def plan(tree, directives, read, expand):
+    """
+    Plan the edits that make ``directives`` effective in ``tree``.
+
+    idlelock writes its values where sshd reads them first in global context: a
+    ``00-idlelock.conf`` drop-in when the main file includes a drop-in directory
+    before any Match, else a block at the top of the main file. A foreign global
+    line that sshd would read before ours, with a different value, is commented
+    out in place with a marker. Match blocks are never edited.
+    """
+    target = dropin_target(tree)
+    texts = {}
+    if target:
+        texts[target] = render_dropin(directives)
+        stripped = _strip_block(tree.texts[tree.main])
+        if stripped != tree.texts[tree.main]:
+            texts[tree.main] = stripped
+    else:
+        target = tree.main
+        texts[target] = _render_block(directives) + _strip_block(tree.texts[tree.main])
+    disabled = []
+    for _ in range(len(tree.directives) + 1):
+        candidate = walk(tree.main, *overlay(read, expand, texts))
+        losing = [
+            winner
+            for keyword, winner in candidate.winners(directives).items()
+            if not _is_ours(winner, target)
+            and normalize(keyword, winner.value) != normalize(keyword, directives[keyword])
+        ]
+        if not losing:
+            break
+        for winner in losing:
+            texts[winner.path] = _disable_line(candidate.texts[winner.path], winner.lineno)
+            disabled.append(winner)
+    changed = {path: text for path, text in texts.items() if tree.texts.get(path) != text}
+    if target not in tree.texts and target not in changed:
+        changed[target] = texts[target]
+    return Plan(target=target, texts=changed, disabled=disabled, tree=candidate)
+
+
+def _is_ours(directive, target):
+    return directive.path == target
+
+
+# ---------------------------------------------------------------- staging
+def stage(tree, stage_dir):
+    """
+    Copy a candidate tree into ``stage_dir`` so sshd can validate it as a whole.
+
+    Every file gets a staged copy; each Include line is rewritten to list the
+    staged copies of the files it expanded to, in the same order, so the staged
+    tree reads exactly like the candidate. Line numbers are kept, so sshd's
+    errors map back through the returned ``{staged path: original path}``.
+    """
+    names = {path: posixpath.join(stage_dir, f"{index:03d}.conf") for index, path in enumerate(tree.texts)}
+    includes = {}
+    for directive in tree.directives:
+        if directive.keyword == "include":
+            includes[(directive.path, directive.lineno)] = directive.included
+    files = {}
+    for path, text in tree.texts.items():
+        lines = text.splitlines()
+        for (inc_path, lineno), included in includes.items():
+            if inc_path == path:
+                staged = " ".join(names[p] for p in included)
+                lines[lineno - 1] = f"Include {staged}" if staged else "# Include: no match"
+        files[names[path]] = "\n".join(lines) + "\n"
+    return files, names[tree.main], {staged: path for path, staged in names.items()}
+
+
+def unstage_message(message, staged_paths):
+    """Translate staged file names in an sshd message back to the real paths."""
+    for staged, original in staged_paths.items():
+        message = message.replace(staged, original)
+    return message
+
+
+def diff(old_texts, new_texts):
+    """A unified diff of every changed file."""
+    import difflib
+
+    chunks = []
+    for path, new in new_texts.items():
+        old = old_texts.get(path)
+        chunks.extend(
+            difflib.unified_diff(
+                (old or "").splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=path if old is not None else "/dev/null",
+                tofile=path,
+            )
+        )
+    return "".join(chunks)

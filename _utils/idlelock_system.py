@@ -1,0 +1,221 @@
+"""
+System I/O for idlelock: run sshd probes, read and write files safely.
+
+No policy here. Every path is a path *inside* ``root`` (``/`` for the running
+system, or a mounted image / chroot), and every probe runs inside that root, so
+Include paths and binaries mean what they mean to that system.
+"""
+
+import contextlib
+import glob
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+
+PROBE_TIMEOUT = 30
+_VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
+_PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
+_MAX_SYMLINKS = 40
+
+
+class ProbeError(RuntimeError):
+    """A probe could not run, or sshd rejected a configuration."""
+
+
+def host_path(root, path):
+    """Where the in-root ``path`` lives on this host."""
+    if root in ("", "/"):
+        return path
+    return os.path.join(root, path.lstrip("/"))
+
+
+def check_root(root):
+    """Refuse a root that is not a directory."""
+    if not os.path.isdir(root):
+        raise ProbeError(f"root {root!r} is not a directory")
+
+
+def read_text(root, path):
+    """The text of an in-root file, or ``None`` when it does not exist."""
+    try:
+        with open(host_path(root, path), encoding="utf-8", errors="surrogateescape") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def expand_glob(root, pattern):
+    """In-root paths that an absolute glob matches, sorted as sshd's glob(3) sorts."""
+    prefix = host_path(root, "/").rstrip("/")
+    found = glob.glob(host_path(root, pattern))
+    return sorted(path[len(prefix):] if prefix else path for path in found)
+
+
+def _run(root, argv):
+    if root not in ("", "/"):
+        argv = ["chroot", root] + argv
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
+        )
+    except FileNotFoundError as exc:
+        raise ProbeError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    except subprocess.TimeoutExpired:
+        raise ProbeError(f"{' '.join(argv)} did not finish in {PROBE_TIMEOUT} s") from None
+    return proc
+
+
+def run_sshd(binary, args, root="/"):
+    """
+    Run ``sshd`` with ``args`` inside ``root``; return the CompletedProcess.
+
+    sshd refuses to test a configuration when its privilege-separation directory
+    is missing (a host or image where sshd never ran since boot). Create it the
+    way the distributions' units do (systemd ``RuntimeDirectory=sshd``, mode
+    0755, owned by root) and try once more.
+    """
+    if not os.path.isfile(host_path(root, binary)):
+        raise ProbeError(f"no sshd binary at {binary} (root {root})")
+    proc = _run(root, [binary] + list(args))
+    missing = _PRIVSEP_RE.search(proc.stderr)
+    if proc.returncode != 0 and missing:
+        directory = host_path(root, missing.group(1))
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        os.chmod(directory, 0o755)
+        proc = _run(root, [binary] + list(args))
+    return proc
+
+
+def sshd_version(binary, root="/"):
+    """``((major, minor, patch), text)`` of the OpenSSH that ``binary`` is."""
+    # 9.x prints the version for -V; 8.4 rejects -V and prints it in the usage.
+    proc = run_sshd(binary, ["-V"], root)
+    found = _VERSION_RE.search(proc.stderr + proc.stdout)
+    if not found:
+        raise ProbeError(f"cannot tell the OpenSSH version of {binary}: {proc.stderr.strip()}")
+    major, minor, patch = found.groups()
+    return (int(major), int(minor), int(patch or 0)), found.group(0)
+
+
+def sshd_effective(binary, config, root="/", connection=None):
+    """
+    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``.
+
+    ``connection`` (``{"user": .., "host": .., "addr": ..}``) applies the Match
+    blocks for that connection. Raises ProbeError with sshd's message when sshd
+    rejects the configuration.
+    """
+    args = ["-T", "-f", config]
+    if connection:
+        args += ["-C", ",".join(f"{key}={value}" for key, value in connection.items())]
+    proc = run_sshd(binary, args, root)
+    if proc.returncode != 0:
+        raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
+    values = {}
+    for line in proc.stdout.splitlines():
+        keyword, _, value = line.partition(" ")
+        values.setdefault(keyword, value)
+    return values
+
+
+@contextlib.contextmanager
+def stage_dir(root="/"):
+    """A private temporary directory inside ``root``, yielded as an in-root path."""
+    parent = next(
+        (p for p in ("/run", "/tmp") if os.path.isdir(host_path(root, p))), "/tmp"
+    )
+    os.makedirs(host_path(root, parent), exist_ok=True)
+    real = tempfile.mkdtemp(prefix="idlelock-", dir=host_path(root, parent))
+    try:
+        yield parent.rstrip("/") + "/" + os.path.basename(real)
+    finally:
+        shutil.rmtree(real, ignore_errors=True)
+
+
+def write_plain(root, files):
+    """Write scratch files (``{in-root path: text}``) with no care for ownership."""
+    for path, text in files.items():
+        with open(host_path(root, path), "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write(text)
+
+
+def resolve_symlinks(root, path):
+    """The in-root path a chain of symlinks ends at, so writes go to the target."""
+    for _ in range(_MAX_SYMLINKS):
+        real = host_path(root, path)
+        if not os.path.islink(real):
+            return path
+        target = os.readlink(real)
+        path = os.path.normpath(
+            target if target.startswith("/") else os.path.join(os.path.dirname(path), target)
+        )
+    raise ProbeError(f"{path}: too many levels of symbolic links")
+
+
+def write_atomic(root, path, data):
+    """
+    Replace an in-root file with ``data`` (bytes) atomically.
+
+    A symlink is written through to its target. The file keeps its owner and
+    mode; a new file is root-owned and 0644. The data reaches the disk before
+    the rename, so a crash leaves either the old file or the new one.
+    """
+    real = host_path(root, resolve_symlinks(root, path))
+    directory = os.path.dirname(real)
+    try:
+        info = os.stat(real)
+        mode, uid, gid = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
+    except FileNotFoundError:
+        mode, uid, gid = 0o644, 0, 0
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=".idlelock-", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fchmod(out.fileno(), mode)
+            os.fchown(out.fileno(), uid, gid)
+            os.fsync(out.fileno())
+        os.rename(tmp, real)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _read_bytes(root, path):
+    try:
+        with open(host_path(root, resolve_symlinks(root, path)), "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_all(root, texts):
+    """
+    Write every file of ``{in-root path: text}``, or none of them.
+
+    When one write fails, the files already written get their old bytes back
+    (and new files are removed) before the error is raised.
+    """
+    written = []
+    try:
+        for path, text in texts.items():
+            old = _read_bytes(root, path)
+            write_atomic(root, path, text.encode("utf-8", "surrogateescape"))
+            written.append((path, old))
+    except OSError:
+        for path, old in reversed(written):
+            if old is None:
+                os.unlink(host_path(root, resolve_symlinks(root, path)))
+            else:
+                write_atomic(root, path, old)
+        raise

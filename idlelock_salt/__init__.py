@@ -1,0 +1,28 @@
+"""
+The ``salt.loader`` entry point of the idlelock package.
+
+``pip install .`` puts ``_modules``, ``_states`` and ``_utils`` (and the other
+``_*`` folders) inside this package; Salt asks this function where they are, so
+a minion in that environment has ``idlelock.*`` with no sync.
+"""
+
+import os
+
+_KINDS = {
+    "modules": "_modules",
+    "states": "_states",
+    "utils": "_utils",
+    "grains": "_grains",
+    "runners": "_runners",
+}
+
+
+def loader_dirs():
+    """``{loader kind: [directory]}`` for every kind this package ships."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    dirs = {}
+    for kind, folder in _KINDS.items():
+        path = os.path.join(here, folder)
+        if os.path.isdir(path):
+            dirs[kind] = [path]
+    return dirs

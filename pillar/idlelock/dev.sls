@@ -1,0 +1,3 @@
+idlelock:
+  environment: dev
+  timeout: 3600

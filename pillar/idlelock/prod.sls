@@ -1,0 +1,4 @@
+idlelock:
+  environment: prod
+  timeout: 600
+  profile: stig

@@ -1,0 +1,4 @@
+idlelock:
+  environment: staging
+  timeout: 900
+  profile: cis

@@ -1,0 +1,1 @@
+{#- Placeholder: the schedule part comes in a later issue. It is a no-op. #}
