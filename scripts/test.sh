@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run the whole idlelock test suite on a bare Debian/Ubuntu machine, as root.
+# Installs what the suite needs: openssh-server and the login shells (apt),
+# debootstrap for the OpenSSH version chroots, and a venv with pinned Salt.
+# Extra arguments go to pytest, e.g. `scripts/test.sh tests/unit -x`.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+missing=()
+[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+for tool in ssh:openssh-client zsh:zsh ksh:ksh tcsh:tcsh dash:dash debootstrap:debootstrap \
+            unshare:util-linux python3:python3 ; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
+done
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+  echo "== installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv=${IDLELOCK_VENV:-$repo/.venv}
+if [[ ! -x $venv/bin/python ]]; then
+  echo "== creating $venv"
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+"$venv/bin/pip" check >/dev/null
+
+exec "$venv/bin/python" -m pytest "$@"
