@@ -304,7 +304,8 @@ def plan(tree, directives, read, expand):
         if not losing:
             break
         for winner in losing:
-            texts[winner.path] = _disable_line(candidate.texts[winner.path], winner.lineno)
+            current = texts.get(winner.path, candidate.texts[winner.path])
+            texts[winner.path] = _disable_line(current, winner.lineno)
             disabled.append(winner)
     changed = {path: text for path, text in texts.items() if tree.texts.get(path) != text}
     if target not in tree.texts and target not in changed:

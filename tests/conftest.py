@@ -23,9 +23,8 @@ def host_key(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def minion_opts(tmp_path):
-    """A masterless minion that loads idlelock straight from this repository."""
+def make_minion_opts(tmp_path):
+    """Options of a masterless minion that loads idlelock straight from this repository."""
     import salt.config
 
     root = tmp_path / "salt-root"
@@ -45,6 +44,12 @@ def minion_opts(tmp_path):
         }
     )
     return opts
+
+
+@pytest.fixture
+def minion_opts(tmp_path):
+    """A masterless minion that loads idlelock straight from this repository."""
+    return make_minion_opts(tmp_path)
 
 
 @pytest.fixture

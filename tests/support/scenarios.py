@@ -1,0 +1,52 @@
+"""Load the data-only scenario files under tests/scenarios/."""
+
+import os
+import pathlib
+
+import yaml
+
+SCENARIOS = pathlib.Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def load(kind):
+    """``[(name, scenario dict)]`` for every ``tests/scenarios/<kind>/*.yaml``."""
+    return [
+        (path.stem, yaml.safe_load(path.read_text()))
+        for path in sorted((SCENARIOS / kind).glob("*.yaml"))
+    ]
+
+
+def params(kind, **filters):
+    """pytest params for ``kind``, keeping scenarios whose keys match ``filters``."""
+    import pytest
+
+    return [
+        pytest.param(scenario, id=name)
+        for name, scenario in load(kind)
+        if all(scenario.get(key, default) == want for key, (want, default) in filters.items())
+    ]
+
+
+def files(scenario, root, host_key="/nonexistent/hostkey"):
+    """The scenario's files as ``{absolute path: text}`` with placeholders filled in."""
+    return {
+        os.path.join(root, rel): text.replace("@ROOT@", root).replace("@HOSTKEY@", str(host_key))
+        for rel, text in scenario.get("files", {}).items()
+    }
+
+
+def materialize(scenario, root, host_key):
+    """Write the scenario's tree under ``root`` (a real directory)."""
+    for path, text in files(scenario, str(root), host_key).items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    for rel, target in scenario.get("symlinks", {}).items():
+        link = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.join(root, target), link)
+
+
+def relative(text, root):
+    """Sandbox paths in a message, made relative like the scenario's own paths."""
+    return str(text).replace(str(root).rstrip("/") + "/", "")
