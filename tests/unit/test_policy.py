@@ -1,0 +1,192 @@
+"""Policy validation and resolution: every key, good and bad values, auto per version."""
+
+import pytest
+
+import idlelock_policy as policy
+
+V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
+
+INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
+
+# key path -> (accepted values, refused values)
+KEYS = {
+    "timeout": ([3, 600, "10m", "1h30m"], [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS),
+    "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1"]),
+    "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS"]),
+    "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5]),
+    "sshd:enabled": ([True, False], ["yes", 1, None]),
+    "sshd:client_alive_interval": (
+        ["auto", "none", "unmanaged", 0, 300, "5m"],
+        [-5, "300s ", "5 m", True] + INJECTIONS,
+    ),
+    "sshd:client_alive_count_max": (["auto", "none", "unmanaged", 0, 1, 3], ["3m", -1, 101, "1", 1.0]),
+    "sshd:channel_timeout": (
+        ["auto", "none", "unmanaged", ["session:*=600"], {"session:shell": "10m"},
+         ["session:*=600", "direct-tcpip=60", "x11-connection=1h"]],
+        [["session=600"], ["bogus=3"], ["session:*=0"], ["session:*=600\nPermitRootLogin yes"],
+         "session:*=600", [], ["session:*"]],
+    ),
+    "sshd:unused_connection_timeout": (["auto", "none", "unmanaged", 0, 600], [-1, "x"] + INJECTIONS),
+    "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y"]),
+    "sshd:binary": (["/usr/sbin/sshd"], ["sshd", None]),
+    "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""], ["ssh d", "ssh;reboot", "a\nb"]),
+    "sshd:manage_service": ([True, False], ["false"]),
+    "shell:enabled": ([True, False], ["on"]),
+    "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
+    "shell:readonly": ([True, False], [1]),
+    "shell:profile_file": (["/etc/profile.d/idlelock.sh"], ["idlelock.sh", "/etc/profile.d/a b\n"]),
+    "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"]),
+    "shell:exempt_groups": (
+        [[], ["wheel", "db-admins", "svc_backup"]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], [1]],
+    ),
+    "shell:takeover": ([True, False], ["yes"]),
+    "logind:enabled": ([True, False], [0]),
+    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"]),
+    "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"], ["logind.conf"]),
+    "schedule:enabled": ([True, False], ["no"]),
+    "schedule:minutes": ([1, 30], [-1, "30m", True]),
+    "schedule:hours": ([1], ["1h"]),
+    "schedule:seconds": ([5], [5.5]),
+    "schedule:splay": ([0, 120], ["2m"]),
+    "schedule:highstate": ([True, False], ["true"]),
+    "schedule:returner": (["", "syslog", "mysql,smtp"], ["a b", "x\ny"]),
+}
+
+
+def nested(path, value):
+    data = value
+    for part in reversed(path.split(":")):
+        data = {part: data}
+    return data
+
+
+def cases(accepted):
+    for path, (good, bad) in KEYS.items():
+        for value in good if accepted else bad:
+            yield pytest.param(path, value, id=f"{path}={value!r}")
+
+
+@pytest.mark.parametrize("path,value", cases(accepted=True))
+def test_accepted(path, value, defaults):
+    _, errors, _ = policy.resolve(nested(path, value), defaults, V92)
+    assert errors == []
+
+
+@pytest.mark.parametrize("path,value", cases(accepted=False))
+def test_refused_with_key_value_and_what_is_accepted(path, value, defaults):
+    _, errors, _ = policy.resolve(nested(path, value), defaults, V92)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"idlelock:{path}: {value!r} is not accepted; expected ")
+
+
+def test_every_schema_key_is_covered():
+    def leaves(schema, prefix=""):
+        for key, rule in schema.items():
+            if isinstance(rule, dict):
+                yield from leaves(rule, f"{prefix}{key}:")
+            elif key != "profiles":
+                yield prefix + key
+
+    assert set(leaves(policy.SCHEMA)) == set(KEYS)
+
+
+def test_unknown_key_is_refused_not_defaulted(defaults):
+    _, errors, _ = policy.resolve({"sshd": {"client_alive_intreval": 60}}, defaults, V92)
+    assert errors == [
+        "idlelock:sshd:client_alive_intreval: unknown key; known keys here: binary, "
+        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, "
+        "manage_service, service, unused_connection_timeout"
+    ]
+
+
+def test_session_channel_type_is_refused_with_the_working_form(defaults):
+    _, errors, _ = policy.resolve({"sshd": {"channel_timeout": ["session=300"]}}, defaults, V92)
+    assert "use 'session:*='" in errors[0]
+
+
+@pytest.mark.parametrize("version,accepted", [(V92, False), (V97, True)])
+def test_global_channel_type_needs_9_7(version, accepted, defaults):
+    raw = {"sshd": {"channel_timeout": ["session:*=60", "global=60"]}}
+    _, errors, _ = policy.resolve(raw, defaults, version)
+    assert (errors == []) is accepted
+    if not accepted:
+        assert "'global=' needs OpenSSH >= 9.7" in errors[0]
+
+
+@pytest.mark.parametrize(
+    "version,channel,unused",
+    [(V84, "unmanaged", "unmanaged"), (V92, ["session:*=600"], 600), (V100, ["session:*=600"], 600)],
+)
+def test_auto_follows_the_openssh_version(version, channel, unused, defaults):
+    resolved, errors, _ = policy.resolve({}, defaults, version)
+    assert errors == []
+    assert resolved["sshd"]["channel_timeout"] == channel
+    assert resolved["sshd"]["unused_connection_timeout"] == unused
+    assert resolved["sshd"]["client_alive_interval"] == 300
+
+
+def test_auto_interval_never_exceeds_the_timeout(defaults):
+    resolved, _, _ = policy.resolve({"timeout": 3}, defaults, V92)
+    assert resolved["sshd"]["client_alive_interval"] == 3
+    assert resolved["sshd"]["channel_timeout"] == ["session:*=3"]
+    assert resolved["shell"]["tmout"] == 3
+
+
+def test_old_openssh_warns_that_idle_logout_rests_on_the_shell(defaults):
+    _, errors, warnings = policy.resolve({}, defaults, V84)
+    assert errors == []
+    assert any("sshd cannot close an idle but live session" in w for w in warnings)
+
+
+def test_explicit_channel_timeout_on_old_openssh_is_refused(defaults):
+    _, errors, _ = policy.resolve({"sshd": {"channel_timeout": ["session:*=60"]}}, defaults, V84)
+    assert "ChannelTimeout needs OpenSSH >= 9.2 and this host has 8.4" in errors[0]
+
+
+@pytest.mark.parametrize("version,warned", [(V84, True), ((8, 1, 0), False)])
+def test_countmax_zero_warns_from_8_2(version, warned, defaults):
+    _, _, warnings = policy.resolve({"sshd": {"client_alive_count_max": 0}}, defaults, version)
+    assert any("ClientAliveCountMax 0 disables" in w for w in warnings) is warned
+
+
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        ({"profile": "stig", "timeout": 900}, "idlelock:timeout: 900 is weaker than profile 'stig'"),
+        ({"profile": "stig", "sshd": {"client_alive_count_max": 3}}, "client_alive_count_max: 3"),
+        ({"profile": "stig", "sshd": {"client_alive_interval": 0}}, "client_alive_interval: 0"),
+        ({"profile": "cis", "sshd": {"client_alive_count_max": 0}}, "client_alive_count_max: 0"),
+        ({"profile": "cis", "shell": {"tmout": 0}}, "idlelock:shell:tmout: 0"),
+        ({"profile": "cis", "shell": {"readonly": False}}, "shell:readonly"),
+        ({"profile": "stig", "sshd": {"client_alive_interval": "none"}}, "client_alive_interval: 0"),
+    ],
+)
+def test_policy_weaker_than_profile_is_refused(raw, message, defaults):
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert any(message in e for e in errors), errors
+
+
+@pytest.mark.parametrize("profile", ["cis", "stig"])
+def test_stricter_than_profile_passes(profile, defaults):
+    raw = {"profile": profile, "timeout": 120, "shell": {"tmout": 60}}
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+
+
+def test_a_site_adds_its_own_profile(defaults):
+    raw = {"profiles": {"bank": {"timeout_max": 300}}, "profile": "bank", "timeout": 600}
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == ["idlelock:timeout: 600 is weaker than profile 'bank', which requires 0..300"]
+
+
+def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
+    raw = {"sshd": {"client_alive_interval": "none", "channel_timeout": "none",
+                    "unused_connection_timeout": "unmanaged"}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    assert policy.sshd_directives(resolved["sshd"]) == {
+        "ClientAliveInterval": "0",
+        "ClientAliveCountMax": "1",
+        "ChannelTimeout": "none",
+    }
