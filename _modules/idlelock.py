@@ -13,16 +13,24 @@ import os
 import sys
 
 import salt.utils.platform
+import salt.utils.process
 import salt.utils.yaml
 from salt.exceptions import CommandExecutionError
 
 
 def _fresh(name):
+    # Synced (or loaded from the repository), _utils is on sys.path while Salt
+    # loads this module. Installed as a package it is not: Salt never loads
+    # utils from a salt.loader entry point, so import them from the package.
     # A long-running minion keeps imported modules across saltutil.sync_all;
     # reload ours so a synced upgrade of _utils takes effect with the module.
-    if name in sys.modules:
-        return importlib.reload(sys.modules[name])
-    return importlib.import_module(name)
+    for qualified in (name, f"idlelock_salt._utils.{name}"):
+        if qualified in sys.modules:
+            return importlib.reload(sys.modules[qualified])
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return importlib.import_module(f"idlelock_salt._utils.{name}")
 
 
 try:
@@ -132,11 +140,23 @@ def policy(strict=True, os_defaults=None, **kwargs):
     """
     resolved, errors = _resolve(_split_overrides(kwargs, "sshd"), os_defaults)
     resolved["sshd"]["socket_activated"] = _socket_activated(resolved["sshd"].get("service"))
+    resolved["schedule"]["job"] = idlelock_policy.schedule_job(
+        resolved["schedule"], offline=not _minion_daemon_running()
+    )
     if errors and strict:
         raise CommandExecutionError("; ".join(errors))
     if not strict:
         resolved["errors"] = errors
     return resolved
+
+
+def _minion_daemon_running():
+    """True when a salt-minion daemon runs with this configuration."""
+    # The daemon owns the live schedule and answers schedule.* over its event
+    # bus; without it (masterless salt-call) the job goes straight to the file
+    # that a daemon reads when it starts.
+    pid = salt.utils.process.get_pidfile(__opts__.get("pidfile", ""))
+    return pid > 0 and salt.utils.process.os_is_running(pid)
 
 
 def _socket_activated(service):

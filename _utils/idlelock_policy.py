@@ -28,6 +28,10 @@ V_CHANNEL_TIMEOUT = (9, 2)
 V_GLOBAL_CHANNEL_TYPE = (9, 7)
 V_CHANNEL_TIMEOUT_IN_MATCH = (10, 5)
 
+# The schedule interval: each unit in seconds. Salt's scheduler adds them up.
+SCHEDULE_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
+SCHEDULE_JOB = "idlelock"
+
 SSHD_KEYWORDS = {
     "client_alive_interval": "ClientAliveInterval",
     "client_alive_count_max": "ClientAliveCountMax",
@@ -341,6 +345,25 @@ def _resolve_sshd(sshd, timeout, version, errors, warnings):
         )
 
 
+def _resolve_schedule(schedule, given, errors):
+    """An interval given in any unit replaces the default interval as a whole."""
+    given = given if isinstance(given, dict) else {}
+    if any(unit in given for unit in SCHEDULE_UNITS):
+        for unit in SCHEDULE_UNITS:
+            if unit not in given:
+                schedule.pop(unit, None)
+    if schedule["enabled"] and not schedule_interval(schedule):
+        errors.append(
+            "idlelock:schedule: an interval of 0 seconds is not accepted; expected "
+            "seconds, minutes or hours adding up to at least 1 second"
+        )
+
+
+def schedule_interval(schedule):
+    """The schedule's interval in seconds: its units added up, as Salt's scheduler does."""
+    return sum(schedule.get(unit, 0) * factor for unit, factor in SCHEDULE_UNITS.items())
+
+
 def _closes_idle_sessions(channel):
     return isinstance(channel, list) and any(
         entry.split("=")[0] in ("session:*", "*") for entry in channel
@@ -420,6 +443,7 @@ def resolve(raw, defaults, version=None):
         policy["logind"]["stop_idle_session_sec"] = timeout
     if policy["sshd"]["enabled"]:
         _resolve_sshd(policy["sshd"], timeout, version, errors, warnings)
+    _resolve_schedule(policy["schedule"], clean.get("schedule"), errors)
     if not errors and policy["profile"] in profiles:
         _check_profile(policy, profiles[policy["profile"]], errors)
     policy["warnings"] = warnings
@@ -446,3 +470,29 @@ def sshd_directives(sshd):
         else:
             directives[keyword] = str(value)
     return directives
+
+
+def schedule_job(schedule, offline=False):
+    """
+    Return the keyword arguments of Salt's ``schedule.present`` for the idlelock job.
+
+    The job runs ``state.apply idlelock`` (``state.highstate`` with
+    ``highstate: true``) every interval plus a random ``splay``, never two at a
+    time (``maxrunning: 1``), and persists in ``minion.d/_schedule.conf``.
+    ``offline`` edits that file directly, for a host with no salt-minion
+    daemon running (masterless ``salt-call --local``).
+    """
+    job = {"name": SCHEDULE_JOB, "maxrunning": 1, "persist": True, "offline": offline}
+    if schedule["highstate"]:
+        job["function"] = "state.highstate"
+    else:
+        job["function"] = "state.apply"
+        job["job_args"] = ["idlelock"]
+    job.update((unit, schedule[unit]) for unit in SCHEDULE_UNITS if unit in schedule)
+    if schedule.get("splay"):
+        job["splay"] = schedule["splay"]
+    returners = [name for name in schedule.get("returner", "").split(",") if name]
+    if returners:
+        # Salt takes one returner as a string, several as a list.
+        job["returner"] = returners[0] if len(returners) == 1 else returners
+    return job
