@@ -77,6 +77,8 @@ remove_tree() {
 build_suite() {
     local suite=$1 mirror=$2 want=${EXPECTED[$1]}
     local final=$CACHE/$suite tmp=$CACHE/.$suite.tmp.$$ start=$SECONDS got pids stale
+    # debootstrap inherits fd 9, so a build orphaned by a killed run keeps the
+    # lock until it ends, and no later run deletes a tree still being written.
     exec 9>"$CACHE/.$suite.lock"
     flock -w "$LOCK_TIMEOUT" 9 || die "$suite: timed out waiting for another build's lock"
 
@@ -101,8 +103,8 @@ build_suite() {
     # The sshd privilege-separation dir is normally a systemd RuntimeDirectory.
     mkdir -p "$tmp/run/sshd" && chmod 0755 "$tmp/run/sshd"
     chroot "$tmp" ssh-keygen -A >/dev/null
-    # debootstrap swaps in a fake start-stop-daemon and a deny-all policy-rc.d
-    # while configuring; both must be gone, or the chroot is not a real system.
+    # debootstrap swaps in a fake start-stop-daemon (and a policy-rc.d) while
+    # configuring; a leftover fake means its cleanup did not run.
     [[ ! -e $tmp/sbin/start-stop-daemon.REAL ]] || die "$suite: fake start-stop-daemon left behind"
     # Deliberately deny service starts from any later apt run in the chroot: it
     # shares the host's network, so a package-started sshd would grab port 22.
@@ -134,12 +136,17 @@ build_suite() {
 main() {
     [[ $EUID -eq 0 ]] || die "must run as root (debootstrap and chroot)"
     command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install -y debootstrap"
-    local suites=("$@") suite mirror pid failed=0
+    local suites=("$@") suite mirror failed=0
     ((${#suites[@]})) || suites=(bullseye trixie)
     for suite in "${suites[@]}"; do
         [[ -n ${EXPECTED[$suite]:-} ]] || die "unknown suite '$suite' (known: ${!EXPECTED[*]})"
     done
     mirror=$(host_mirror)
+    mirror=${mirror%/}
+    for suite in "${suites[@]}"; do   # fail early and clearly, not deep in debootstrap
+        curl -fsS --max-time 60 -o /dev/null "$mirror/dists/$suite/InRelease" ||
+            die "mirror does not serve '$suite' (set IDLELOCK_MIRROR, e.g. to an archive path)"
+    done
     mkdir -p "$CACHE"
 
     declare -A jobs=()

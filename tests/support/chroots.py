@@ -1,0 +1,266 @@
+"""Real OpenSSH builds in Debian chroots, for the version-matrix tests.
+
+``scripts/build-chroots.sh`` builds the chroots (root only) into a cache outside
+the repository; this module finds or builds them, runs their ``sshd`` and sets
+up a user so that the host's ``/usr/bin/ssh`` can log in to them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO / "scripts" / "build-chroots.sh"
+STAMP = ".idlelock-complete"
+BUILD_TIMEOUT = 2400  # seconds; a cold build of both suites takes about a minute
+
+# suite -> OpenSSH major.minor it ships (Debian's package versions: 1:8.4p1-5, 1:10.0p1-7
+# whose binary reports OpenSSH_10.0p2).
+VERSIONS = {"bullseye": "8.4", "trixie": "10.0"}
+
+# Where test sshd configs live inside a chroot: never the chroot's (or host's) sshd_config.
+TEST_CONFIG_DIR = "/etc/ssh/idlelock-test"
+
+_VERSION_RE = re.compile(r"OpenSSH_(\d+\.\d+p\d+)")
+
+
+def chroot_cache_dir() -> Path:
+    """Directory holding one chroot per suite (env IDLELOCK_CHROOT_CACHE overrides)."""
+    return Path(os.environ.get("IDLELOCK_CHROOT_CACHE", "/var/cache/idlelock/chroots"))
+
+
+def is_complete(root: Path) -> bool:
+    """True if the build script finished ``root`` (its stamp is written last)."""
+    return (root / STAMP).is_file()
+
+
+def ensure_chroot(suite: str) -> Path:
+    """Return the chroot for ``suite``, building it with the script if it is missing."""
+    if suite not in VERSIONS:
+        raise ValueError(f"unknown suite {suite!r}; known: {sorted(VERSIONS)}")
+    root = chroot_cache_dir() / suite
+    if not is_complete(root):
+        subprocess.run([str(BUILD_SCRIPT), suite], check=True, timeout=BUILD_TIMEOUT)
+    if not is_complete(root):
+        raise RuntimeError(f"{BUILD_SCRIPT} ran but {root} has no {STAMP}")
+    return root
+
+
+def sshd_in(root: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run the chroot's sshd with ``args`` (e.g. ``-t -f /etc/ssh/...``), capturing text."""
+    return subprocess.run(
+        ["chroot", str(root), "/usr/sbin/sshd", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def sshd_version_in(root: Path) -> str:
+    """Version of the chroot's sshd, e.g. ``"8.4p1"``.
+
+    9.x prints it for ``-V``; 8.4 rejects ``-V`` and prints it in its usage text.
+    Either way it is on stderr, so both streams are searched.
+    """
+    proc = sshd_in(root, "-V")
+    match = _VERSION_RE.search(proc.stdout + proc.stderr)
+    if not match:
+        raise RuntimeError(f"no OpenSSH version from {root}/usr/sbin/sshd -V: {proc.stderr!r}")
+    return match.group(1)
+
+
+def ensure_chroot_user(root: Path, name: str, pubkey: str) -> None:
+    """Create ``name`` inside the chroot (home, bash) able to log in with ``pubkey``."""
+    if subprocess.run(["chroot", str(root), "id", name], capture_output=True, timeout=30).returncode:
+        subprocess.run(["chroot", str(root), "useradd", "-m", "-s", "/bin/bash", name],
+                       check=True, timeout=30)
+    # useradd leaves the password "!" (locked); without PAM, sshd refuses locked
+    # accounts even for key logins. "*" means "no password" but not locked.
+    subprocess.run(["chroot", str(root), "usermod", "-p", "*", name], check=True, timeout=30)
+    ssh_dir = root / "home" / name / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    (ssh_dir / "authorized_keys").write_text(pubkey.strip() + "\n")
+    subprocess.run(["chroot", str(root), "chown", "-R", f"{name}:", f"/home/{name}/.ssh"],
+                   check=True, timeout=30)
+
+
+def write_test_config(root: Path, extra: str = "", name: str = "sshd_config") -> str:
+    """Write a minimal key-only sshd config under TEST_CONFIG_DIR in the chroot.
+
+    Returns its absolute path *inside* the chroot, as sshd -f needs it. UsePAM and
+    StrictModes are off because the chroot has no PAM session setup and the test
+    user's files are written from the host. ``extra`` is appended, so it may end
+    in Match blocks; it cannot override the base keywords (the first value wins).
+    """
+    inside = f"{TEST_CONFIG_DIR}/{name}"
+    path = root / inside.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = sorted(p.name for p in (root / "etc/ssh").glob("ssh_host_*_key"))
+    base = [f"HostKey /etc/ssh/{k}" for k in keys] + [
+        "UsePAM no",
+        "StrictModes no",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PubkeyAuthentication yes",
+        "AuthorizedKeysFile .ssh/authorized_keys",
+    ]
+    path.write_text("\n".join(base) + "\n" + (extra.strip() + "\n" if extra.strip() else ""))
+    return inside
+
+
+@dataclass
+class ChrootSshd:
+    """A running ``sshd -D`` inside a chroot; ``stop()`` ends it and its sessions."""
+
+    pid: int
+    port: int
+    root: Path
+    log_path: Path
+    _proc: subprocess.Popen = field(repr=False)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10) -> None:
+        # Sessions are forked descendants of the listener and outlive it. End
+        # them leaves first, so processes die while their parent can still reap
+        # them: PID 1 on these machines reaps orphans only after a delay.
+        _terminate_descendants(self.pid, timeout)
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=timeout)
+
+    def __enter__(self) -> ChrootSshd:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _terminate_descendants(pid: int, timeout: float) -> None:
+    """SIGTERM the descendants of ``pid``, leaves first; SIGKILL what outlives ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while tree := _descendants(pid):
+        parents = set(tree.values())
+        leaves = [p for p in tree if p not in parents]
+        sig = signal.SIGTERM if time.monotonic() < deadline else signal.SIGKILL
+        for leaf in leaves:
+            try:
+                os.kill(leaf, sig)
+            except ProcessLookupError:
+                pass
+        if sig == signal.SIGKILL:
+            return
+        time.sleep(0.05)
+
+
+def _descendants(pid: int) -> dict[int, int]:
+    """{descendant pid: its parent pid} for every process below ``pid``."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The comm field may contain spaces; the ppid follows its closing ")".
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child in children.get(parent, []):
+            found[child] = parent
+            todo.append(child)
+    return found
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1 (racy by nature, but fine for tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    # Read the kernel's socket table rather than connecting: a probe connection
+    # would show up in sshd's log and count against MaxStartups.
+    wanted = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted and fields[3] == "0A":  # 0A = LISTEN
+            return True
+    return False
+
+
+def start_chroot_sshd(root: Path, config_path_inside_root: str, port: int,
+                      timeout: float = 15) -> ChrootSshd:
+    """Run ``chroot ROOT /usr/sbin/sshd -D -e -f CONFIG`` on 127.0.0.1:``port``.
+
+    The config path must be absolute inside the chroot: sshd re-executes itself
+    with it. Returns once sshd listens on the port.
+    """
+    if not config_path_inside_root.startswith("/"):
+        raise ValueError("config path must be absolute inside the chroot")
+    log_fd, log_name = tempfile.mkstemp(prefix=f"sshd-{root.name}-", suffix=".log")
+    # PidFile none: several test sshds may share one chroot's /run.
+    proc = subprocess.Popen(
+        ["chroot", str(root), "/usr/sbin/sshd", "-D", "-e", "-f", config_path_inside_root,
+         "-o", f"ListenAddress=127.0.0.1:{port}", "-o", "PidFile=none"],
+        stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
+    )
+    os.close(log_fd)
+    handle = ChrootSshd(proc.pid, port, root, Path(log_name), proc)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sshd in {root} exited {proc.returncode}: {handle.log()}")
+        if _listening(port):
+            return handle
+        time.sleep(0.05)
+    handle.stop()
+    raise TimeoutError(f"sshd in {root} not listening on {port} after {timeout}s: {handle.log()}")
+
+
+def make_client_key(directory: Path) -> tuple[Path, str]:
+    """Generate an ed25519 key pair in ``directory``; return (private key, public key text)."""
+    key = Path(directory) / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, timeout=30)
+    return key, key.with_suffix(".pub").read_text()
+
+
+def ssh_command(port: int, user: str, key: Path, *command: str) -> list[str]:
+    """argv for the host's ssh client, isolated from any user or host ssh config."""
+    return [
+        "/usr/bin/ssh", "-F", "/dev/null", "-p", str(port), "-i", str(key),
+        "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+        f"{user}@127.0.0.1", *command,
+    ]
+
+
+@dataclass(frozen=True)
+class OpenSSHChroot:
+    suite: str
+    version: str  # major.minor, as in VERSIONS
+    root: Path
+
+
+@pytest.fixture(scope="session", params=sorted(VERSIONS), ids=lambda s: f"{s}-{VERSIONS[s]}")
+def openssh_chroot(request) -> OpenSSHChroot:
+    """One chroot per suite in VERSIONS; import it into a test module or conftest."""
+    if os.geteuid() != 0:
+        pytest.skip("chroot-based tests need root")
+    return OpenSSHChroot(request.param, VERSIONS[request.param], ensure_chroot(request.param))
