@@ -20,4 +20,4 @@ pillar_roots:
   base: [$repo/pillar]
 CONF
 "$venv/bin/salt-call" --local -c "$conf" saltutil.sync_all >/dev/null
-exec "$venv/bin/salt-call" --local -c "$conf" state.apply idlelock "$@"
+exec "$venv/bin/salt-call" --local -c "$conf" --retcode-passthrough state.apply idlelock "$@"

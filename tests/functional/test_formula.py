@@ -1,0 +1,132 @@
+"""
+The formula through the real ``salt-call``: SLS wiring, defaults agreement,
+service states, and the README's masterless apply command.
+"""
+
+import hashlib
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from tests.functional.test_sshd_scenarios import effective
+from tests.support.salt_call import REPO, LocalMinion
+
+
+@pytest.fixture
+def sandbox(tmp_path, host_key):
+    """A Debian-like sshd tree, so nothing real is touched."""
+    etc = tmp_path / "etc-ssh"
+    (etc / "sshd_config.d").mkdir(parents=True)
+    (etc / "sshd_config").write_text(f"Include {etc}/sshd_config.d/*.conf\nHostKey {host_key}\n")
+    return tmp_path
+
+
+def sandbox_pillar(sandbox, **extra):
+    pillar = {
+        "sshd": {"config": str(sandbox / "etc-ssh" / "sshd_config"), "manage_service": False},
+        # Login shells read only the real /etc/profile.d; the shell part has its
+        # own namespace-sandboxed tests.
+        "shell": {"enabled": False},
+        "schedule": {"enabled": False},
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict):
+            pillar.setdefault(key, {}).update(value)
+        else:
+            pillar[key] = value
+    return pillar
+
+
+def states_by_id(result):
+    return {key.split("_|-")[1]: value for key, value in result.items()}
+
+
+def test_sls_and_policy_agree(sandbox):
+    minion = LocalMinion(sandbox / "minion", sandbox_pillar(sandbox, timeout=42, profile="cis"))
+    policy = minion.call("idlelock.policy")
+    result = minion.call("state.apply", "idlelock")
+
+    assert states_by_id(result)["idlelock-sshd"]["result"] is True
+    values = effective(str(sandbox / "etc-ssh" / "sshd_config"))
+    assert values["channeltimeout"] == " ".join(policy["sshd"]["channel_timeout"]) == "session:*=42"
+    assert values["clientaliveinterval"] == str(policy["sshd"]["client_alive_interval"]) == "42"
+    assert values["clientalivecountmax"] == str(policy["sshd"]["client_alive_count_max"]) == "1"
+    assert values["unusedconnectiontimeout"] == str(policy["sshd"]["unused_connection_timeout"])
+
+    again = minion.call("state.apply", "idlelock")
+    assert all(not state["changes"] for state in again.values())
+
+
+@pytest.mark.parametrize("os_family,service", [("Debian", "ssh"), ("RedHat", "sshd"), ("Arch", "sshd")])
+def test_service_states_are_separate_and_watch_the_config(sandbox, os_family, service):
+    pillar = sandbox_pillar(sandbox, sshd={"manage_service": True})
+    minion = LocalMinion(sandbox / "minion", pillar, {"grains": {"os_family": os_family}})
+    shown = minion.call("state.show_sls", "idlelock.sshd")
+
+    enable = shown["idlelock-sshd-service-enabled"]["service"]
+    running = shown["idlelock-sshd-service-reload"]["service"]
+    assert {"name": service} in enable and "enabled" in enable
+    assert {"name": service} in running and {"reload": True} in running
+    assert {"enable": True} not in running, "enable and the watched reload must be separate states"
+    assert {"watch": [{"idlelock": "idlelock-sshd"}]} in running
+
+
+def test_manage_service_false_skips_the_service(sandbox):
+    minion = LocalMinion(sandbox / "minion", sandbox_pillar(sandbox))
+    shown = minion.call("state.show_sls", "idlelock.sshd")
+    assert list(shown) == ["idlelock-sshd"]
+
+
+def test_bad_pillar_fails_the_state_and_changes_nothing(sandbox):
+    minion = LocalMinion(
+        sandbox / "minion", sandbox_pillar(sandbox, sshd={"client_alive_interval": "300\nPermitRootLogin yes"})
+    )
+    main = sandbox / "etc-ssh" / "sshd_config"
+    before = main.read_bytes()
+    result = minion.call("state.apply", "idlelock", check=False)
+    sshd = states_by_id(result)["idlelock-sshd"]
+    assert sshd["result"] is False
+    assert "idlelock:sshd:client_alive_interval: '300\\nPermitRootLogin yes' is not accepted" in sshd["comment"]
+    assert main.read_bytes() == before
+    assert not (sandbox / "etc-ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
+
+
+def tree_digest(path):
+    digest = hashlib.sha256()
+    for item in sorted(pathlib.Path(path).rglob("*")):
+        digest.update(str(item).encode())
+        if item.is_file() and not item.is_symlink():
+            digest.update(item.read_bytes())
+    return digest.hexdigest()
+
+
+def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
+    """
+    ``scripts/apply.sh`` as a user runs it, with copies of /etc/ssh and
+    /etc/profile.d bind-mounted over the real ones in a private namespace.
+    """
+    for name in ("ssh", "profile.d"):
+        shutil.copytree(f"/etc/{name}", tmp_path / name, symlinks=True)
+    real_before = tree_digest("/etc/ssh"), tree_digest("/etc/profile.d")
+    pillar = '{"idlelock": {"sshd": {"manage_service": false}, "schedule": {"enabled": false}}}'
+    script = f"""
+        set -e
+        mount --bind {tmp_path}/ssh /etc/ssh
+        mount --bind {tmp_path}/profile.d /etc/profile.d
+        mkdir -p /run/sshd
+        {REPO}/scripts/apply.sh pillar='{pillar}' > {tmp_path}/apply.out 2>&1
+        /usr/sbin/sshd -T -f /etc/ssh/sshd_config
+    """
+    proc = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "bash", "-c", script],
+        capture_output=True, text=True, timeout=600,
+    )
+    output = (tmp_path / "apply.out").read_text() if (tmp_path / "apply.out").exists() else ""
+    assert proc.returncode == 0, output + proc.stderr
+    values = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    assert values["channeltimeout"] == "session:*=600"
+    assert values["clientalivecountmax"] == "1"
+    assert (tmp_path / "ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
+    assert (tree_digest("/etc/ssh"), tree_digest("/etc/profile.d")) == real_before
