@@ -37,6 +37,7 @@ try:
     idlelock_policy = _fresh("idlelock_policy")
     idlelock_sshd = _fresh("idlelock_sshd")
     idlelock_system = _fresh("idlelock_system")
+    idlelock_shell = _fresh("idlelock_shell")
     IMPORT_ERROR = None
 except ImportError as exc:  # _utils not synced or not installed
     IMPORT_ERROR = str(exc)
@@ -57,11 +58,27 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
+DEFAULTS_URL = "salt://idlelock/defaults.yaml"
+
+
 def _defaults():
+    """
+    The one ``defaults.yaml``: packaged beside ``_utils`` in the wheel, else the
+    formula's copy on the fileserver (saltutil.sync_all copies only Python files).
+    """
     if "idlelock.defaults" not in __context__:
-        path = os.path.join(os.path.dirname(idlelock_policy.__file__), "idlelock_defaults.yaml")
-        with open(path, encoding="utf-8") as handle:
-            __context__["idlelock.defaults"] = salt.utils.yaml.safe_load(handle)["idlelock"]
+        packaged = os.path.join(os.path.dirname(idlelock_policy.__file__), "idlelock_defaults.yaml")
+        if os.path.isfile(packaged):
+            with open(packaged, encoding="utf-8") as handle:
+                text = handle.read()
+        else:
+            text = __salt__["cp.get_file_str"](DEFAULTS_URL)
+        if not text:
+            raise CommandExecutionError(
+                f"idlelock cannot find its defaults: neither {packaged} (pip install) "
+                f"nor {DEFAULTS_URL} (formula on file_roots)"
+            )
+        __context__["idlelock.defaults"] = salt.utils.yaml.safe_load(text)["idlelock"]
     return __context__["idlelock.defaults"]
 
 
@@ -140,6 +157,7 @@ def policy(strict=True, os_defaults=None, **kwargs):
     """
     resolved, errors = _resolve(_split_overrides(kwargs, "sshd"), os_defaults)
     resolved["sshd"]["socket_activated"] = _socket_activated(resolved["sshd"].get("service"))
+    resolved["logind"]["supported"] = _logind_support(resolved)[0]
     resolved["schedule"]["job"] = idlelock_policy.schedule_job(
         resolved["schedule"], offline=not _minion_daemon_running()
     )
@@ -227,8 +245,13 @@ def get(**kwargs):
     Include in sshd's own order. Also the OpenSSH version, and the Match blocks
     that override a managed keyword for some connections.
 
+    ``shell``: the TMOUT that each installed login shell really ends up with
+    (found by running it), every line that sets TMOUT with its ``file:line``,
+    and the conflicts. ``logind``: StopIdleSessionSec and whether it applies.
+
     Keyword arguments override the path keys of the policy (``root``,
-    ``config``, ``binary``), e.g. to inspect a mounted image.
+    ``config``, ``binary``, ``profile_file``, ``conf_file``, ...), e.g. to
+    inspect a mounted image.
 
     CLI Example:
 
@@ -237,9 +260,11 @@ def get(**kwargs):
         salt '*' idlelock.get
         salt-call idlelock.get root=/mnt/image
     """
-    resolved, _ = _resolve(_split_overrides(kwargs, "sshd"))
+    resolved, _ = _resolve(_get_overrides(kwargs))
     root, config, binary = _sshd_paths(resolved)
     report = {"root": root, "config": config, "binary": binary}
+    report["shell"] = _shell_report(resolved)
+    report["logind"] = _logind_report(resolved)
     try:
         live = _sshd_state(resolved)
     except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
@@ -366,3 +391,291 @@ def set_sshd(test=None, **kwargs):
                      "every file was restored", warnings)
     return {"result": True, "comment": f"sshd enforces {settings}{disabled}",
             "changes": changes, "warnings": warnings}
+
+
+# ---------------------------------------------------------------- shell and logind
+def _get_overrides(kwargs):
+    """``get`` keyword arguments, each routed to the section that has that key."""
+    sections = {
+        section: set(idlelock_policy.SCHEMA[section]) - {"enabled"}
+        for section in ("shell", "logind")
+    }
+    rest = {key: value for key, value in kwargs.items()
+            if not any(key in keys for keys in sections.values())}
+    overrides = _split_overrides(rest, "sshd")
+    for section, keys in sections.items():
+        for key in keys & set(kwargs):
+            overrides.setdefault(section, {})[key] = kwargs[key]
+    return overrides
+
+
+def _shell_texts(resolved):
+    """``{in-root path: text or None}`` of every file that matters to the shell part."""
+    root, shell = resolved["root"], resolved["shell"]
+    expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
+    paths = idlelock_shell.shell_files(expand, shell["zsh_file"])
+    for path in (shell["profile_file"], shell["csh_file"]):
+        if path not in paths:
+            paths.append(path)
+    return {path: idlelock_system.read_text(root, path) for path in paths}
+
+
+def _probe(resolved, candidate=None):
+    """What each installed login shell ends up with: ``{shell: parse_probe(...)}``."""
+    root = resolved["root"]
+    scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
+    raw = idlelock_system.probe_login_shells(
+        root, idlelock_system.installed_shells(root), scripts, candidate
+    )
+    return {name: idlelock_shell.parse_probe(*output) for name, output in raw.items()}
+
+
+def _shell_report(resolved):
+    """The ``shell`` section of ``get``."""
+    shell = resolved["shell"]
+    texts = _shell_texts(resolved)
+    found = idlelock_shell.scan(texts, managed=(shell["profile_file"],))
+    report = {
+        "profile_file": shell["profile_file"],
+        "managed": texts.get(shell["profile_file"]) is not None,
+        "lines": [
+            {key: entry[key] for key in ("source", "text", "value", "readonly", "exported", "ours")}
+            for entry in found["lines"]
+            if not entry["ours"]
+        ],
+        "taken_over": found["taken_over"],
+        "conflicts": idlelock_shell.static_conflicts(found["lines"]),
+    }
+    try:
+        report["effective"] = _probe(resolved)
+    except idlelock_system.ProbeError as exc:
+        report["effective"] = {}
+        report["error"] = str(exc)
+    for name, probe in report["effective"].items():
+        report["conflicts"] += [
+            {"source": f"{name} login", "problem": error} for error in probe["errors"]
+        ]
+    return report
+
+
+def set_shell(test=None, **kwargs):
+    """
+    Make login shells close when idle; the write path of the ``idlelock.shell`` state.
+
+    Writes the guarded ``shell:profile_file`` (readonly, exported TMOUT, in the
+    ``shell:form`` that the OS's compliance scanners expect), the tcsh/csh
+    ``shell:csh_file`` (``autologout`` in minutes) where its directory exists,
+    and a block in ``shell:zsh_file`` for a zsh that reads no /etc/profile.
+    With ``shell:takeover`` it comments out foreign TMOUT lines in place, with
+    the marker ``: # idlelock-takeover:`` and a ``.idlelock.bak`` copy.
+
+    Every candidate is proven before it is written: the installed login shells
+    (bash, dash, zsh, ksh, tcsh) run on it in a private mount namespace. A
+    readonly error at login, or a bash login that would not get the policy
+    value, fails the run and names the file and line; nothing is written.
+
+    Returns ``{result, comment, changes, warnings}``.
+
+    test
+        Predict the changes and write nothing (``result: None``). Defaults to
+        the minion's ``test`` option.
+
+    Keyword arguments override the policy (``timeout``, ``profile``, ``root``
+    and the ``shell`` keys).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' idlelock.set_shell test=True
+        salt '*' idlelock.set_shell tmout=300 exempt_groups='[batch]'
+    """
+    test = __opts__.get("test", False) if test is None else test
+    resolved, errors = _resolve(_split_overrides(kwargs, "shell"))
+    if errors:
+        return _fail("Bad input, nothing changed: " + "; ".join(errors))
+    shell, root = resolved["shell"], resolved["root"]
+    if not shell["enabled"]:
+        return {"result": True, "comment": "shell timeouts are not managed (shell:enabled is false)",
+                "changes": {}, "warnings": []}
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return _fail(str(exc))
+    warnings = []
+    texts = _shell_texts(resolved)
+    managed = (shell["profile_file"],)
+    found = idlelock_shell.scan(texts, managed)
+    planned, taken = dict(texts), []
+    if shell["takeover"]:
+        edits, taken, refused = idlelock_shell.plan_takeover(texts, found["lines"])
+        if refused:
+            return _fail(
+                f"takeover cannot rewrite {', '.join(refused)}: the line does more than set "
+                "TMOUT; edit it by hand. Nothing was changed"
+            )
+        planned.update(edits)
+    tmout, readonly, exempt = shell["tmout"], shell["readonly"], shell["exempt_groups"]
+    planned[shell["profile_file"]] = idlelock_shell.render_profile(
+        tmout, readonly, exempt, shell["form"]
+    )
+    csh_dir = os.path.dirname(shell["csh_file"])
+    if idlelock_system.is_dir(root, csh_dir):
+        planned[shell["csh_file"]] = idlelock_shell.render_csh(tmout, readonly, exempt)
+    elif "tcsh" in idlelock_system.installed_shells(root):
+        warnings.append(f"tcsh is installed but {csh_dir} is missing: {shell['csh_file']} "
+                        "not written; set shell:csh_file to a directory tcsh reads")
+    if shell["zsh_file"]:
+        planned[shell["zsh_file"]] = idlelock_shell.zsh_hook(
+            planned.get(shell["zsh_file"]), shell["profile_file"]
+        )
+    changed = {path: text for path, text in planned.items()
+               if text is not None and texts.get(path) != text}
+
+    failures, old = _check_shell_candidate(resolved, changed, warnings)
+    if failures:
+        culprits = idlelock_shell.static_conflicts(idlelock_shell.scan(planned, managed)["lines"])
+        named = ", ".join(c["source"] for c in culprits)
+        hint = ""
+        if named:
+            hint = f"; foreign readonly TMOUT at {named}"
+            if not shell["takeover"]:
+                hint += " (shell:takeover: true comments such lines out)"
+        return _fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
+
+    what = f"TMOUT {tmout}" + (" readonly" if readonly else "")
+    if taken:
+        what += f"; took over {', '.join(taken)}"
+    if not changed:
+        return {"result": True, "comment": f"login shells already get {what}",
+                "changes": {}, "warnings": warnings}
+    changes = {}
+    bash_before = (old or {}).get("bash", {})
+    if bash_before.get("value") != str(tmout):
+        changes["TMOUT"] = {"old": bash_before.get("value"), "new": str(tmout)}
+    if bash_before.get("readonly", False) != readonly:
+        changes["readonly"] = {"old": bash_before.get("readonly"), "new": readonly}
+    if taken:
+        changes["taken_over"] = {"old": [], "new": taken}
+    changes["diff"] = idlelock_shell.diff(texts, changed)
+    if test:
+        return {"result": None, "comment": f"login shells would get {what}",
+                "changes": changes, "warnings": warnings}
+    try:
+        idlelock_system.write_backups(
+            root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
+                   if path in {source.rsplit(":", 1)[0] for source in taken}}
+        )
+        idlelock_system.write_all(root, changed)
+    except OSError as exc:
+        return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
+                     "every file was restored", warnings)
+    return {"result": True, "comment": f"login shells get {what}",
+            "changes": changes, "warnings": warnings}
+
+
+def _check_shell_candidate(resolved, changed, warnings):
+    """
+    Run the login shells on the candidate; return ``(failures, probes before)``.
+
+    When no private mount namespace can be made, fall back to the file text:
+    every foreign readonly TMOUT left in the candidate is a failure.
+    """
+    shell = resolved["shell"]
+    try:
+        after = _probe(resolved, changed or None)
+        before = _probe(resolved) if changed else after
+    except idlelock_system.ProbeError as exc:
+        warnings.append(f"could not run login shells on the candidate ({exc}); "
+                        "judged from the file text only")
+        planned = _shell_texts(resolved)
+        planned.update(changed)
+        lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
+        return [f"{c['source']} {c['problem']}"
+                for c in idlelock_shell.static_conflicts(lines)], None
+    failures, notes = idlelock_shell.judge(after, shell)
+    warnings.extend(notes)
+    return failures, before
+
+
+def _logind_support(resolved):
+    """``(supported, reason)``: does this system's logind honour StopIdleSessionSec?"""
+    if resolved["root"] not in ("", "/"):
+        return False, ("logind support is detected on the running system only; "
+                       f"root {resolved['root']} is not checked")
+    version = __grains__.get("systemd", {}).get("version")
+    try:
+        version = int(str(version).split(".")[0]) if version is not None else None
+    except ValueError:
+        version = None
+    return idlelock_shell.logind_supported(version, __grains__.get("init"))
+
+
+def _logind_report(resolved):
+    """The ``logind`` section of ``get``."""
+    root = resolved["root"]
+    dropins = []
+    for directory in idlelock_shell.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
+        dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
+    order = [idlelock_shell.LOGIND_MAIN] + idlelock_shell.logind_order(sorted(set(dropins)))
+    value, source = idlelock_shell.logind_effective(
+        [(path, idlelock_system.read_text(root, path)) for path in order]
+    )
+    supported, reason = _logind_support(resolved)
+    report = {"stop_idle_session_sec": value, "source": source or "default",
+              "supported": supported}
+    if reason:
+        report["reason"] = reason
+    return report
+
+
+def set_logind(test=None, **kwargs):
+    """
+    Write the logind drop-in ``[Login] StopIdleSessionSec=``; the write path of
+    the ``idlelock.logind`` state.
+
+    Opt-in (``logind:enabled``): logind stops the whole session, tmux and
+    screen included. Only where systemd-logind >= 252 runs; elsewhere the run
+    succeeds and says why it skipped. The SLS restarts systemd-logind through
+    a ``watch``, so only on change.
+
+    test
+        Predict the change and write nothing (``result: None``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' idlelock.set_logind test=True
+        salt '*' idlelock.set_logind enabled=True stop_idle_session_sec=900
+    """
+    test = __opts__.get("test", False) if test is None else test
+    resolved, errors = _resolve(_split_overrides(kwargs, "logind"))
+    if errors:
+        return _fail("Bad input, nothing changed: " + "; ".join(errors))
+    logind, root = resolved["logind"], resolved["root"]
+    if not logind["enabled"]:
+        return {"result": True, "comment": "logind is not managed (logind:enabled is false)",
+                "changes": {}, "warnings": []}
+    supported, reason = _logind_support(resolved)
+    if not supported:
+        return {"result": True, "comment": f"logind skipped: {reason}",
+                "changes": {}, "warnings": []}
+    path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
+    old = idlelock_system.read_text(root, path)
+    new = idlelock_shell.render_logind(seconds)
+    if old == new:
+        return {"result": True, "comment": f"logind already has StopIdleSessionSec={seconds}",
+                "changes": {}, "warnings": []}
+    before, _ = idlelock_shell.logind_effective([(path, old)])
+    changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
+               "diff": idlelock_shell.diff({path: old}, {path: new})}
+    if test:
+        return {"result": None, "comment": f"{path} would set StopIdleSessionSec={seconds}",
+                "changes": changes, "warnings": []}
+    try:
+        idlelock_system.write_all(root, {path: new})
+    except OSError as exc:
+        return _fail(f"Writing {path} failed ({exc.strerror}); nothing was changed")
+    return {"result": True, "comment": f"{path} sets StopIdleSessionSec={seconds}",
+            "changes": changes, "warnings": []}

@@ -50,3 +50,39 @@ def sshd(name, **kwargs):
     the sshd service with a ``watch`` on this state.
     """
     return _state(name, "idlelock.set_sshd", kwargs)
+
+
+def shell(name, **kwargs):
+    """
+    Make idle login shells log out: a readonly, exported TMOUT for sh, bash,
+    zsh and ksh, and ``autologout`` for tcsh, proven by running the shells.
+
+    name
+        A label for the state (the SLS uses the profile file's path).
+
+    Keyword arguments override the pillar policy for this state: ``timeout``,
+    ``profile``, ``root``, and the ``shell`` keys (``tmout``, ``readonly``,
+    ``profile_file``, ``csh_file``, ``zsh_file``, ``form``,
+    ``exempt_groups``, ``takeover``).
+
+    Fails, naming the file and line, when a foreign readonly TMOUT would win
+    or make logins print ``TMOUT: readonly variable``, unless ``takeover`` is
+    true.
+    """
+    return _state(name, "idlelock.set_shell", kwargs)
+
+
+def logind(name, **kwargs):
+    """
+    Write the systemd-logind drop-in that stops idle sessions
+    (``StopIdleSessionSec``). Succeeds with a "skipped" comment where
+    systemd-logind >= 252 is not running.
+
+    name
+        A label for the state (the SLS uses the drop-in's path).
+
+    Keyword arguments override the pillar policy for this state: ``timeout``,
+    ``root``, and the ``logind`` keys (``stop_idle_session_sec``,
+    ``conf_file``). Restart systemd-logind with a ``watch`` on this state.
+    """
+    return _state(name, "idlelock.set_logind", kwargs)

@@ -126,9 +126,19 @@ def _abs_path(value):
     return value
 
 
+def _optional_path(value):
+    """An absolute path, or "" for "not managed here"."""
+    if value == "":
+        return value
+    try:
+        return _abs_path(value)
+    except Invalid:
+        raise Invalid("an absolute path without control characters, '#' or '..', or empty") from None
+
+
 def _pattern(regex, what):
     def check(value):
-        if not isinstance(value, str) or not regex.match(value):
+        if not isinstance(value, str) or not regex.fullmatch(value):
             raise Invalid(what)
         return value
 
@@ -140,7 +150,7 @@ def _group_list(value):
     if not isinstance(value, list):
         raise Invalid(accepted)
     for group in value:
-        if not isinstance(group, str) or not _GROUP_RE.match(group):
+        if not isinstance(group, str) or not _GROUP_RE.fullmatch(group):
             raise Invalid(accepted)
     return list(value)
 
@@ -246,6 +256,8 @@ SCHEMA = {
         "csh_file": _abs_path,
         "exempt_groups": _group_list,
         "takeover": _boolean,
+        "form": _pattern(re.compile(r"^(?:posix|declare)$"), "posix or declare"),
+        "zsh_file": _optional_path,
     },
     "logind": {
         "enabled": _boolean,

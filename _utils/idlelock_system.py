@@ -10,6 +10,7 @@ import contextlib
 import glob
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -219,3 +220,116 @@ def write_all(root, texts):
             else:
                 write_atomic(root, path, old)
         raise
+
+
+# ---------------------------------------------------------------- login shells
+# Probes for the shell part: run real login shells on the files, optionally on
+# candidate files shown through a private mount namespace, never by regex.
+
+LOGIN_SHELLS = {
+    "bash": ("/bin/bash", "sh"),
+    "dash": ("/bin/dash", "sh"),
+    "zsh": ("/bin/zsh", "sh"),
+    "ksh": ("/bin/ksh", "sh"),
+    "tcsh": ("/bin/tcsh", "csh"),
+}
+_SHELL_ARGS = {"bash": ["--login", "-i"], "tcsh": ["-l"]}
+_PROBE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def installed_shells(root):
+    """``{name: (in-root path, family)}`` of the login shells present in ``root``."""
+    found = {}
+    for name, (path, family) in LOGIN_SHELLS.items():
+        for candidate in (path, "/usr" + path):
+            if os.access(host_path(root, candidate), os.X_OK):
+                found[name] = (candidate, family)
+                break
+    return found
+
+
+def _overlay_mounts(root, candidate, scratch):
+    """
+    Shell commands that show ``candidate`` ({in-root path: text}) over ``root``.
+
+    Each top-level directory that holds a candidate (``/etc``) gets an overlay
+    whose upper layer holds the candidate files, so the shell reads them with
+    everything else in that directory unchanged. Returns the commands; the
+    caller runs them in a private mount namespace, where they vanish with it.
+    """
+    tops = {}
+    for path, text in candidate.items():
+        top = "/" + path.lstrip("/").split("/", 1)[0]
+        upper = os.path.join(scratch, top.strip("/"), "upper")
+        target = os.path.join(upper, path.lstrip("/").split("/", 1)[1])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(text)
+        tops[top] = upper
+    commands = []
+    for top, upper in tops.items():
+        lower = host_path(root, top)
+        work = os.path.join(os.path.dirname(upper), "work")
+        os.makedirs(work, exist_ok=True)
+        if any(ch in lower + upper + work for ch in ",:\\"):
+            raise ProbeError(f"cannot overlay {lower}: ',' ':' or '\\' in a path")
+        options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+        commands.append(f"mount -t overlay idlelock -o {shlex.quote(options)} "
+                        f"{shlex.quote(lower)}")
+    return commands
+
+
+def probe_login_shells(root, shells, scripts, candidate=None):
+    """
+    Run each login shell in ``root`` and return ``{name: (stdout, stderr)}``.
+
+    ``shells`` is ``installed_shells(root)``; ``scripts`` maps a family
+    (``sh``, ``csh``) to the commands a shell runs after its start-up files.
+    The shells run as root, interactive where they allow it (so they read
+    what an interactive login reads), with an empty environment and an empty
+    HOME, so that only the system files count.
+
+    With ``candidate`` ({in-root path: text}) the shells see those files
+    instead of the ones on disk, through an overlay in a private mount
+    namespace: a what-if that writes nothing outside a scratch directory.
+    Raises ProbeError when that namespace cannot be made (no CAP_SYS_ADMIN).
+    """
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="idlelock-overlay-") as scratch, \
+            stage_dir(root) as home:
+        mounts = _overlay_mounts(root, candidate, scratch) if candidate else []
+        for name, (path, family) in shells.items():
+            command = ["env", "-i", f"HOME={home}", "TERM=dumb", f"PATH={_PROBE_PATH}",
+                       f"SHELL={path}", path] + _SHELL_ARGS.get(name, ["-l", "-i"])
+            if root not in ("", "/"):
+                command = ["chroot", root] + command
+            if mounts:
+                command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           " && ".join(mounts + ['exec "$@"']), "idlelock"] + command
+            try:
+                proc = subprocess.run(command, input=scripts[family], capture_output=True,
+                                      text=True, timeout=PROBE_TIMEOUT, check=False,
+                                      cwd=host_path(root, home))
+            except FileNotFoundError as exc:
+                raise ProbeError(f"cannot run {command[0]}: {exc.strerror}") from None
+            except subprocess.TimeoutExpired:
+                raise ProbeError(f"a {name} login did not finish in {PROBE_TIMEOUT} s") from None
+            if mounts and proc.returncode != 0 and "IDLELOCK" not in proc.stdout:
+                raise ProbeError(f"cannot show the candidate files to {name}: "
+                                 f"{proc.stderr.strip()[-300:]}")
+            results[name] = (proc.stdout, proc.stderr)
+    return results
+
+
+def write_backups(root, paths):
+    """Copy each in-root file to ``<path><suffix>`` once, keeping the first (original) copy."""
+    for path, backup in paths.items():
+        real = host_path(root, backup)
+        if os.path.exists(real):
+            continue
+        shutil.copy2(host_path(root, resolve_symlinks(root, path)), real)
+
+
+def is_dir(root, path):
+    """True when the in-root ``path`` is a directory."""
+    return os.path.isdir(host_path(root, path))

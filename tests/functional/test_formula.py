@@ -4,6 +4,7 @@ service states, and the README's masterless apply command.
 """
 
 import hashlib
+import os
 import pathlib
 import shutil
 import subprocess
@@ -107,14 +108,16 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     ``scripts/apply.sh`` as a user runs it, with copies of /etc/ssh and
     /etc/profile.d bind-mounted over the real ones in a private namespace.
     """
-    for name in ("ssh", "profile.d"):
+    # The shell part also writes /etc/zsh/zprofile and /etc/csh/login.d on Debian.
+    names = [n for n in ("ssh", "profile.d", "zsh", "csh") if os.path.isdir(f"/etc/{n}")]
+    for name in names:
         shutil.copytree(f"/etc/{name}", tmp_path / name, symlinks=True)
-    real_before = tree_digest("/etc/ssh"), tree_digest("/etc/profile.d")
+    real_before = [tree_digest(f"/etc/{name}") for name in names]
     pillar = '{"idlelock": {"sshd": {"manage_service": false}, "schedule": {"enabled": false}}}'
+    binds = " && ".join(f"mount --bind {tmp_path}/{name} /etc/{name}" for name in names)
     script = f"""
         set -e
-        mount --bind {tmp_path}/ssh /etc/ssh
-        mount --bind {tmp_path}/profile.d /etc/profile.d
+        {binds}
         mkdir -p /run/sshd
         {REPO}/scripts/apply.sh pillar='{pillar}' > {tmp_path}/apply.out 2>&1
         /usr/sbin/sshd -T -f /etc/ssh/sshd_config
@@ -129,4 +132,4 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     assert values["channeltimeout"] == "session:*=600"
     assert values["clientalivecountmax"] == "1"
     assert (tmp_path / "ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
-    assert (tree_digest("/etc/ssh"), tree_digest("/etc/profile.d")) == real_before
+    assert [tree_digest(f"/etc/{name}") for name in names] == real_before

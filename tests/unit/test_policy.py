@@ -38,9 +38,11 @@ KEYS = {
     "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"]),
     "shell:exempt_groups": (
         [[], ["wheel", "db-admins", "svc_backup"]],
-        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], [1]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1]],
     ),
     "shell:takeover": ([True, False], ["yes"]),
+    "shell:form": (["posix", "declare"], ["typeset", "posix\n", ""]),
+    "shell:zsh_file": (["", "/etc/zsh/zprofile"], ["zprofile", "/etc/zsh/a;b\n"]),
     "logind:enabled": ([True, False], [0]),
     "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"]),
     "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"], ["logind.conf"]),
