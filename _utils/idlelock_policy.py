@@ -66,6 +66,11 @@ def _show(value):
 
 
 # ---------------------------------------------------------------- validators
+def sshd_time_seconds(text):
+    """Seconds in an sshd time value such as ``90``, ``5m`` or ``1h30m`` (not validated)."""
+    return sum(int(num) * _TIME_UNITS[unit.lower()] for num, unit in _TIME_PART_RE.findall(text))
+
+
 def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
     """
     Return ``value`` as whole seconds.
@@ -80,10 +85,7 @@ def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
     if isinstance(value, int):
         seconds = value
     elif isinstance(value, str) and _TIME_RE.match(value):
-        seconds = sum(
-            int(num) * _TIME_UNITS[unit.lower()]
-            for num, unit in _TIME_PART_RE.findall(value)
-        )
+        seconds = sshd_time_seconds(value)
     else:
         raise Invalid(accepted)
     if not minimum <= seconds <= maximum:

@@ -12,11 +12,16 @@ The sshd rules this follows (FIELD-NOTES §1):
   the file it is in (a Match in an included file ends with that file).
 """
 
+import difflib
 import fnmatch
-import os
 import posixpath
 import re
 from dataclasses import dataclass, field
+
+try:
+    from idlelock_policy import sshd_time_seconds
+except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
+    from idlelock_salt._utils.idlelock_policy import sshd_time_seconds
 
 SSHDIR = "/etc/ssh"
 DROPIN_NAME = "00-idlelock.conf"
@@ -158,15 +163,6 @@ def walk(main, read, expand):
 
 
 # ---------------------------------------------------------------- values
-def _seconds(text):
-    total = 0
-    for number, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", text):
-        total += int(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[
-            unit.lower()
-        ]
-    return total
-
-
 def normalize(keyword, value):
     """
     A value in the form ``sshd -T`` prints it, or ``None`` when sshd prints none.
@@ -183,14 +179,14 @@ def normalize(keyword, value):
         parts = []
         for entry in value.split():
             ctype, _, seconds = entry.partition("=")
-            parts.append(f"{ctype}={_seconds(seconds)}")
+            parts.append(f"{ctype}={sshd_time_seconds(seconds)}")
         return " ".join(parts)
     if keyword == "unusedconnectiontimeout":
-        if value.strip().lower() == "none" or _seconds(value) == 0:
+        if value.strip().lower() == "none" or sshd_time_seconds(value) == 0:
             return "none"
-        return str(_seconds(value))
+        return str(sshd_time_seconds(value))
     if keyword == "clientaliveinterval":
-        return str(_seconds(value))
+        return str(sshd_time_seconds(value))
     return value.strip()
 
 
@@ -232,10 +228,10 @@ def dropin_target(tree):
     our lines inside a Match block or after values that beat them.
     """
     for directive in tree.directives:
-        if directive.path != tree.main or directive.keyword == "match":
-            if directive.keyword == "match":
-                return None
-            continue
+        if directive.path != tree.main:
+            continue  # lines of included files; a Match there ends with its file
+        if directive.keyword == "match":
+            return None
         if directive.keyword != "include":
             continue
         for arg in directive.args:
@@ -298,7 +294,7 @@ def plan(tree, directives, read, expand):
         losing = [
             winner
             for keyword, winner in candidate.winners(directives).items()
-            if not _is_ours(winner, target)
+            if winner.path != target
             and normalize(keyword, winner.value) != normalize(keyword, directives[keyword])
         ]
         if not losing:
@@ -313,10 +309,6 @@ def plan(tree, directives, read, expand):
     return Plan(target=target, texts=changed, disabled=disabled, tree=candidate)
 
 
-def _is_ours(directive, target):
-    return directive.path == target
-
-
 # ---------------------------------------------------------------- staging
 def stage(tree, stage_dir):
     """
@@ -327,7 +319,10 @@ def stage(tree, stage_dir):
     tree reads exactly like the candidate. Line numbers are kept, so sshd's
     errors map back through the returned ``{staged path: original path}``.
     """
-    names = {path: posixpath.join(stage_dir, f"{index:03d}.conf") for index, path in enumerate(tree.texts)}
+    names = {
+        path: posixpath.join(stage_dir, f"{index:03d}.conf")
+        for index, path in enumerate(tree.texts)
+    }
     includes = {}
     for directive in tree.directives:
         if directive.keyword == "include":
@@ -352,8 +347,6 @@ def unstage_message(message, staged_paths):
 
 def diff(old_texts, new_texts):
     """A unified diff of every changed file."""
-    import difflib
-
     chunks = []
     for path, new in new_texts.items():
         old = old_texts.get(path)
