@@ -80,6 +80,23 @@ def test_manage_service_false_skips_the_service(sandbox):
     assert list(shown) == ["idlelock-sshd"]
 
 
+def test_socket_activated_sshd_is_neither_enabled_nor_reloaded(sandbox):
+    """Ubuntu >= 22.10: ssh.socket starts sshd per connection; enabling ssh.service breaks port 22."""
+    fake_systemd = REPO / "tests" / "support" / "fake_service"
+    minion_config = {
+        "module_dirs": [str(REPO), str(fake_systemd)],
+        "grains": {"init": "systemd", "os_family": "Debian"},
+        "idlelock_test_services": {
+            "ssh": {"pidfile": str(sandbox / "ssh.pid"), "enabled": False},
+            "ssh.socket": {"pidfile": str(sandbox / "ssh-socket.pid"), "enabled": True},
+        },
+    }
+    pillar = sandbox_pillar(sandbox, sshd={"manage_service": True})
+    minion = LocalMinion(sandbox / "minion", pillar, minion_config)
+
+    assert list(minion.call("state.show_sls", "idlelock.sshd")) == ["idlelock-sshd"]
+
+
 def test_bad_pillar_fails_the_state_and_changes_nothing(sandbox):
     minion = LocalMinion(
         sandbox / "minion", sandbox_pillar(sandbox, sshd={"client_alive_interval": "300\nPermitRootLogin yes"})
