@@ -69,13 +69,13 @@ def cases(accepted):
             yield pytest.param(path, value, id=f"{path}={value!r}")
 
 
-@pytest.mark.parametrize("path,value", cases(accepted=True))
+@pytest.mark.parametrize("path,value", list(cases(accepted=True)))
 def test_accepted(path, value, defaults):
     _, errors, _ = policy.resolve(nested(path, value), defaults, V92)
     assert errors == []
 
 
-@pytest.mark.parametrize("path,value", cases(accepted=False))
+@pytest.mark.parametrize("path,value", list(cases(accepted=False)))
 def test_refused_with_key_value_and_what_is_accepted(path, value, defaults):
     _, errors, _ = policy.resolve(nested(path, value), defaults, V92)
     assert len(errors) == 1
