@@ -112,12 +112,27 @@ def _resolve(overrides=None, os_defaults=None):
     raw = _raw(overrides, os_defaults)
     merged = idlelock_policy.merge(defaults, raw if isinstance(raw, dict) else {})
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
+    root = merged.get("root") or "/"
+    root_error = _root_error(root)
     version, text = (None, None)
-    if sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
-        version, text = _version(sshd["binary"], merged.get("root") or "/")
+    if root_error is None and sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
+        version, text = _version(sshd["binary"], root)
     policy, errors, _ = idlelock_policy.resolve(raw, defaults, version)
+    if root_error:
+        errors.insert(0, root_error)
     policy["openssh"] = text
     return policy, errors
+
+
+def _root_error(root):
+    """Why ``root`` cannot be managed (not a directory), or ``None``."""
+    if not isinstance(root, str):
+        return None  # the schema check names the bad value
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return f"idlelock:{exc}"
+    return None
 
 
 def _split_overrides(kwargs, section):
@@ -220,7 +235,6 @@ def _override_notes(tree, version):
 def _sshd_state(resolved):
     """The live sshd state: version, effective values, sources, Match overrides."""
     root, config, binary = _sshd_paths(resolved)
-    idlelock_system.check_root(root)
     version, text = _version(binary, root)
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
@@ -263,9 +277,15 @@ def get(**kwargs):
     resolved, _ = _resolve(_get_overrides(kwargs))
     root, config, binary = _sshd_paths(resolved)
     report = {"root": root, "config": config, "binary": binary}
+    # Before any probe: the shell probes stage files inside the root.
+    problem = _root_error(root)
+    if problem:
+        report["error"] = problem
+        return report
     report["shell"] = _shell_report(resolved)
     report["logind"] = _logind_report(resolved)
     try:
+        idlelock_system.check_root(root, binary)
         live = _sshd_state(resolved)
     except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
         report["error"] = str(exc)
@@ -349,6 +369,10 @@ def set_sshd(test=None, **kwargs):
     if not resolved["sshd"]["enabled"]:
         return {"result": True, "comment": "sshd is not managed (sshd:enabled is false)",
                 "changes": {}, "warnings": warnings}
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+    except idlelock_system.ProbeError as exc:
+        return _fail(f"{exc}; nothing was changed", warnings)
     try:
         live = _sshd_state(resolved)
     except idlelock_sshd.ConfigError as exc:
@@ -498,10 +522,6 @@ def set_shell(test=None, **kwargs):
     if not shell["enabled"]:
         return {"result": True, "comment": "shell timeouts are not managed (shell:enabled is false)",
                 "changes": {}, "warnings": []}
-    try:
-        idlelock_system.check_root(root)
-    except idlelock_system.ProbeError as exc:
-        return _fail(str(exc))
     warnings = []
     texts = _shell_texts(resolved)
     managed = (shell["profile_file"],)
@@ -534,13 +554,19 @@ def set_shell(test=None, **kwargs):
 
     failures, old = _check_shell_candidate(resolved, changed, warnings)
     if failures:
-        culprits = idlelock_shell.static_conflicts(idlelock_shell.scan(planned, managed)["lines"])
-        named = ", ".join(c["source"] for c in culprits)
-        hint = ""
-        if named:
-            hint = f"; foreign readonly TMOUT at {named}"
-            if not shell["takeover"]:
-                hint += " (shell:takeover: true comments such lines out)"
+        # Shells name the file only sometimes ("-bash: TMOUT: readonly
+        # variable"): the lines come from the text of the candidate.
+        culprits = idlelock_shell.foreign(idlelock_shell.scan(planned, managed)["lines"])
+        hint = "".join(
+            f"; {label} at {', '.join(c['source'] for c in group)}"
+            for label, group in (
+                ("foreign readonly TMOUT", [c for c in culprits if c["readonly"]]),
+                ("TMOUT also set", [c for c in culprits if not c["readonly"]]),
+            )
+            if group
+        )
+        if culprits and not shell["takeover"]:
+            hint += " (shell:takeover: true comments such lines out)"
         return _fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
 
     what = f"TMOUT {tmout}" + (" readonly" if readonly else "")

@@ -32,7 +32,10 @@ SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/
 V_STOP_IDLE_SESSION = 252
 
 _COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
-_MENTION_RE = re.compile(r"\bTMOUT\b")
+# A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
+_MENTION_RE = re.compile(r"(?<![$\w{])TMOUT\b")
+_SPLIT_RE = re.compile(r";|&&|\|\|")
+_KEYWORD_RE = re.compile(r"^\s*(?:(?:then|else|do|\{|!)\s+)+")
 _SEGMENT_RE = re.compile(
     r"""^\s*(?:(?P<cmd>export|readonly|declare|typeset|local|unset)\s+"""
     r"""(?P<flags>(?:[-+][A-Za-z]+\s+)*))?TMOUT"""
@@ -186,10 +189,13 @@ def parse_line(line):
     if not _MENTION_RE.search(code):
         return None
     found = {"value": None, "readonly": False, "exported": False, "unset": False, "simple": True}
-    for segment in code.split(";"):
+    for segment in _SPLIT_RE.split(code):
         if not segment.strip():
             continue
-        match = _SEGMENT_RE.match(segment)
+        bare = _KEYWORD_RE.sub("", segment)
+        if bare != segment:
+            found["simple"] = False  # part of an if/for/while: not a line of its own
+        match = _SEGMENT_RE.match(bare)
         if not match:
             found["simple"] = False
             continue
