@@ -1,0 +1,188 @@
+"""idlelock_shell: what it renders really works in every shell; what it reads, it reads right."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import idlelock_shell as shell
+
+SH_SHELLS = [s for s in ("sh", "dash", "bash", "zsh", "ksh") if shutil.which(s)]
+REPORT = 'echo "v=${TMOUT-unset}"; (unset TMOUT) 2>/dev/null && echo rw || echo ro; env | grep -c "^TMOUT=" || true'
+# ComplianceAsCode's accounts_tmout patterns (RedHat declare form; the multi-line form).
+CAC_DECLARE = re.compile(r"^[\s]*declare[\s]+-xr[\s]+TMOUT=([\w$]+).*$", re.M)
+CAC_LINES = re.compile(r"^[\s]*TMOUT=([\w$]+)[\s]*readonly TMOUT[\s]*export TMOUT$", re.M)
+
+
+def run(argv, **kwargs):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False, **kwargs)
+
+
+@pytest.mark.parametrize("form", shell.FORMS)
+@pytest.mark.parametrize("sh", SH_SHELLS)
+def test_profile_sourced_twice_and_in_a_function_is_silent(sh, form, tmp_path):
+    path = tmp_path / "idlelock.sh"
+    path.write_text(shell.render_profile(7, form=form))
+    script = f". {path}; . {path}; f() {{ . {path}; }}; f; {REPORT}"
+    proc = run([sh, "-c", script])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.split() == ["v=7", "ro", "1"]
+
+
+@pytest.mark.parametrize("sh", SH_SHELLS)
+def test_profile_after_a_foreign_readonly_is_silent_and_keeps_it(sh, tmp_path):
+    path = tmp_path / "idlelock.sh"
+    path.write_text(shell.render_profile(7))
+    proc = run([sh, "-c", f"TMOUT=60; readonly TMOUT; . {path}; {REPORT}"])
+    assert proc.stderr == "" and proc.stdout.split()[:2] == ["v=60", "ro"]
+
+
+@pytest.mark.parametrize("sh", SH_SHELLS)
+def test_exempt_group_member_gets_no_tmout(sh, tmp_path):
+    member = run(["id", "-gn"]).stdout.strip()
+    path = tmp_path / "idlelock.sh"
+    path.write_text(shell.render_profile(7, exempt_groups=["nosuchgroup", member]))
+    proc = run([sh, "-c", f". {path}; {REPORT}"])
+    # ksh93 starts every shell with TMOUT=0 (off); the others leave it unset.
+    assert proc.stderr == "" and proc.stdout.split()[:2] in (["v=unset", "rw"], ["v=0", "rw"])
+
+
+def test_not_readonly_when_policy_says_so(tmp_path):
+    path = tmp_path / "idlelock.sh"
+    path.write_text(shell.render_profile(7, readonly=False))
+    proc = run(["bash", "-c", f". {path}; {REPORT}"])
+    assert proc.stdout.split() == ["v=7", "rw", "1"]
+
+
+def test_forms_match_the_compliance_scanners():
+    assert CAC_DECLARE.search(shell.render_profile(600, form="declare")).group(1) == "600"
+    assert not CAC_DECLARE.search(shell.render_profile(600, form="posix"))
+    assert CAC_LINES.search(shell.render_profile(600, form="posix")).group(1) == "600"
+
+
+@pytest.mark.parametrize("seconds, minutes", [(1, 1), (5, 1), (60, 1), (61, 2), (600, 10)])
+def test_csh_minutes_round_up(seconds, minutes):
+    assert shell.csh_minutes(seconds) == minutes
+    assert f"set -r autologout = {minutes}" in shell.render_csh(seconds)
+
+
+@pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
+def test_csh_file_sourced_twice_readonly(tmp_path):
+    path = tmp_path / "idlelock.csh"
+    path.write_text(shell.render_csh(90, exempt_groups=["nosuchgroup"]))
+    proc = run(["tcsh", "-f", "-c", f"source {path}; source {path}; echo al=$autologout; "
+                                    "set autologout = 9"])
+    assert "al=2" in proc.stdout
+    assert "read-only" in proc.stderr  # the only error: our own attempt to change it
+
+
+def test_zsh_hook_is_appended_once_and_replaced_in_place():
+    once = shell.zsh_hook("# zprofile\n", "/etc/profile.d/idlelock.sh")
+    assert shell.zsh_hook(once, "/etc/profile.d/idlelock.sh") == once
+    moved = shell.zsh_hook(once, "/etc/profile.d/other.sh")
+    assert moved.count(shell.ZSH_BEGIN) == 1 and "/etc/profile.d/other.sh" in moved
+    assert shell.zsh_hook(None, "/x") is None
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("TMOUT=900", {"value": "900", "readonly": False, "exported": False, "simple": True}),
+    ("readonly TMOUT=900 ; export TMOUT", {"value": "900", "readonly": True, "exported": True, "simple": True}),
+    ("declare -xr TMOUT=900", {"value": "900", "readonly": True, "exported": True, "simple": True}),
+    ("  typeset -r TMOUT", {"value": None, "readonly": True, "exported": False, "simple": True}),
+    ('export TMOUT="600"  # note', {"value": "600", "readonly": False, "exported": True, "simple": True}),
+    ("if true; then readonly TMOUT=900; fi", {"value": "900", "readonly": True, "simple": False}),
+    ('[ -z "$X" ] && TMOUT=5', {"value": "5", "simple": False}),
+])
+def test_parse_line(line, expected):
+    found = shell.parse_line(line)
+    assert {key: found[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("line", ["# TMOUT=900", 'echo "$TMOUT"', "echo ${TMOUT:-0}", "PATH=/bin"])
+def test_lines_that_set_nothing(line):
+    assert shell.parse_line(line) is None
+
+
+def test_takeover_marks_restores_and_refuses_compound_lines():
+    texts = {
+        "/etc/profile.d/a.sh": "x=1\n  readonly TMOUT=900\nexport TMOUT\n",
+        "/etc/profile.d/b.sh": "if true; then TMOUT=5; fi\n",
+        "/etc/profile.d/idlelock.sh": shell.render_profile(5),
+        "/etc/environment": "TMOUT=900\n",
+    }
+    lines = shell.scan(texts, managed=("/etc/profile.d/idlelock.sh",))["lines"]
+    new, taken, refused = shell.plan_takeover(texts, lines)
+    assert taken == ["/etc/profile.d/a.sh:2", "/etc/profile.d/a.sh:3"]
+    assert refused == ["/etc/profile.d/b.sh:1"]
+    assert set(new) == {"/etc/profile.d/a.sh"}
+    assert new["/etc/profile.d/a.sh"].splitlines()[1] == "  : # idlelock-takeover: readonly TMOUT=900"
+    rescan = shell.scan({"/etc/profile.d/a.sh": new["/etc/profile.d/a.sh"]})
+    assert rescan["lines"] == []
+    assert [t["source"] for t in rescan["taken_over"]] == taken
+    assert shell.restore_takeover(new["/etc/profile.d/a.sh"]) == texts["/etc/profile.d/a.sh"]
+
+
+def test_taken_over_line_inside_an_if_keeps_the_file_valid(tmp_path):
+    text = "if true; then\n  readonly TMOUT=900\nfi\n"
+    lines = shell.scan({"/f.sh": text})["lines"]
+    new, _, _ = shell.plan_takeover({"/f.sh": text}, lines)
+    path = tmp_path / "f.sh"
+    path.write_text(new["/f.sh"])
+    proc = run(["dash", "-n", str(path)])
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_static_conflicts_name_foreign_readonly_lines_only():
+    texts = {"/etc/profile": "readonly TMOUT=900\nTMOUT=5\n",
+             "/etc/profile.d/idlelock.sh": shell.render_profile(5)}
+    lines = shell.scan(texts, managed=("/etc/profile.d/idlelock.sh",))["lines"]
+    assert [c["source"] for c in shell.static_conflicts(lines)] == ["/etc/profile:1"]
+
+
+def test_judge():
+    policy = {"tmout": 5, "readonly": True, "exempt_groups": ["ops"]}
+    good = {"value": "5", "readonly": True, "exported": True, "groups": ["root"], "errors": []}
+    assert shell.judge({"bash": good}, policy) == ([], [])
+    assert shell.judge({"bash": dict(good, value="900")}, policy)[0] == [
+        "bash login gets TMOUT '900', not '5'"]
+    assert shell.judge({"bash": dict(good, readonly=False)}, policy)[0]
+    assert shell.judge({"bash": dict(good, value=None, groups=["ops"])}, policy) == ([], [])
+    assert shell.judge({"ksh": dict(good, value="0", readonly=False, groups=["ops"])}, policy) == (
+        [], [])
+    assert shell.judge({"zsh": dict(good, value=None)}, policy) == (
+        [], ["zsh login gets TMOUT None, not '5'"])
+    assert shell.judge({"dash": dict(good, errors=["x: TMOUT: is read only"])}, policy)[0]
+
+
+def test_parse_probe():
+    out = "noise\nIDLELOCK value=5\nIDLELOCK readonly=1\nIDLELOCK groups=root adm\n"
+    err = "bash: no job control in this shell\n-bash: TMOUT: readonly variable\n"
+    assert shell.parse_probe(out, err) == {
+        "value": "5", "readonly": True, "exported": False, "groups": ["root", "adm"],
+        "errors": ["-bash: TMOUT: readonly variable"]}
+
+
+def test_logind_dropin_order_and_effective_value():
+    assert shell.render_logind(600).splitlines()[-2:] == ["[Login]", "StopIdleSessionSec=600"]
+    order = shell.logind_order([
+        "/usr/lib/systemd/logind.conf.d/10-a.conf",
+        "/etc/systemd/logind.conf.d/10-a.conf",
+        "/usr/lib/systemd/logind.conf.d/05-b.conf",
+    ])
+    assert order == ["/usr/lib/systemd/logind.conf.d/05-b.conf",
+                     "/etc/systemd/logind.conf.d/10-a.conf"]
+    value, source = shell.logind_effective([
+        ("/etc/systemd/logind.conf", "[Login]\n#StopIdleSessionSec=infinity\nStopIdleSessionSec=60\n"),
+        ("/etc/systemd/logind.conf.d/idlelock.conf", shell.render_logind(600)),
+    ])
+    assert value == "600" and source == "/etc/systemd/logind.conf.d/idlelock.conf:4"
+
+
+@pytest.mark.parametrize("version, init, ok", [
+    (252, "systemd", True), (255, "systemd", True), (251, "systemd", False),
+    (None, "systemd", False), (252, "sysvinit", False), (None, None, False),
+])
+def test_logind_supported(version, init, ok):
+    supported, reason = shell.logind_supported(version, init)
+    assert supported is ok and (reason is None) is ok
