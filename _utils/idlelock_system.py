@@ -33,10 +33,20 @@ def host_path(root, path):
     return os.path.join(root, path.lstrip("/"))
 
 
-def check_root(root):
-    """Refuse a root that is not a directory."""
+def check_root(root, binary=None):
+    """
+    Refuse a root that is not a directory, or (given ``binary``) that has no such file.
+
+    Checked before anything runs or is staged inside the root: a typo in
+    ``root`` must not create directories on the host or probe the host's sshd.
+    """
     if not os.path.isdir(root):
-        raise ProbeError(f"root {root!r} is not a directory")
+        raise ProbeError(f"root {root!r} is not a directory (expected a mounted image "
+                         "or chroot)")
+    if binary is not None and not os.path.isfile(host_path(root, binary)):
+        where = "this system" if root in ("", "/") else f"root {root}"
+        raise ProbeError(f"no sshd at {binary} in {where}: install openssh-server there, "
+                         "set sshd:binary, or set sshd:enabled to false")
 
 
 def read_text(root, path):
