@@ -1,0 +1,339 @@
+"""
+idlelock benchmarks: print ratios measured in this one run.
+
+Every figure is a ratio against a floor measured in the same run, with paired,
+alternating A/B repetitions (A B, B A, A B, ...) and the median of the per-pair
+ratios, so that drift in the machine's load cancels out. Nothing here passes
+or fails on time.
+
+The whole run happens in a private mount namespace, with copies of /etc/ssh,
+/etc/profile.d, /etc/zsh and /etc/csh bind-mounted over the real ones: the
+no-op and changing runs use idlelock's default paths exactly as a host would,
+and nothing the host owns is written.
+
+Usage (as root): ``make bench`` or ``python bench/bench.py [--pairs N]``.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.salt_call import SALT_CALL, LocalMinion  # noqa: E402
+from tests.support.sshd_sandbox import SshdSandbox  # noqa: E402
+
+SSHD = "/usr/sbin/sshd"
+# What the shell part reads and writes on Debian (map.jinja): bound over the real ones.
+SANDBOXED_ETC = ("ssh", "profile.d", "zsh", "csh")
+NAMESPACE_FLAG = "IDLELOCK_BENCH_NAMESPACE"
+STEP_TIMEOUT = 300
+
+
+def reexec_in_namespace():
+    """Run this script again in a private mount namespace, unless already there."""
+    if os.environ.get(NAMESPACE_FLAG) == "1":
+        return
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it needs a private mount namespace)")
+    env = dict(os.environ, **{NAMESPACE_FLAG: "1"})
+    os.execvpe("unshare", ["unshare", "-m", "--propagation", "private",
+                           sys.executable, *sys.argv], env)
+
+
+def sandbox_etc(work):
+    """Bind copies of the host's /etc/{ssh,profile.d,zsh,csh} over the real ones."""
+    for name in SANDBOXED_ETC:
+        real, copy = pathlib.Path("/etc", name), work / "etc" / name
+        if not real.is_dir():
+            continue
+        shutil.copytree(real, copy, symlinks=True)
+        subprocess.run(["mount", "--bind", str(copy), str(real)], check=True, timeout=30)
+        # Refuse to go on unless the bind took: the runs below write these paths.
+        if not os.path.samefile(real, copy):
+            sys.exit(f"bench: /etc/{name} is not the sandbox copy; stopping")
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+
+
+def clean_roots(work):
+    """
+    file_roots as a deployment has them: the formula and the extension modules.
+
+    The repository root also holds .git and a venv; masterless Salt walks every
+    file root on every run, which would add seconds of Salt's own time to both
+    sides and hide idlelock's cost in the noise.
+    """
+    roots = work / "roots"
+    roots.mkdir()
+    for name in ("_modules", "_states", "_utils", "bench"):
+        (roots / name).symlink_to(REPO / name)
+    return [str(REPO / "salt"), str(roots)]
+
+
+def timed_call(minion, *args):
+    start = time.perf_counter()
+    result = minion.call(*args)
+    return time.perf_counter() - start, result
+
+
+def paired(run_a, run_b, pairs):
+    """``(median of b/a, median of b - a in ms)`` over alternating pairs."""
+    ratios, deltas = [], []
+    for index in range(pairs):
+        if index % 2 == 0:
+            a, b = run_a(), run_b()
+        else:
+            b, a = run_b(), run_a()
+        ratios.append(b / a)
+        deltas.append((b - a) * 1000)
+    return statistics.median(ratios), statistics.median(deltas)
+
+
+def changed(result):
+    return any(state["changes"] for state in result.values())
+
+
+def failures(result):
+    return [key for key, state in result.items() if state["result"] is not True]
+
+
+# ---------------------------------------------------------------- masterless runs
+def masterless(work, pairs):
+    pillar = {"sshd": {"manage_service": False}}  # no service manager in a bench namespace
+    minion = LocalMinion(work / "minion", pillar, {"file_roots": {"base": clean_roots(work)}})
+
+    def floor():
+        seconds, result = timed_call(minion, "state.apply", "bench.floor")
+        assert not failures(result), result
+        return seconds
+
+    def noop():
+        seconds, result = timed_call(minion, "state.apply", "idlelock")
+        assert not failures(result) and not changed(result), result
+        return seconds
+
+    timeouts = iter([300, 600] * pairs)
+
+    def changing():
+        # Each run moves the timeout, so sshd's drop-in and the shell file change.
+        minion.set_pillar(dict(pillar, timeout=next(timeouts)))
+        seconds, result = timed_call(minion, "state.apply", "idlelock")
+        assert not failures(result) and changed(result), result
+        return seconds
+
+    first = minion.call("state.apply", "idlelock")  # make the host compliant
+    assert not failures(first), first
+    for warm in (floor, noop):
+        warm()  # first-run caches (grains, file lists) belong to neither side
+    figures = {}
+    figures["noop_ratio"], figures["noop_marginal_ms"] = paired(floor, noop, pairs)
+    figures["changing_ratio"], figures["changing_marginal_ms"] = paired(floor, changing, pairs)
+    minion.set_pillar(pillar)
+    noop_result = minion.call("state.apply", "idlelock")  # back to compliant
+    figures["noop_states"] = {key.split("_|-")[1]: round(state["duration"], 1)
+                              for key, state in noop_result.items()}
+    figures["noop_spawns"] = spawns(minion, work / "noop.strace", "idlelock")
+    minion.set_pillar(dict(pillar, timeout=300))
+    figures["changing_spawns"] = spawns(minion, work / "changing.strace", "idlelock")
+    figures["floor_spawns"] = spawns(minion, work / "floor.strace", "bench.floor")
+    return figures
+
+
+_EXECVE_RE = re.compile(r'^\d+\s+execve\("([^"]+)", \[(.*?)\]\, .*\) = 0$')
+
+
+def spawns(minion, trace, sls):
+    """Programs that one ``state.apply`` executes, counted with strace: ``{name: n}``."""
+    proc = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-s", "64",
+         "-o", str(trace), SALT_CALL, "--local", "-c", str(minion.dir),
+         "--out=json", "state.apply", sls],
+        capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"strace salt-call failed: {proc.stderr[-2000:]}")
+    counts = {}
+    for line in trace.read_text().splitlines():
+        found = _EXECVE_RE.match(line)
+        if not found:
+            continue  # a failed execve (PATH search) starts nothing
+        name = os.path.basename(found.group(1))
+        if name == "sshd":
+            flag = re.search(r'"(-[VTt])"', found.group(2))
+            name = f"sshd {flag.group(1) if flag else ''}".strip()
+        counts[name] = counts.get(name, 0) + 1
+    counts.pop("salt-call", None)  # the run itself
+    counts.pop("python3.11", None)
+    return dict(sorted(counts.items()))
+
+
+# ---------------------------------------------------------------- large tree
+DROPINS, DROPIN_MATCHES, MAIN_MATCHES, LINES = 100, 2, 100, 5000
+_GLOBALS = ("X11Forwarding no", "MaxAuthTries 6", "LoginGraceTime 60", "Banner none",
+            "PermitRootLogin prohibit-password", "MaxSessions 10", "ClientAliveInterval 120")
+_MATCH_BODY = ("X11Forwarding yes", "AllowTcpForwarding no", "PermitTTY yes",
+               "ClientAliveInterval 900")
+
+
+def _match_block(number):
+    criteria = ("User bench{n}", "Group benchgroup{n}", "Address 10.{a}.{b}.0/24")[number % 3]
+    return [f"Match {criteria.format(n=number, a=number // 250, b=number % 250)}",
+            *(f"    {line}" for line in _MATCH_BODY)]
+
+
+def large_tree(directory):
+    """
+    A tree like a long-lived, much-edited host: ``LINES`` lines in the main
+    file and ``DROPINS`` drop-ins, with ``DROPINS * DROPIN_MATCHES +
+    MAIN_MATCHES`` Match blocks (some override ClientAliveInterval).
+    Returns the main file's path.
+    """
+    sandbox = SshdSandbox(directory)
+    number = 0
+    dropin_lines = 0
+    for index in range(DROPINS):
+        lines = [f"# drop-in {index}"]
+        lines += [_GLOBALS[(index + k) % len(_GLOBALS)] for k in range(12)]
+        lines += [f"# note {k}" for k in range(5)]
+        for _ in range(DROPIN_MATCHES):
+            lines += _match_block(number)
+            number += 1
+        sandbox.write_dropin(f"{index + 10:03d}-bench.conf", "\n".join(lines) + "\n")
+        dropin_lines += len(lines)
+    main = sandbox.config.read_text().splitlines()
+    filler = LINES - dropin_lines - len(main) - MAIN_MATCHES * (1 + len(_MATCH_BODY))
+    main += [f"# {k}" if k % 2 else _GLOBALS[k % len(_GLOBALS)] for k in range(filler)]
+    for _ in range(MAIN_MATCHES):
+        main += _match_block(number)
+        number += 1
+    sandbox.config.write_text("\n".join(main) + "\n")
+    return str(sandbox.config)
+
+
+def large_tree_get(work, pairs):
+    """``idlelock.get`` (in Salt's loader, as a minion runs it) against ``sshd -T`` alone."""
+    import cProfile
+    import pstats
+
+    from saltfactories.utils.functional import Loaders
+
+    from tests.conftest import make_minion_opts
+
+    config = large_tree(work / "large")
+    (work / "loader" / "pillar").mkdir(parents=True)
+    loaders = Loaders(make_minion_opts(work / "loader"))
+    get = loaders.modules.idlelock.get
+
+    def sshd_t():
+        start = time.perf_counter()
+        subprocess.run([SSHD, "-T", "-f", config], capture_output=True, check=True,
+                       timeout=STEP_TIMEOUT)
+        return time.perf_counter() - start
+
+    def idlelock_get():
+        loaders.context.clear()  # a fresh CLI call: the version is probed again
+        start = time.perf_counter()
+        report = get(config=config)
+        seconds = time.perf_counter() - start
+        assert "error" not in report, report
+        return seconds
+
+    figures = {}
+    figures["get_ratio"], figures["get_marginal_ms"] = paired(sshd_t, idlelock_get, pairs)
+    figures["sshd_T_ms"] = statistics.median(sshd_t() for _ in range(5)) * 1000
+    loaders.context.clear()
+    profile = cProfile.Profile()
+    profile.runcall(get, config=config)
+    stats = pstats.Stats(profile).stats
+    parts = {"_sshd_state": "sshd: version, sshd -T and walk", "walk": "sshd: walk the tree",
+             "sshd_effective": "sshd: sshd -T", "winners": "sshd: winners",
+             "_override_notes": "sshd: Match overrides", "_shell_report": "shell report",
+             "probe_login_shells": "shell: login-shell probes", "_logind_report": "logind report"}
+    figures["get_profile_ms"] = {
+        label: round(sum(entry[3] for key, entry in stats.items() if key[2] == func) * 1000, 1)
+        for func, label in parts.items()
+    }
+    return figures
+
+
+# ---------------------------------------------------------------- fleet
+def fleet(work, pairs):
+    """``salt '*' state.apply idlelock`` on 3 minions against 1, on one master (pytest)."""
+    out = work / "fleet.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(REPO / "bench" / "fleet.py"), "-q", "-s",
+         "-p", "no:cacheprovider", "--rootdir", str(REPO), f"--basetemp={work / 'fleet'}"],
+        env=dict(os.environ, IDLELOCK_BENCH_OUT=str(out), IDLELOCK_BENCH_PAIRS=str(pairs)),
+        cwd=REPO, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False,
+    )
+    if proc.returncode != 0 or not out.exists():
+        return {"fleet_error": (proc.stdout + proc.stderr)[-3000:]}
+    return json.loads(out.read_text())
+
+
+# ---------------------------------------------------------------- report
+def report(figures):
+    rows = [
+        ("no-op state.apply idlelock / test.nop floor", "noop_ratio", "≤ 1.10"),
+        ("  marginal ms", "noop_marginal_ms", "≤ ~100"),
+        ("changing state.apply idlelock / floor", "changing_ratio", "≤ 1.15"),
+        ("  marginal ms", "changing_marginal_ms", ""),
+        ("idlelock.get, large tree / sshd -T alone", "get_ratio", "≤ 3"),
+        ("  marginal ms", "get_marginal_ms", ""),
+        ("  sshd -T alone, ms", "sshd_T_ms", ""),
+        ("salt '*' state.apply: 3 minions / 1 minion", "fleet_ratio", "≤ 1.3"),
+        ("  1 minion, s", "fleet_one_s", ""),
+    ]
+    print(f"\n{'figure':48} {'measured':>10}  target")
+    for label, key, target in rows:
+        value = figures.get(key)
+        shown = "n/a" if value is None else f"{value:.2f}" if key.endswith("ratio") else f"{value:.0f}"
+        if key == "fleet_one_s" and value is not None:
+            shown = f"{value:.2f}"
+        print(f"{label:48} {shown:>10}  {target}")
+    for key in ("noop_spawns", "changing_spawns", "floor_spawns"):
+        print(f"\nprocesses started by one run ({key.split('_')[0]}): {figures.get(key)}")
+    print(f"\nno-op state durations (ms, as Salt reports them): {figures.get('noop_states')}")
+    print(f"idlelock.get on the large tree, cumulative ms: {figures.get('get_profile_ms')}")
+    if "fleet_error" in figures:
+        print("\nfleet bench failed:\n" + figures["fleet_error"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 11)),
+                        help="A/B pairs per figure (default 11)")
+    parser.add_argument("--only", choices=("masterless", "large", "fleet"), action="append",
+                        help="run only these parts (repeatable)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    reexec_in_namespace()
+    parts = args.only or ["masterless", "large", "fleet"]
+    work = pathlib.Path(tempfile.mkdtemp(prefix="idlelock-bench-"))
+    figures = {"date": time.strftime("%Y-%m-%d"), "pairs": args.pairs}
+    try:
+        sandbox_etc(work)
+        for name, part in (("masterless", masterless), ("large", large_tree_get),
+                           ("fleet", fleet)):
+            if name in parts:
+                started = time.monotonic()
+                figures.update(part(work, args.pairs))
+                print(f"bench: {name} done in {time.monotonic() - started:.0f} s", flush=True)
+    finally:
+        report(figures)
+        if args.json:
+            pathlib.Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
