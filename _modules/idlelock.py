@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 
+import salt.utils.atomicfile
+import salt.utils.json
 import salt.utils.platform
 import salt.utils.process
 import salt.utils.yaml
@@ -38,6 +40,8 @@ try:
     idlelock_sshd = _fresh("idlelock_sshd")
     idlelock_system = _fresh("idlelock_system")
     idlelock_shell = _fresh("idlelock_shell")
+    idlelock_audit = _fresh("idlelock_audit")
+    idlelock_facts = _fresh("idlelock_facts")
     IMPORT_ERROR = None
 except ImportError as exc:  # _utils not synced or not installed
     IMPORT_ERROR = str(exc)
@@ -178,6 +182,8 @@ def policy(strict=True, os_defaults=None, **kwargs):
     )
     if errors and strict:
         raise CommandExecutionError("; ".join(errors))
+    if not errors and not _split_overrides(kwargs, "sshd"):
+        _remember(resolved)
     if not strict:
         resolved["errors"] = errors
     return resolved
@@ -203,12 +209,6 @@ def _socket_activated(service):
 # ---------------------------------------------------------------- sshd
 def _sshd_paths(resolved):
     return resolved["root"], resolved["sshd"]["config"], resolved["sshd"]["binary"]
-
-
-def _walk(root, config):
-    read = lambda path: idlelock_system.read_text(root, path)  # noqa: E731
-    expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
-    return idlelock_sshd.walk(config, read, expand), read, expand
 
 
 def _override_notes(tree, version):
@@ -239,7 +239,7 @@ def _sshd_state(resolved):
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
     effective = idlelock_system.sshd_effective(binary, config, root)
-    tree, read, expand = _walk(root, config)
+    tree, read, expand = idlelock_facts.sshd_tree(root, config)
     return {
         "version": version,
         "text": text,
@@ -282,8 +282,8 @@ def get(**kwargs):
     if problem:
         report["error"] = problem
         return report
-    report["shell"] = _shell_report(resolved)
-    report["logind"] = _logind_report(resolved)
+    report["shell"] = idlelock_facts.shell_report(resolved)
+    report["logind"] = idlelock_facts.logind_report(resolved, *_logind_support(resolved))
     try:
         idlelock_system.check_root(root, binary)
         live = _sshd_state(resolved)
@@ -301,6 +301,83 @@ def get(**kwargs):
     }
     report["match_overrides"] = _override_notes(live["tree"], live["version"])
     return report
+
+
+# ---------------------------------------------------------------- audit
+def _remember(resolved):
+    """
+    Keep the last policy resolved with pillar, for the ``idlelock`` grain.
+
+    Grains are computed before pillar (the pillar top file targets grains), so
+    this file is how the grain learns the environment's timeout and profile
+    after the first ``state.apply idlelock`` (its map.jinja resolves the policy).
+    """
+    path = os.path.join(__opts__["cachedir"], *idlelock_facts.POLICY_CACHE)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with salt.utils.atomicfile.atomic_open(path, "w") as handle:
+            handle.write(salt.utils.json.dumps(resolved))
+    except OSError as exc:  # a cache: the policy itself is still right
+        log.warning("idlelock: cannot write %s: %s", path, exc)
+
+
+def audit(profile="policy", **kwargs):
+    """
+    Judge the *effective* idle-timeout state of this host against a profile.
+
+    profile
+        ``policy`` (the default: this minion's resolved pillar policy, stricter
+        values pass), or a profile of ``idlelock:profiles`` (``cis``, ``stig``,
+        or a site's own), whose thresholds and rule IDs are data.
+
+    It runs ``sshd -T`` once globally and once per Match block that sets a
+    managed keyword, with a connection built from that block's criteria (a
+    ``Match Group`` needs a real member from the account database; without one
+    the block is reported as not evaluated, which is not compliant). It probes
+    the login shells' TMOUT (value, readonly, exported, conflicts) and logind,
+    and checks that some mechanism closes an idle interactive session within
+    the timeout.
+
+    Returns ``{compliant, profile, findings, passed, environment, timeout,
+    openssh, matches}``; each finding is ``{check, rule, expected, actual,
+    source, severity, fix}``. Severity ``high``, ``medium`` or ``unknown`` makes
+    the host non-compliant; ``low`` only informs.
+
+    Keyword arguments override the policy's path keys, as for ``idlelock.get``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' idlelock.audit
+        salt '*' idlelock.audit profile=stig
+    """
+    overrides = _get_overrides(kwargs)
+    resolved, errors = _resolve(overrides)
+    if errors:
+        raise CommandExecutionError("Bad input: " + "; ".join(errors))
+    supported, reason = _logind_support(resolved)
+    resolved["logind"]["supported"] = supported
+    try:
+        thresholds = idlelock_audit.profile_thresholds(profile, resolved)
+    except ValueError as exc:
+        raise CommandExecutionError(str(exc)) from None
+    version = None
+    if resolved["sshd"]["enabled"]:
+        version = _version(resolved["sshd"]["binary"], resolved["root"])[0]
+    facts = idlelock_facts.audit_facts(
+        resolved, version, idlelock_facts.logind_report(resolved, supported, reason))
+    result = idlelock_audit.judge(facts, profile, thresholds, resolved["timeout"])
+    result.update(
+        environment=resolved["environment"],
+        timeout=resolved["timeout"],
+        openssh=resolved["openssh"],
+        matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
+                  if key in block} for block in facts["matches"]],
+    )
+    if not overrides:
+        _remember(resolved)
+    return result
 
 
 def _fail(comment, warnings=()):
@@ -433,55 +510,6 @@ def _get_overrides(kwargs):
     return overrides
 
 
-def _shell_texts(resolved):
-    """``{in-root path: text or None}`` of every file that matters to the shell part."""
-    root, shell = resolved["root"], resolved["shell"]
-    expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
-    paths = idlelock_shell.shell_files(expand, shell["zsh_file"])
-    for path in (shell["profile_file"], shell["csh_file"]):
-        if path not in paths:
-            paths.append(path)
-    return {path: idlelock_system.read_text(root, path) for path in paths}
-
-
-def _probe(resolved, candidate=None):
-    """What each installed login shell ends up with: ``{shell: parse_probe(...)}``."""
-    root = resolved["root"]
-    scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
-    raw = idlelock_system.probe_login_shells(
-        root, idlelock_system.installed_shells(root), scripts, candidate
-    )
-    return {name: idlelock_shell.parse_probe(*output) for name, output in raw.items()}
-
-
-def _shell_report(resolved):
-    """The ``shell`` section of ``get``."""
-    shell = resolved["shell"]
-    texts = _shell_texts(resolved)
-    found = idlelock_shell.scan(texts, managed=(shell["profile_file"],))
-    report = {
-        "profile_file": shell["profile_file"],
-        "managed": texts.get(shell["profile_file"]) is not None,
-        "lines": [
-            {key: entry[key] for key in ("source", "text", "value", "readonly", "exported", "ours")}
-            for entry in found["lines"]
-            if not entry["ours"]
-        ],
-        "taken_over": found["taken_over"],
-        "conflicts": idlelock_shell.static_conflicts(found["lines"]),
-    }
-    try:
-        report["effective"] = _probe(resolved)
-    except idlelock_system.ProbeError as exc:
-        report["effective"] = {}
-        report["error"] = str(exc)
-    for name, probe in report["effective"].items():
-        report["conflicts"] += [
-            {"source": f"{name} login", "problem": error} for error in probe["errors"]
-        ]
-    return report
-
-
 def set_shell(test=None, **kwargs):
     """
     Make login shells close when idle; the write path of the ``idlelock.shell`` state.
@@ -523,7 +551,7 @@ def set_shell(test=None, **kwargs):
         return {"result": True, "comment": "shell timeouts are not managed (shell:enabled is false)",
                 "changes": {}, "warnings": []}
     warnings = []
-    texts = _shell_texts(resolved)
+    texts = idlelock_facts.shell_texts(root, shell)
     managed = (shell["profile_file"],)
     found = idlelock_shell.scan(texts, managed)
     planned, taken = dict(texts), []
@@ -609,12 +637,12 @@ def _check_shell_candidate(resolved, changed, warnings):
     """
     shell = resolved["shell"]
     try:
-        after = _probe(resolved, changed or None)
-        before = _probe(resolved) if changed else after
+        after = idlelock_facts.probe_shells(resolved["root"], changed or None)
+        before = idlelock_facts.probe_shells(resolved["root"]) if changed else after
     except idlelock_system.ProbeError as exc:
         warnings.append(f"could not run login shells on the candidate ({exc}); "
                         "judged from the file text only")
-        planned = _shell_texts(resolved)
+        planned = idlelock_facts.shell_texts(resolved["root"], shell)
         planned.update(changed)
         lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
         return [f"{c['source']} {c['problem']}"
@@ -635,24 +663,6 @@ def _logind_support(resolved):
     except ValueError:
         version = None
     return idlelock_shell.logind_supported(version, __grains__.get("init"))
-
-
-def _logind_report(resolved):
-    """The ``logind`` section of ``get``."""
-    root = resolved["root"]
-    dropins = []
-    for directory in idlelock_shell.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
-        dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
-    order = [idlelock_shell.LOGIND_MAIN] + idlelock_shell.logind_order(sorted(set(dropins)))
-    value, source = idlelock_shell.logind_effective(
-        [(path, idlelock_system.read_text(root, path)) for path in order]
-    )
-    supported, reason = _logind_support(resolved)
-    report = {"stop_idle_session_sec": value, "source": source or "default",
-              "supported": supported}
-    if reason:
-        report["reason"] = reason
-    return report
 
 
 def set_logind(test=None, **kwargs):

@@ -210,6 +210,9 @@ def _profiles(value):
     for name, thresholds in value.items():
         if not isinstance(name, str) or not _PROFILE_NAME_RE.match(name):
             raise Invalid(f"{accepted}; bad profile name {name!r}")
+        if name == POLICY_PROFILE:
+            raise Invalid(f"{accepted}; {name!r} is reserved: idlelock.audit derives it "
+                          "from the resolved policy")
         if not isinstance(thresholds, dict):
             raise Invalid(f"{accepted}; {name!r} is not a mapping")
         for key, limit in thresholds.items():
@@ -222,7 +225,9 @@ def _profiles(value):
     return value
 
 
-PROFILE_KEYS = {
+# Thresholds a profile may set. ``timeout_max`` also bounds the idle logout
+# that idlelock.audit requires; ``rules`` names the rule IDs it reports.
+THRESHOLD_KEYS = {
     "timeout_max": _seconds(1),
     "client_alive_interval_min": _seconds(0),
     "client_alive_interval_max": _seconds(0),
@@ -231,7 +236,54 @@ PROFILE_KEYS = {
     "tmout_min": _seconds(0),
     "tmout_max": _seconds(0),
     "readonly": _boolean,
+    "exported": _boolean,
+    "stop_idle_session_sec_max": _seconds(0),
 }
+
+# The checks of idlelock.audit that a profile can attach rule IDs to.
+AUDIT_CHECKS = (
+    "client_alive_interval",
+    "client_alive_count_max",
+    "tmout",
+    "tmout_readonly",
+    "tmout_exported",
+    "tmout_conflict",
+    "stop_idle_session_sec",
+    "idle_logout",
+)
+# ``profile=policy`` in idlelock.audit: thresholds derived from the resolved policy.
+POLICY_PROFILE = "policy"
+_RULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/()-]{0,63}$")
+
+
+def _rules(value):
+    """
+    ``{check: [rule, ...]}``: a rule is an ID, or ``{id: ID, <threshold>: value}``
+    when that rule's own limit differs from the profile's (UBTU-22-412030 allows
+    TMOUT up to 900 where the RHEL STIGs stop at 600).
+    """
+    accepted = ("a mapping of check (" + ", ".join(AUDIT_CHECKS) + ") to a list of rule "
+                "IDs or {id: ID, <threshold>: value}")
+    if not isinstance(value, dict):
+        raise Invalid(accepted)
+    for check, rules in value.items():
+        if check not in AUDIT_CHECKS or not isinstance(rules, list) or not rules:
+            raise Invalid(f"{accepted}; bad entry {check!r}")
+        for rule in rules:
+            if isinstance(rule, dict):
+                rule_id, limits = rule.get("id"), {k: v for k, v in rule.items() if k != "id"}
+            else:
+                rule_id, limits = rule, {}
+            if not isinstance(rule_id, str) or not _RULE_ID_RE.match(rule_id):
+                raise Invalid(f"{accepted}; bad rule ID {rule_id!r} under {check!r}")
+            for key, limit in limits.items():
+                if key not in THRESHOLD_KEYS:
+                    raise Invalid(f"{accepted}; unknown threshold {key!r} in rule {rule_id}")
+                THRESHOLD_KEYS[key](limit)
+    return value
+
+
+PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules)
 
 SCHEMA = {
     "timeout": _seconds(1),
@@ -378,9 +430,14 @@ def schedule_interval(schedule):
     return sum(schedule.get(unit, 0) * factor for unit, factor in SCHEDULE_UNITS.items())
 
 
+# ChannelTimeout types that cover every interactive session: session:shell
+# misses `ssh -t host bash -i` (session:command), FIELD-NOTES §1.
+IDLE_CHANNEL_TYPES = ("session:*", "*")
+
+
 def _closes_idle_sessions(channel):
     return isinstance(channel, list) and any(
-        entry.split("=")[0] in ("session:*", "*") for entry in channel
+        entry.split("=")[0] in IDLE_CHANNEL_TYPES for entry in channel
     )
 
 

@@ -1,0 +1,243 @@
+"""
+Probe what a host really does about idle sessions: the facts ``idlelock.get``
+reports and ``idlelock.audit`` judges.
+
+I/O glue without Salt: it reads files and runs probes through
+``idlelock_system`` and interprets them with the pure modules. The execution
+module and the grain both use it (a grain has no ``__salt__``), so each fact is
+gathered one way only. Every path is inside the policy's ``root``.
+"""
+
+import os
+
+try:
+    import idlelock_audit
+    import idlelock_policy
+    import idlelock_shell
+    import idlelock_sshd
+    import idlelock_system
+except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
+    from idlelock_salt._utils import (
+        idlelock_audit,
+        idlelock_policy,
+        idlelock_shell,
+        idlelock_sshd,
+        idlelock_system,
+    )
+
+MANAGED = tuple(idlelock_policy.SSHD_KEYWORDS.values())
+# The login shell whose TMOUT the audit judges, in order of preference: STIG and
+# CIS checks are written for bash; dash ignores TMOUT.
+JUDGED_SHELLS = ("bash", "zsh", "ksh")
+# The last policy resolved with pillar, under the minion's cachedir (see the grain).
+POLICY_CACHE = ("idlelock", "policy.json")
+
+
+# ---------------------------------------------------------------- sshd
+def sshd_tree(root, config):
+    """``(tree, read, expand)``: the sshd configuration as sshd reads it, inside ``root``."""
+    read = lambda path: idlelock_system.read_text(root, path)  # noqa: E731
+    expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
+    return idlelock_sshd.walk(config, read, expand), read, expand
+
+
+def override_blocks(tree):
+    """``{Match directive: {Keyword: {value, source}}}`` for blocks that set a managed keyword."""
+    blocks = {}
+    for directive in tree.match_overrides(MANAGED):
+        keyword = next(k for k in MANAGED if k.lower() == directive.keyword)
+        # Inside one block, as everywhere, the first value sshd obtains wins.
+        blocks.setdefault(directive.match, {}).setdefault(
+            keyword, {"value": directive.value, "source": directive.source})
+    return blocks
+
+
+def accounts(root):
+    """
+    ``(users, groups)`` of the account database that sshd in ``root`` consults:
+    ``[(name, primary gid)]`` and ``[(name, gid, [members])]``.
+
+    The running system goes through NSS (LDAP and SSSD accounts included); an
+    image or chroot through its own /etc/passwd and /etc/group.
+    """
+    if root in ("", "/"):
+        import grp
+        import pwd
+
+        return ([(entry.pw_name, entry.pw_gid) for entry in pwd.getpwall()],
+                [(entry.gr_name, entry.gr_gid, list(entry.gr_mem)) for entry in grp.getgrall()])
+    users, groups = [], []
+    for line in (idlelock_system.read_text(root, "/etc/passwd") or "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[3].isdigit():
+            users.append((fields[0], int(fields[3])))
+    for line in (idlelock_system.read_text(root, "/etc/group") or "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[2].isdigit():
+            groups.append((fields[0], int(fields[2]), [m for m in fields[3].split(",") if m]))
+    return users, groups
+
+
+def match_facts(resolved, tree):
+    """
+    One entry per Match block that sets a managed keyword, with that block's own
+    ``sshd -T -C`` (a connection derived from its criteria), or the reason
+    there is none.
+    """
+    root, config, binary = resolved["root"], resolved["sshd"]["config"], resolved["sshd"]["binary"]
+    blocks = override_blocks(tree)
+    database = accounts(root) if blocks else ([], [])
+    facts = []
+    for match, sets in blocks.items():
+        entry = {"match": match.describe(), "source": match.source, "sets": sets}
+        connection, reason = idlelock_audit.connection_for(match.args, *database)
+        if connection is not None:
+            entry["connection"] = connection
+            try:
+                entry["effective"] = idlelock_system.sshd_effective(binary, config, root,
+                                                                    connection)
+            except idlelock_system.ProbeError as exc:
+                reason = f"sshd -T -C rejected {connection}: {exc}"
+        if reason:
+            entry["reason"] = reason
+        facts.append(entry)
+    return facts
+
+
+# ---------------------------------------------------------------- shells
+def shell_texts(root, shell):
+    """``{in-root path: text or None}`` of every file that matters to the shell part."""
+    expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
+    paths = idlelock_shell.shell_files(expand, shell["zsh_file"])
+    for path in (shell["profile_file"], shell["csh_file"]):
+        if path not in paths:
+            paths.append(path)
+    return {path: idlelock_system.read_text(root, path) for path in paths}
+
+
+def probe_shells(root, candidate=None):
+    """What each installed login shell ends up with: ``{shell: parse_probe(...)}``."""
+    scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
+    raw = idlelock_system.probe_login_shells(
+        root, idlelock_system.installed_shells(root), scripts, candidate
+    )
+    return {name: idlelock_shell.parse_probe(*output) for name, output in raw.items()}
+
+
+def shell_report(resolved):
+    """The ``shell`` section of ``idlelock.get``."""
+    shell = resolved["shell"]
+    texts = shell_texts(resolved["root"], shell)
+    found = idlelock_shell.scan(texts, managed=(shell["profile_file"],))
+    report = {
+        "profile_file": shell["profile_file"],
+        "managed": texts.get(shell["profile_file"]) is not None,
+        "lines": [
+            {key: entry[key] for key in ("source", "text", "value", "readonly", "exported", "ours")}
+            for entry in found["lines"]
+            if not entry["ours"]
+        ],
+        "taken_over": found["taken_over"],
+        "conflicts": idlelock_shell.static_conflicts(found["lines"]),
+    }
+    try:
+        report["effective"] = probe_shells(resolved["root"])
+    except idlelock_system.ProbeError as exc:
+        report["effective"] = {}
+        report["error"] = str(exc)
+    for name, probe in report["effective"].items():
+        report["conflicts"] += [
+            {"source": f"{name} login", "problem": error} for error in probe["errors"]
+        ]
+    return report
+
+
+def login_shell_facts(report):
+    """
+    The audit's view of a ``shell_report``: the judged login shell's TMOUT, the
+    line that set it, and the readonly conflicts.
+
+    A conflict is what a login really prints (``TMOUT: readonly variable``), or
+    two foreign readonly declarations (whichever a shell reads second fails).
+    Returns ``None`` when no judged shell is installed.
+    """
+    name = next((n for n in JUDGED_SHELLS if n in report["effective"]), None)
+    if name is None:
+        return None
+    probe = report["effective"][name]
+    ours = report["profile_file"] if report["managed"] else None
+    lines = report["lines"]
+    sources = {}
+    if probe["value"] is not None:
+        sources["value"] = next(
+            (line["source"] for line in lines if line["value"] == probe["value"]), ours)
+    if probe["readonly"]:
+        sources["readonly"] = next((line["source"] for line in lines if line["readonly"]), ours)
+    conflicts = [{"source": f"{shell} login", "problem": error}
+                 for shell, seen in report["effective"].items() for error in seen["errors"]]
+    readonly = [line for line in lines if line["readonly"]]
+    if len(readonly) > 1:
+        conflicts += [{"source": line["source"], "problem": "declares TMOUT readonly"}
+                      for line in readonly]
+    return {"shell": name, "value": probe["value"], "readonly": probe["readonly"],
+            "exported": probe["exported"], "sources": sources, "conflicts": conflicts}
+
+
+# ---------------------------------------------------------------- logind
+def logind_report(resolved, supported, reason):
+    """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
+    root = resolved["root"]
+    dropins = []
+    for directory in idlelock_shell.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
+        dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
+    order = [idlelock_shell.LOGIND_MAIN] + idlelock_shell.logind_order(sorted(set(dropins)))
+    value, source = idlelock_shell.logind_effective(
+        [(path, idlelock_system.read_text(root, path)) for path in order]
+    )
+    report = {"stop_idle_session_sec": value, "source": source or "default",
+              "supported": supported}
+    if reason:
+        report["reason"] = reason
+    return report
+
+
+# ---------------------------------------------------------------- audit
+def audit_facts(resolved, version, logind, matches=True):
+    """
+    Everything ``idlelock_audit.judge`` needs, probed: one plain ``sshd -T``,
+    one ``sshd -T -C`` per overriding Match block (unless ``matches`` is false:
+    then those blocks are listed with that reason), the login shells, logind.
+
+    ``version`` is the OpenSSH version tuple the caller probed (or None);
+    ``logind`` a ``logind_report``.
+    """
+    facts = {"openssh": version, "matches": [], "logind": logind}
+    sshd = resolved["sshd"]
+    if sshd["enabled"]:
+        root = resolved["root"]
+        try:
+            idlelock_system.check_root(root)
+            if version is None:
+                raise idlelock_system.ProbeError(f"no usable sshd at {sshd['binary']} "
+                                                 f"(root {root})")
+            effective = idlelock_system.sshd_effective(sshd["binary"], sshd["config"], root)
+            tree = sshd_tree(root, sshd["config"])[0]
+        except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
+            facts["sshd_error"] = str(exc)
+        else:
+            winners = tree.winners(MANAGED)
+            facts["sshd"] = {"effective": effective,
+                             "sources": {k: d.source for k, d in winners.items()}}
+            if matches:
+                facts["matches"] = match_facts(resolved, tree)
+            else:
+                facts["matches"] = [
+                    {"match": block.describe(), "source": block.source, "sets": sets,
+                     "reason": "Match blocks are evaluated by idlelock.audit, not here"}
+                    for block, sets in override_blocks(tree).items()]
+    report = shell_report(resolved)
+    if report.get("error"):
+        facts["shell_error"] = report["error"]
+    else:
+        facts["shell"] = login_shell_facts(report)
+    return facts
