@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
@@ -304,30 +305,46 @@ def probe_login_shells(root, shells, scripts, candidate=None):
     namespace: a what-if that writes nothing outside a scratch directory.
     Raises ProbeError when that namespace cannot be made (no CAP_SYS_ADMIN).
     """
-    results = {}
+    results, started = {}, {}
     with tempfile.TemporaryDirectory(prefix="idlelock-overlay-") as scratch, \
             stage_dir(root) as home:
-        mounts = _overlay_mounts(root, candidate, scratch) if candidate else []
-        for name, (path, family) in shells.items():
-            command = ["env", "-i", f"HOME={home}", "TERM=dumb", f"PATH={_PROBE_PATH}",
-                       f"SHELL={path}", path] + _SHELL_ARGS.get(name, ["-l", "-i"])
-            if root not in ("", "/"):
-                command = ["chroot", root] + command
-            if mounts:
-                command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                           " && ".join(mounts + ['exec "$@"']), "idlelock"] + command
-            try:
-                proc = subprocess.run(command, input=scripts[family], capture_output=True,
-                                      text=True, timeout=PROBE_TIMEOUT, check=False,
-                                      cwd=host_path(root, home))
-            except FileNotFoundError as exc:
-                raise ProbeError(f"cannot run {command[0]}: {exc.strerror}") from None
-            except subprocess.TimeoutExpired:
-                raise ProbeError(f"a {name} login did not finish in {PROBE_TIMEOUT} s") from None
-            if mounts and proc.returncode != 0 and "IDLELOCK" not in proc.stdout:
-                raise ProbeError(f"cannot show the candidate files to {name}: "
-                                 f"{proc.stderr.strip()[-300:]}")
-            results[name] = (proc.stdout, proc.stderr)
+        try:
+            # All shells start at once: each spends its time reading start-up
+            # files, so a run waits for the slowest login rather than for the sum.
+            for name, (path, family) in shells.items():
+                # Each shell gets its own overlay: two live overlays cannot share
+                # an upper or work directory.
+                mounts = (_overlay_mounts(root, candidate, os.path.join(scratch, name))
+                          if candidate else [])
+                command = ["env", "-i", f"HOME={home}", "TERM=dumb", f"PATH={_PROBE_PATH}",
+                           f"SHELL={path}", path] + _SHELL_ARGS.get(name, ["-l", "-i"])
+                if root not in ("", "/"):
+                    command = ["chroot", root] + command
+                if mounts:
+                    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               " && ".join(mounts + ['exec "$@"']), "idlelock"] + command
+                try:
+                    started[name] = subprocess.Popen(
+                        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True, cwd=host_path(root, home))
+                except FileNotFoundError as exc:
+                    raise ProbeError(f"cannot run {command[0]}: {exc.strerror}") from None
+            deadline = time.monotonic() + PROBE_TIMEOUT
+            for name, proc in started.items():
+                try:
+                    stdout, stderr = proc.communicate(
+                        scripts[shells[name][1]], timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    raise ProbeError(f"a {name} login did not finish in {PROBE_TIMEOUT} s") from None
+                if candidate and proc.returncode != 0 and "IDLELOCK" not in stdout:
+                    raise ProbeError(f"cannot show the candidate files to {name}: "
+                                     f"{stderr.strip()[-300:]}")
+                results[name] = (stdout, stderr)
+        finally:
+            for proc in started.values():  # the ones an error above left running
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
     return results
 
 
