@@ -6,7 +6,6 @@ service states, and the README's masterless apply command.
 import hashlib
 import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
@@ -122,19 +121,19 @@ def tree_digest(path):
 
 def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     """
-    ``scripts/apply.sh`` as a user runs it, with copies of /etc/ssh and
-    /etc/profile.d bind-mounted over the real ones in a private namespace.
+    ``scripts/apply.sh`` as a user runs it, in a private mount namespace whose
+    /etc is an overlay: every write lands in the test's directory, whatever the
+    formula touches (sshd, profile.d, zsh, csh ...).
     """
-    # The shell part also writes /etc/zsh/zprofile and /etc/csh/login.d on Debian.
-    names = [n for n in ("ssh", "profile.d", "zsh", "csh") if os.path.isdir(f"/etc/{n}")]
-    for name in names:
-        shutil.copytree(f"/etc/{name}", tmp_path / name, symlinks=True)
-    real_before = [tree_digest(f"/etc/{name}") for name in names]
+    upper, work = tmp_path / "etc-upper", tmp_path / "etc-work"
+    upper.mkdir()
+    work.mkdir()
+    watched = [n for n in ("ssh", "profile.d", "zsh", "csh") if os.path.isdir(f"/etc/{n}")]
+    real_before = [tree_digest(f"/etc/{name}") for name in watched]
     pillar = '{"idlelock": {"sshd": {"manage_service": false}, "schedule": {"enabled": false}}}'
-    binds = " && ".join(f"mount --bind {tmp_path}/{name} /etc/{name}" for name in names)
     script = f"""
         set -e
-        {binds}
+        mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc
         mkdir -p /run/sshd
         {REPO}/scripts/apply.sh pillar='{pillar}' > {tmp_path}/apply.out 2>&1
         /usr/sbin/sshd -T -f /etc/ssh/sshd_config
@@ -148,5 +147,6 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     values = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
     assert values["channeltimeout"] == "session:*=600"
     assert values["clientalivecountmax"] == "1"
-    assert (tmp_path / "ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
-    assert [tree_digest(f"/etc/{name}") for name in names] == real_before
+    assert (upper / "ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
+    assert (upper / "profile.d" / "idlelock.sh").exists()
+    assert [tree_digest(f"/etc/{name}") for name in watched] == real_before
