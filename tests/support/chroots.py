@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,7 +32,11 @@ VERSIONS = {"bullseye": "8.4", "trixie": "10.0"}
 # Where test sshd configs live inside a chroot: never the chroot's (or host's) sshd_config.
 TEST_CONFIG_DIR = "/etc/ssh/idlelock-test"
 
-_VERSION_RE = re.compile(r"OpenSSH_(\d+\.\d+p\d+)")
+_VERSION_RE = re.compile(r"OpenSSH_(\d+\.\d+(?:p\d+)?)")  # Debian 12's 9.2 prints no "p1"
+
+# The chroot's /dev/ptmx (char 5:2) opens the devpts mounted on the /dev/pts
+# beside it; gid 5 is Debian's "tty" group, which sshd gives each session's pty.
+DEVPTS_OPTIONS = "newinstance,ptmxmode=0666,mode=0620,gid=5"
 
 
 def chroot_cache_dir() -> Path:
@@ -65,7 +70,7 @@ def sshd_in(root: Path, *args: str, timeout: float = 30) -> subprocess.Completed
 
 
 def sshd_version_in(root: Path) -> str:
-    """Version of the chroot's sshd, e.g. ``"8.4p1"``.
+    """Version of the chroot's sshd, e.g. ``"8.4p1"`` (``"9.2"`` for the host's, as ``chroot /``).
 
     9.x prints it for ``-V``; 8.4 rejects ``-V`` and prints it in its usage text.
     Either way it is on stderr, so both streams are searched.
@@ -114,6 +119,28 @@ def write_test_config(root: Path, extra: str = "", name: str = "sshd_config") ->
     ]
     path.write_text("\n".join(base) + "\n" + (extra.strip() + "\n" if extra.strip() else ""))
     return inside
+
+
+def copy_stock_config(root: Path, name: str) -> str:
+    """Copy the chroot's own sshd_config and drop-ins to TEST_CONFIG_DIR/``name``/.
+
+    Returns the copy's main file, as an absolute path inside the chroot. Its
+    Include points at the copy's own ``sshd_config.d``, so whatever idlelock
+    writes lands in the copy, never in the chroot's /etc/ssh. The login
+    settings of :func:`write_test_config` come first (the first value wins), so
+    the copy also serves real logins. Remove it with :func:`remove_test_config`.
+    """
+    inside = f"{TEST_CONFIG_DIR}/{name}"
+    etc_ssh = root / "etc" / "ssh"
+    shutil.copytree(etc_ssh / "sshd_config.d", root / inside.lstrip("/") / "sshd_config.d")
+    stock = (etc_ssh / "sshd_config").read_text()
+    stock = stock.replace("/etc/ssh/sshd_config.d/", f"{inside}/sshd_config.d/")
+    return write_test_config(root, stock, name=f"{name}/sshd_config")
+
+
+def remove_test_config(root: Path, name: str) -> None:
+    """Remove TEST_CONFIG_DIR/``name`` (a config copy) from the chroot."""
+    shutil.rmtree(root / TEST_CONFIG_DIR.lstrip("/") / name, ignore_errors=True)
 
 
 @dataclass
@@ -205,7 +232,7 @@ def _listening(port: int) -> bool:
 
 def start_chroot_sshd(root: Path, config_path_inside_root: str, port: int,
                       timeout: float = 15) -> ChrootSshd:
-    """Run ``chroot ROOT /usr/sbin/sshd -D -e -f CONFIG`` on 127.0.0.1:``port``.
+    """Run ``chroot ROOT /usr/sbin/sshd -D -e -f CONFIG`` on 127.0.0.1:``port``, ptys working.
 
     The config path must be absolute inside the chroot: sshd re-executes itself
     with it. Returns once sshd listens on the port.
@@ -213,9 +240,16 @@ def start_chroot_sshd(root: Path, config_path_inside_root: str, port: int,
     if not config_path_inside_root.startswith("/"):
         raise ValueError("config path must be absolute inside the chroot")
     log_fd, log_name = tempfile.mkstemp(prefix=f"sshd-{root.name}-", suffix=".log")
+    # A chroot has no /dev/pts, so sshd could not allocate a pty for a login.
+    # Give it a devpts instance of its own in a private mount namespace: the
+    # mount vanishes with the last process, and the cached chroot stays as built.
+    # unshare and sh exec in place, so the PID is sshd's.
+    mount_devpts = (f"mount -t devpts -o {DEVPTS_OPTIONS} idlelock-devpts \"$1/dev/pts\""
+                    ' && exec chroot "$@"')
     # PidFile none: several test sshds may share one chroot's /run.
     proc = subprocess.Popen(
-        ["chroot", str(root), "/usr/sbin/sshd", "-D", "-e", "-f", config_path_inside_root,
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount_devpts, "sh",
+         str(root), "/usr/sbin/sshd", "-D", "-e", "-f", config_path_inside_root,
          "-o", f"ListenAddress=127.0.0.1:{port}", "-o", "PidFile=none"],
         stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
     )
