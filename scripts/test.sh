@@ -28,4 +28,5 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
 "$venv/bin/pip" check >/dev/null
 
+scripts/build-chroots.sh   # OpenSSH 8.4 and 10.0 for tests/matrix; cached, ~1 min when cold
 exec "$venv/bin/python" -m pytest "$@"

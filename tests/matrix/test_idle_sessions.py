@@ -114,6 +114,12 @@ def test_shell_timeout_logs_out_where_sshd_cannot(target, user, etc_restored, tm
     profile = etc_restored / "profile.d" / "idlelock.sh"
     assert f"TMOUT={TIMEOUT}" in profile.read_text()
     assert "ChannelTimeout" not in "".join(target.texts().values())
+    # The probes ran inside the chroot: the host has neither this sshd nor this profile file.
+    report = minion.call("idlelock.get")
+    assert report["openssh"] == "OpenSSH_8.4p1"
+    bash = report["shell"]["effective"]["bash"]
+    assert (bash["value"], bash["readonly"], bash["exported"], bash["errors"]) == (
+        str(TIMEOUT), True, True, [])
 
     with start_chroot_sshd(target.root, target.config, free_port()) as sshd, \
             idle_shell(sshd, user) as session:
