@@ -22,9 +22,11 @@ def has_channel_timeout(target):
 
 
 def test_auto_writes_only_keywords_this_openssh_knows(idlelock, target):
+    policy = idlelock.policy(timeout=TIMEOUT, **target.kwargs)
     ret = idlelock.set_sshd(timeout=TIMEOUT, **target.kwargs)
 
     assert ret["result"] is True, ret["comment"]
+    assert policy["openssh"].startswith("OpenSSH_%d.%d" % target.version)
     written = "".join(target.texts().values())
     check = target.sshd("-t", "-f", target.config)
     assert check.returncode == 0, check.stderr
@@ -32,10 +34,12 @@ def test_auto_writes_only_keywords_this_openssh_knows(idlelock, target):
     assert values["clientaliveinterval"] == str(TIMEOUT)
     assert values["clientalivecountmax"] == "1"
     if has_channel_timeout(target):
+        assert policy["sshd"]["channel_timeout"] == [f"session:*={TIMEOUT}"]
         assert values["channeltimeout"] == f"session:*={TIMEOUT}"
         assert values["unusedconnectiontimeout"] == str(TIMEOUT)
         assert not any(SHELL_WARNING in w for w in ret["warnings"])
     else:
+        assert policy["sshd"]["channel_timeout"] == "unmanaged"
         assert "ChannelTimeout" not in written and "UnusedConnectionTimeout" not in written
         assert "channeltimeout" not in values and "unusedconnectiontimeout" not in values
         assert any(SHELL_WARNING in w for w in ret["warnings"]), ret["warnings"]
