@@ -73,7 +73,7 @@ def clean_roots(work):
     sides and hide idlelock's cost in the noise.
     """
     roots = work / "roots"
-    roots.mkdir()
+    roots.mkdir(parents=True)
     for name in ("_modules", "_states", "_utils", "bench"):
         (roots / name).symlink_to(REPO / name)
     return [str(REPO / "salt"), str(roots)]
@@ -270,9 +270,12 @@ def fleet(work, pairs):
     """``salt '*' state.apply idlelock`` on 3 minions against 1, on one master (pytest)."""
     out = work / "fleet.json"
     proc = subprocess.run(
+        # -p: fleet.py is also the plugin that binds the log server to 127.0.0.1.
         [sys.executable, "-m", "pytest", str(REPO / "bench" / "fleet.py"), "-q", "-s",
-         "-p", "no:cacheprovider", "--rootdir", str(REPO), f"--basetemp={work / 'fleet'}"],
-        env=dict(os.environ, IDLELOCK_BENCH_OUT=str(out), IDLELOCK_BENCH_PAIRS=str(pairs)),
+         "-p", "no:cacheprovider", "-p", "bench.fleet", "--rootdir", str(REPO),
+         f"--basetemp={work / 'fleet'}"],
+        env=dict(os.environ, IDLELOCK_BENCH_OUT=str(out), IDLELOCK_BENCH_PAIRS=str(pairs),
+                 IDLELOCK_BENCH_ROOTS=json.dumps(clean_roots(work / "fleet-roots"))),
         cwd=REPO, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False,
     )
     if proc.returncode != 0 or not out.exists():

@@ -1,0 +1,120 @@
+"""
+Fleet benchmark: ``salt '*' state.apply idlelock`` on 3 minions against 1.
+
+One real salt-master and three real minions (pytest-salt-factories), all on
+127.0.0.1. Each pair runs the no-op apply targeted at one minion and at all
+three, in alternating order; the figure is the median of the per-pair wall-time
+ratios of the ``salt`` command. bench/bench.py runs this module through pytest
+inside its private mount namespace (the shell part reads the sandboxed
+/etc/profile.d) and reads the figures from ``$IDLELOCK_BENCH_OUT``.
+
+Not a test: it asserts only that each run succeeded and changed nothing.
+"""
+
+import contextlib
+import json
+import os
+import pathlib
+import statistics
+import time
+
+import pytest
+from saltfactories.plugins.event_listener import EventListener
+
+from tests.support.sshd_sandbox import SshdSandbox
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+MINIONS = ("bench-1", "bench-2", "bench-3")
+JOB_TIMEOUT = 120
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionstart(session):
+    # Loaded with -p: bind the daemons' log server to 127.0.0.1 before it starts
+    # (its default is 0.0.0.0).
+    session.config.pluginmanager.get_plugin("saltfactories-log-server").log_host = "127.0.0.1"
+    yield
+
+
+@pytest.fixture(scope="session")
+def event_listener():
+    """The daemons' event sink, on 127.0.0.1 instead of the plugin's 0.0.0.0."""
+    listener = EventListener()
+    listener.host = "127.0.0.1"
+    listener.address = f"tcp://127.0.0.1:{listener.port}"
+    with listener:
+        yield listener
+
+
+@pytest.fixture(scope="session")
+def salt_factories_config(tmp_path_factory):
+    return {"root_dir": tmp_path_factory.mktemp("salt"), "log_server_host": "127.0.0.1"}
+
+
+@pytest.fixture(scope="module")
+def fleet(salt_factories, tmp_path_factory):
+    """A running master and three minions, each with its own sshd tree, already compliant."""
+    pillar = tmp_path_factory.mktemp("pillar")
+    (pillar / "top.sls").write_text("base:\n  '*':\n    - idlelock\n")
+    # No service manager here; the shell part uses the sandboxed /etc/profile.d.
+    (pillar / "idlelock.sls").write_text(
+        "idlelock:\n  sshd:\n    manage_service: false\n")
+    master = salt_factories.salt_master_daemon(
+        "bench-master",
+        overrides={
+            # bench.py passes the deployment-like roots it built (no .git, no venv).
+            "file_roots": {"base": json.loads(os.environ.get(
+                "IDLELOCK_BENCH_ROOTS", json.dumps([str(REPO / "salt"), str(REPO)])))},
+            "pillar_roots": {"base": [str(pillar)]},
+            "interface": "127.0.0.1",
+            "timeout": JOB_TIMEOUT,
+        },
+    )
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(master.started())
+        for minion_id in MINIONS:
+            sandbox = SshdSandbox(tmp_path_factory.mktemp(minion_id))
+            minion = master.salt_minion_daemon(
+                minion_id, overrides={"idlelock": {"sshd": {"config": str(sandbox.config)}}})
+            stack.enter_context(minion.started())
+        cli = master.salt_cli(timeout=JOB_TIMEOUT)
+        synced = cli.run("saltutil.sync_all", minion_tgt="*")
+        assert synced.returncode == 0, synced.stderr
+        for minion_id in MINIONS:  # one at a time: they share the shell files
+            first = cli.run("state.apply", "idlelock", minion_tgt=minion_id)
+            assert first.returncode == 0, first.stdout + first.stderr
+        yield cli
+
+
+def _apply(cli, target, expected):
+    start = time.perf_counter()
+    ret = cli.run("state.apply", "idlelock", minion_tgt=target)
+    seconds = time.perf_counter() - start
+    assert ret.returncode == 0, ret.stdout + ret.stderr
+    data = ret.data if len(expected) > 1 else {expected[0]: ret.data}
+    assert sorted(data) == sorted(expected), data
+    for states in data.values():
+        assert isinstance(states, dict), states
+        assert not any(state["changes"] for state in states.values()), states
+    return seconds
+
+
+def test_three_minions_against_one(fleet):
+    pairs = int(os.environ.get("IDLELOCK_BENCH_PAIRS", "7"))
+    one = lambda: _apply(fleet, MINIONS[0], MINIONS[:1])  # noqa: E731
+    three = lambda: _apply(fleet, "bench-*", MINIONS)  # noqa: E731
+    one(), three()  # warm-up: both sides start with the minions' caches filled
+    ratios, singles = [], []
+    for index in range(pairs):
+        if index % 2 == 0:
+            a, b = one(), three()
+        else:
+            b, a = three(), one()
+        ratios.append(b / a)
+        singles.append(a)
+    figures = {"fleet_ratio": statistics.median(ratios),
+               "fleet_one_s": statistics.median(singles)}
+    out = os.environ.get("IDLELOCK_BENCH_OUT")
+    if out:
+        pathlib.Path(out).write_text(json.dumps(figures))
+    print(figures)
