@@ -128,22 +128,38 @@ def address_list_matches(addr, patterns):
     return hit
 
 
-def _candidates(patterns, wildcard):
+# What a wildcard is filled with to build a value a pattern matches; several
+# fills for addresses, so that "192.168.*" becomes a whole address.
+_FILLS = {"address": ("1", "1.1", "2.1", "1.1.1", "2.2.2"), "localaddress": ("1", "1.1", "2.1", "1.1.1"),
+          "localport": ("22", "1"), "host": ("x",), "user": ("", "x"), "rdomain": ("", "x")}
+
+
+def _candidates(criterion, patterns):
     """Values that the positive entries of ``patterns`` suggest, wildcards filled in."""
     found = []
     for pattern in patterns.split(","):
-        if pattern.startswith("!"):
-            continue
+        if pattern.startswith("!") or not pattern.strip("*?"):
+            continue  # a bare wildcard: the default connection value will do
         if "/" in pattern:
             try:
                 network = ipaddress.ip_network(pattern, strict=False)
             except ValueError:
                 continue
-            hosts = list(network.hosts()) if network.num_addresses > 2 else [network[0]]
-            found.append(str(hosts[0] if hosts else network[0]))
-        else:
-            found.append(pattern.replace("*", wildcard).replace("?", wildcard or "x"))
+            found.append(str(next(iter(network.hosts()), network.network_address)))
+            continue
+        for fill in _FILLS[criterion]:
+            found.append(pattern.replace("*", fill).replace("?", fill[:1] or "x"))
+    if criterion in ("address", "localaddress"):
+        found = [value for value in found if _is_address(value)]
     return found
+
+
+def _is_address(value):
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
 
 
 def _parse_match(args):
@@ -201,8 +217,7 @@ def connection_for(args, users, groups):
             if key in DEFAULT_CONNECTION:
                 connection[key] = DEFAULT_CONNECTION[key]
             continue
-        wildcard = "1" if criterion in ("address", "localaddress", "localport") else ""
-        pool = _candidates(criteria[criterion], wildcard) + [DEFAULT_CONNECTION.get(key, "")]
+        pool = _candidates(criterion, criteria[criterion]) + [DEFAULT_CONNECTION.get(key, "")]
         if criterion == "user":
             pool += sorted(name for name, _ in users)
         chosen = next((value for value in pool if value and checks[criterion](value)), None)

@@ -1,0 +1,63 @@
+"""
+The audit scenario folder through Salt's loader, on the real sshd and real login shells.
+
+For each host state: the sshd tree in a sandbox (``sshd:config`` points at it),
+the scenario's /etc files laid over /etc in a private mount namespace (the real
+/etc is never written), and the accounts a Match Group needs. ``idlelock.audit``
+must report, for every profile, the findings the pure test expects from the
+scenario's facts.
+"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.support import scenarios
+from tests.support.private_etc import run_with_etc
+from tests.support.sshd_sandbox import ensure_test_user
+from tests.unit.test_audit import PROFILES, found
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mount namespaces, test accounts"),
+    pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="bash missing"),
+]
+
+
+def host_openssh():
+    out = subprocess.run(["/usr/sbin/sshd", "-V"], capture_output=True, text=True, timeout=30)
+    major, minor = re.search(r"OpenSSH_(\d+)\.(\d+)", out.stderr + out.stdout).groups()
+    return [int(major), int(minor)]
+
+
+@pytest.mark.parametrize("scenario", scenarios.params("audit", functional=(True, True)))
+def test_audit_scenario(scenario, session_loaders, tmp_path, host_key):
+    if scenario["openssh"] != host_openssh():
+        pytest.skip(f"the facts assume OpenSSH {scenario['openssh']}")
+    root = tmp_path / "tree"
+    scenarios.materialize(scenario, root, host_key)
+    upper = tmp_path / "etc"
+    for rel, text in scenario.get("etc", {}).items():
+        (upper / rel).parent.mkdir(parents=True, exist_ok=True)
+        (upper / rel).write_text(text)
+    for user, groups in scenario.get("accounts", {}).items():
+        ensure_test_user(user, groups=groups)
+    config = str(root / "sshd_config")
+
+    def body():
+        return {profile: session_loaders.modules.idlelock.audit(profile=profile, config=config)
+                for profile in PROFILES}
+
+    results = run_with_etc(upper, body)
+
+    for profile, result in results.items():
+        want = scenario["expect"][profile]
+        assert found(result) == sorted(want["findings"]), (profile, result["findings"])
+        assert result["compliant"] is want["compliant"], profile
+        by_check = {f["check"]: f for f in result["findings"]}
+        for check, source in want.get("sources", {}).items():
+            assert source in scenarios.relative(by_check[check]["source"], root), by_check[check]
+    # The connection each Match block was probed with is the one the facts name.
+    probed = {m["match"]: m.get("connection") for m in results["policy"]["matches"]}
+    assert probed == {m["match"]: m.get("connection") for m in scenario["facts"].get("matches", [])}
