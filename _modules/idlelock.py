@@ -654,15 +654,7 @@ def _check_shell_candidate(resolved, changed, warnings):
 
 def _logind_support(resolved):
     """``(supported, reason)``: does this system's logind honour StopIdleSessionSec?"""
-    if resolved["root"] not in ("", "/"):
-        return False, ("logind support is detected on the running system only; "
-                       f"root {resolved['root']} is not checked")
-    version = __grains__.get("systemd", {}).get("version")
-    try:
-        version = int(str(version).split(".")[0]) if version is not None else None
-    except ValueError:
-        version = None
-    return idlelock_shell.logind_supported(version, __grains__.get("init"))
+    return idlelock_facts.logind_support(resolved, __grains__)
 
 
 def set_logind(test=None, **kwargs):

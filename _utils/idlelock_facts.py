@@ -184,6 +184,20 @@ def login_shell_facts(report):
 
 
 # ---------------------------------------------------------------- logind
+def logind_support(resolved, grains):
+    """``(supported, reason)`` from Salt's ``init`` and ``systemd`` grains: does logind
+    honour StopIdleSessionSec here?"""
+    if resolved["root"] not in ("", "/"):
+        return False, ("logind support is detected on the running system only; "
+                       f"root {resolved['root']} is not checked")
+    version = (grains.get("systemd") or {}).get("version")
+    try:
+        version = int(str(version).split(".")[0]) if version is not None else None
+    except ValueError:
+        version = None
+    return idlelock_shell.logind_supported(version, grains.get("init"))
+
+
 def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
     root = resolved["root"]
