@@ -59,7 +59,7 @@ def test_sshd_closes_an_idle_session_only_from_9_2(idlelock, target, user):
             print(f"\n[{target.label}] ChannelTimeout session:*={TIMEOUT}: idle session closed "
                   f"after {seconds:.2f} s idle")
             # sshd counts whole seconds, so it may close up to a second early.
-            assert seconds is not None and TIMEOUT - 1 <= seconds <= TIMEOUT + 1
+            assert seconds is not None and TIMEOUT - 1.5 <= seconds <= TIMEOUT + 1
             assert session.exit_status == 255 and "Connection to 127.0.0.1 closed." in session.output
         else:
             assert session.stays_open(TIMEOUT + 2), f"closed: {session.output[-300:]!r}"
@@ -83,7 +83,7 @@ def test_a_match_exemption_does_not_keep_a_session_open_before_10_5(idlelock, ta
         seconds = session.idle_close_seconds(timeout=TIMEOUT + 5)
     print(f"\n[{target.label}] Match User {USER} ChannelTimeout session:*=60 under a global "
           f"session:*={TIMEOUT}: the exempted user's idle session closed after {seconds:.2f} s")
-    assert seconds is not None and TIMEOUT - 1 <= seconds <= TIMEOUT + 1
+    assert seconds is not None and TIMEOUT - 1.5 <= seconds <= TIMEOUT + 1
 
 
 @pytest.fixture
