@@ -387,7 +387,7 @@ def _resolve_sshd(sshd, timeout, version, errors, warnings):
         elif value != UNMANAGED and not has_channel_timeout:
             errors.append(
                 f"idlelock:sshd:{key}: {_show(value)} is not accepted; "
-                f"{SSHD_KEYWORDS[key]} needs OpenSSH >= 9.2 and this host has {shown}; "
+                f"{SSHD_KEYWORDS[key]} needs OpenSSH >= 9.2 and the managed sshd is {shown}; "
                 "use auto or unmanaged"
             )
     channel = sshd.get("channel_timeout")
@@ -395,7 +395,7 @@ def _resolve_sshd(sshd, timeout, version, errors, warnings):
         if any(entry.startswith("global=") for entry in channel):
             errors.append(
                 f"idlelock:sshd:channel_timeout: {_show(channel)} is not accepted; "
-                f"'global=' needs OpenSSH >= 9.7 (this host has {shown}); "
+                f"'global=' needs OpenSSH >= 9.7 (the managed sshd is {shown}); "
                 "use 'session:*=' for interactive sessions"
             )
     count = sshd.get("client_alive_count_max")

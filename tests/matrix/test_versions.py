@@ -84,7 +84,7 @@ def test_explicit_channel_timeout_needs_9_2(idlelock, target):
         assert ret["result"] is False
         assert ret["comment"] == (
             "Bad input, nothing changed: idlelock:sshd:channel_timeout: ['session:*=5'] is not "
-            "accepted; ChannelTimeout needs OpenSSH >= 9.2 and this host has 8.4; "
+            "accepted; ChannelTimeout needs OpenSSH >= 9.2 and the managed sshd is 8.4; "
             "use auto or unmanaged"
         )
         assert target.texts() == before

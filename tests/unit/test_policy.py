@@ -143,7 +143,7 @@ def test_old_openssh_warns_that_idle_logout_rests_on_the_shell(defaults):
 
 def test_explicit_channel_timeout_on_old_openssh_is_refused(defaults):
     _, errors, _ = policy.resolve({"sshd": {"channel_timeout": ["session:*=60"]}}, defaults, V84)
-    assert "ChannelTimeout needs OpenSSH >= 9.2 and this host has 8.4" in errors[0]
+    assert "ChannelTimeout needs OpenSSH >= 9.2 and the managed sshd is 8.4" in errors[0]
 
 
 @pytest.mark.parametrize("version,warned", [(V84, True), ((8, 1, 0), False)])
