@@ -136,17 +136,23 @@ build_suite() {
 main() {
     [[ $EUID -eq 0 ]] || die "must run as root (debootstrap and chroot)"
     command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install -y debootstrap"
-    local suites=("$@") suite mirror failed=0
+    local suites=("$@") suite mirror="" failed=0
     ((${#suites[@]})) || suites=(bullseye trixie)
     for suite in "${suites[@]}"; do
         [[ -n ${EXPECTED[$suite]:-} ]] || die "unknown suite '$suite' (known: ${!EXPECTED[*]})"
     done
-    mirror=$(host_mirror)
-    mirror=${mirror%/}
-    for suite in "${suites[@]}"; do   # fail early and clearly, not deep in debootstrap
-        curl -fsS --max-time 60 -o /dev/null "$mirror/dists/$suite/InRelease" ||
-            die "mirror does not serve '$suite' (set IDLELOCK_MIRROR, e.g. to an archive path)"
+    local missing=()
+    for suite in "${suites[@]}"; do   # a complete cache needs no network at all
+        [[ -f $CACHE/$suite/$STAMP ]] || missing+=("$suite")
     done
+    if ((${#missing[@]})); then
+        mirror=$(host_mirror)
+        mirror=${mirror%/}
+        for suite in "${missing[@]}"; do   # fail early and clearly, not deep in debootstrap
+            curl -fsS --max-time 60 -o /dev/null "$mirror/dists/$suite/InRelease" ||
+                die "mirror does not serve '$suite' (set IDLELOCK_MIRROR, e.g. to an archive path)"
+        done
+    fi
     mkdir -p "$CACHE"
 
     declare -A jobs=()
