@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -85,6 +86,12 @@ def timed_call(minion, *args):
     return time.perf_counter() - start, result
 
 
+def children_cpu():
+    """CPU seconds of every waited-for descendant so far (salt-call and what it ran)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def paired(run_a, run_b, pairs):
     """``(median of b/a, median of b - a in ms)`` over alternating pairs."""
     ratios, deltas = [], []
@@ -98,6 +105,27 @@ def paired(run_a, run_b, pairs):
     return statistics.median(ratios), statistics.median(deltas)
 
 
+def paired_runs(run_a, run_b, pairs):
+    """
+    :func:`paired` for whole runs, on wall time and on CPU time.
+
+    The CPU figure counts every process of the run tree; other load on the
+    machine stretches wall time far more than it does CPU time.
+    """
+    cpu = {"a": [], "b": []}
+
+    def measured(run, side):
+        before = children_cpu()
+        seconds = run()
+        cpu[side].append(children_cpu() - before)
+        return seconds
+
+    wall = paired(lambda: measured(run_a, "a"), lambda: measured(run_b, "b"), pairs)
+    cpu_ratio = statistics.median(b / a for a, b in zip(cpu["a"], cpu["b"]))
+    cpu_delta = statistics.median((b - a) * 1000 for a, b in zip(cpu["a"], cpu["b"]))
+    return wall + (cpu_ratio, cpu_delta)
+
+
 def changed(result):
     return any(state["changes"] for state in result.values())
 
@@ -109,12 +137,20 @@ def failures(result):
 # ---------------------------------------------------------------- masterless runs
 def masterless(work, pairs):
     pillar = {"sshd": {"manage_service": False}}  # no service manager in a bench namespace
-    minion = LocalMinion(work / "minion", pillar, {"file_roots": {"base": clean_roots(work)}})
+    config = {"file_roots": {"base": clean_roots(work)}}
+    minion = LocalMinion(work / "minion", pillar, config)
+    # The floor is Salt alone: idlelock's grain runs probes in every salt-call,
+    # so it belongs to idlelock's side of the ratio, not to the floor.
+    pure = LocalMinion(work / "pure", pillar, dict(config, disable_grains=["idlelock"]))
 
-    def floor():
-        seconds, result = timed_call(minion, "state.apply", "bench.floor")
-        assert not failures(result), result
-        return seconds
+    def nop(on):
+        def run():
+            seconds, result = timed_call(on, "state.apply", "bench.floor")
+            assert not failures(result), result
+            return seconds
+        return run
+
+    floor, floor_with_grain = nop(pure), nop(minion)
 
     def noop():
         seconds, result = timed_call(minion, "state.apply", "idlelock")
@@ -132,37 +168,44 @@ def masterless(work, pairs):
 
     first = minion.call("state.apply", "idlelock")  # make the host compliant
     assert not failures(first), first
-    for warm in (floor, noop):
+    for warm in (floor, floor_with_grain, noop):
         warm()  # first-run caches (grains, file lists) belong to neither side
     figures = {}
-    figures["noop_ratio"], figures["noop_marginal_ms"] = paired(floor, noop, pairs)
-    figures["changing_ratio"], figures["changing_marginal_ms"] = paired(floor, changing, pairs)
+    for name, run in (("noop", noop), ("changing", changing), ("grain", floor_with_grain)):
+        (figures[f"{name}_ratio"], figures[f"{name}_marginal_ms"],
+         figures[f"{name}_cpu_ratio"], figures[f"{name}_cpu_marginal_ms"]) = paired_runs(
+            floor, run, pairs)
     minion.set_pillar(pillar)
     noop_result = minion.call("state.apply", "idlelock")  # back to compliant
     figures["noop_states"] = {key.split("_|-")[1]: round(state["duration"], 1)
                               for key, state in noop_result.items()}
+    figures["floor_spawns"] = spawns(pure, work / "floor.strace", "bench.floor")
+    figures["grain_spawns"] = spawns(minion, work / "grain.strace", "bench.floor")
     figures["noop_spawns"] = spawns(minion, work / "noop.strace", "idlelock")
     minion.set_pillar(dict(pillar, timeout=300))
     figures["changing_spawns"] = spawns(minion, work / "changing.strace", "idlelock")
-    figures["floor_spawns"] = spawns(minion, work / "floor.strace", "bench.floor")
     return figures
 
 
-_EXECVE_RE = re.compile(r'^\d+\s+execve\("([^"]+)", \[(.*?)\]\, .*\) = 0$')
+_EXECVE_RE = re.compile(r'^execve\("([^"]+)", \[(.*?)\]\, .*\) = 0$')
 
 
 def spawns(minion, trace, sls):
     """Programs that one ``state.apply`` executes, counted with strace: ``{name: n}``."""
+    trace.mkdir()
     proc = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-s", "64",
-         "-o", str(trace), SALT_CALL, "--local", "-c", str(minion.dir),
+        # -ff: one file per process, so that concurrent execve calls are not
+        # split into "unfinished"/"resumed" halves.
+        ["strace", "-ff", "-qq", "-e", "trace=execve", "-e", "signal=none", "-s", "64",
+         "-o", str(trace / "pid"), SALT_CALL, "--local", "-c", str(minion.dir),
          "--out=json", "state.apply", sls],
         capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"strace salt-call failed: {proc.stderr[-2000:]}")
     counts = {}
-    for line in trace.read_text().splitlines():
+    lines = [line for path in trace.iterdir() for line in path.read_text().splitlines()]
+    for line in lines:
         found = _EXECVE_RE.match(line)
         if not found:
             continue  # a failed execve (PATH search) starts nothing
@@ -288,8 +331,15 @@ def report(figures):
     rows = [
         ("no-op state.apply idlelock / test.nop floor", "noop_ratio", "≤ 1.10"),
         ("  marginal ms", "noop_marginal_ms", "≤ ~100"),
+        ("  CPU time ratio", "noop_cpu_ratio", ""),
+        ("  CPU marginal ms", "noop_cpu_marginal_ms", ""),
         ("changing state.apply idlelock / floor", "changing_ratio", "≤ 1.15"),
         ("  marginal ms", "changing_marginal_ms", ""),
+        ("  CPU time ratio", "changing_cpu_ratio", ""),
+        ("  CPU marginal ms", "changing_cpu_marginal_ms", ""),
+        ("test.nop with idlelock's grain / floor", "grain_ratio", ""),
+        ("  marginal ms", "grain_marginal_ms", ""),
+        ("  CPU marginal ms", "grain_cpu_marginal_ms", ""),
         ("idlelock.get, large tree / sshd -T alone", "get_ratio", "≤ 3"),
         ("  marginal ms", "get_marginal_ms", ""),
         ("  sshd -T alone, ms", "sshd_T_ms", ""),
@@ -303,8 +353,15 @@ def report(figures):
         if key == "fleet_one_s" and value is not None:
             shown = f"{value:.2f}"
         print(f"{label:48} {shown:>10}  {target}")
-    for key in ("noop_spawns", "changing_spawns", "floor_spawns"):
-        print(f"\nprocesses started by one run ({key.split('_')[0]}): {figures.get(key)}")
+    floor = figures.get("floor_spawns")
+    if floor is not None:
+        print(f"\nprocesses started by Salt alone (the floor): {sum(floor.values())}, {floor}")
+        for key, what in (("grain_spawns", "the floor with idlelock's grain"),
+                          ("noop_spawns", "a no-op state.apply idlelock"),
+                          ("changing_spawns", "a changing state.apply idlelock")):
+            extra = {name: count - floor.get(name, 0) for name, count in figures[key].items()
+                     if count != floor.get(name, 0)}
+            print(f"processes beyond the floor, {what}: {sum(extra.values())}, {extra}")
     print(f"\nno-op state durations (ms, as Salt reports them): {figures.get('noop_states')}")
     print(f"idlelock.get on the large tree, cumulative ms: {figures.get('get_profile_ms')}")
     if "fleet_error" in figures:
@@ -319,6 +376,9 @@ def main():
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
+    # A minion caches the bytecode of idlelock's modules after its first run; an
+    # environment that forbids that would charge every run with compiling them.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     reexec_in_namespace()
     parts = args.only or ["masterless", "large", "fleet"]
     work = pathlib.Path(tempfile.mkdtemp(prefix="idlelock-bench-"))
