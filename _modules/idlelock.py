@@ -313,10 +313,18 @@ def _remember(resolved):
     after the first ``state.apply idlelock`` (its map.jinja resolves the policy).
     """
     path = os.path.join(__opts__["cachedir"], *idlelock_facts.POLICY_CACHE)
+    text = salt.utils.json.dumps(resolved)
+    try:
+        # Every SLS of the formula resolves the policy: a no-op run writes nothing.
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return
+    except OSError:
+        pass  # not written yet
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with salt.utils.atomicfile.atomic_open(path, "w") as handle:
-            handle.write(salt.utils.json.dumps(resolved))
+            handle.write(text)
     except OSError as exc:  # a cache: the policy itself is still right
         log.warning("idlelock: cannot write %s: %s", path, exc)
 
