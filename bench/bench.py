@@ -345,12 +345,14 @@ def report(figures):
         ("  sshd -T alone, ms", "sshd_T_ms", ""),
         ("salt '*' state.apply: 3 minions / 1 minion", "fleet_ratio", "≤ 1.3"),
         ("  1 minion, s", "fleet_one_s", ""),
+        ("salt '*' state.apply test.nop: 3 / 1 minion", "fleet_floor_ratio", ""),
+        ("  1 minion, s", "fleet_floor_one_s", ""),
     ]
     print(f"\n{'figure':48} {'measured':>10}  target")
     for label, key, target in rows:
         value = figures.get(key)
         shown = "n/a" if value is None else f"{value:.2f}" if key.endswith("ratio") else f"{value:.0f}"
-        if key == "fleet_one_s" and value is not None:
+        if key.endswith("_s") and value is not None:
             shown = f"{value:.2f}"
         print(f"{label:48} {shown:>10}  {target}")
     floor = figures.get("floor_spawns")
