@@ -96,8 +96,13 @@ def tokenize(line):
     found = _LINE_RE.match(line)
     if not found or found.group(1).startswith("#"):
         return None
+    rest = found.group(2)
+    if '"' not in rest and "#" not in rest:
+        # Most lines: no quotes, no comment; the loop below would split them
+        # exactly like str.split() does, at a fraction of the cost.
+        return found.group(1).lower(), tuple(rest.split())
     args, word, quoted, started = [], "", False, False
-    for char in found.group(2):
+    for char in rest:
         if char == '"':
             quoted, started = not quoted, True
         elif char.isspace() and not quoted:
