@@ -1,0 +1,137 @@
+"""
+A real salt-master and real minions on 127.0.0.1, serving this repository.
+
+The master serves a copy of this working tree the documented way: file_roots
+are its ``salt/`` plus its root (the formula-sync install path), pillar_roots
+its ``pillar/``, so that a test may edit a pillar file without touching the
+repository. Each minion's config points every idlelock path into its own
+sandbox (``config.get`` semantics) and never manages a service: nothing here
+reads or writes the host's /etc/ssh, /etc/profile.d or /etc/salt.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import salt._logging.impl
+from saltfactories.plugins.event_listener import EventListener
+
+from tests.support.sshd_sandbox import SshdSandbox
+
+JOB_TIMEOUT = 120  # seconds a salt CLI call may take
+
+
+@pytest.fixture(scope="session")
+def event_listener():
+    """salt-factories' event listener, bound to 127.0.0.1 rather than 0.0.0.0."""
+    listener = EventListener()
+    listener.host = "127.0.0.1"
+    listener.address = f"tcp://{listener.host}:{listener.port}"
+    with listener:
+        yield listener
+
+
+@pytest.fixture(scope="session")
+def salt_factories_config(request, tmp_path_factory):
+    """Every daemon under the session's tmp dir, logging to 127.0.0.1 only."""
+    log_server = request.config.pluginmanager.get_plugin("saltfactories-log-server")
+    if log_server.log_host != "127.0.0.1":
+        # The plugin's log server binds 0.0.0.0 by default; nothing here needs
+        # to be reachable from another host.
+        log_server.stop()
+        log_server.log_host = "127.0.0.1"
+        log_server.start()
+    # Importing salt parked a deferred stderr handler on the root logger. It
+    # would buffer every record the daemons forward and write them at exit, to
+    # a stream pytest has closed by then; hand them to pytest's handlers now.
+    salt._logging.impl.shutdown_temp_handler()
+    return {"root_dir": tmp_path_factory.mktemp("salt"), "log_server_host": "127.0.0.1"}
+
+
+@pytest.fixture(scope="package")
+def checkout(repo_root, tmp_path_factory):
+    """
+    This working tree as a site's clone holds it: tracked and new files, none
+    that git ignores. The master walks its whole file_roots on every file
+    list request, and a test venv in the tree would make each one slow.
+    """
+    listed = subprocess.run(
+        ["git", "-C", str(repo_root), "ls-files", "-z", "--cached", "--others",
+         "--exclude-standard"],
+        capture_output=True, check=True,
+    ).stdout.decode()
+    tree = tmp_path_factory.mktemp("checkout") / "idlelock"
+    for name in filter(None, listed.split("\0")):
+        source = repo_root / name
+        if not os.path.lexists(source):
+            continue  # deleted in the working tree, not yet in the index
+        target = tree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target, follow_symlinks=False)
+    return tree
+
+
+@pytest.fixture(scope="package")
+def salt_master(salt_factories, checkout):
+    """One real salt-master for the whole integration package."""
+    factory = salt_factories.salt_master_daemon(
+        "idlelock-master",
+        overrides={
+            "file_roots": {"base": [str(checkout / "salt"), str(checkout)]},
+            "pillar_roots": {"base": [str(checkout / "pillar")]},
+            "timeout": JOB_TIMEOUT,
+        },
+    )
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="package")
+def salt_cli(salt_master):
+    """The ``salt`` command of the master."""
+    return salt_master.salt_cli(timeout=JOB_TIMEOUT)
+
+
+@pytest.fixture(scope="package")
+def salt_run_cli(salt_master):
+    """The ``salt-run`` command of the master."""
+    return salt_master.salt_run_cli(timeout=JOB_TIMEOUT)
+
+
+def sandboxed_minion(salt_master, minion_id, env, sandbox_dir, idlelock=None, **config):
+    """
+    A minion factory with grain ``env`` whose idlelock paths all point into an
+    :class:`SshdSandbox` under ``sandbox_dir``. Returns ``(factory, sandbox)``.
+
+    ``idlelock`` is merged into the minion's ``idlelock`` config section;
+    ``config`` adds other minion options.
+    """
+    sandbox = SshdSandbox(sandbox_dir)
+    section = {
+        "sshd": {"config": str(sandbox.config), "manage_service": False},
+        "shell": {
+            "enabled": False,
+            "profile_file": str(sandbox.profile_d / "idlelock.sh"),
+            "csh_file": str(sandbox.profile_d / "idlelock.csh"),
+        },
+    }
+    for key, value in (idlelock or {}).items():
+        section.setdefault(key, {}).update(value)
+    factory = salt_master.salt_minion_daemon(
+        minion_id,
+        overrides={"grains": {"env": env}, "idlelock": section, **config},
+    )
+    return factory, sandbox
+
+
+def minion_returns(result):
+    """``{minion: return}`` of a ``salt`` CLI run, failing on a CLI error."""
+    assert result.returncode == 0, result.stderr or result.stdout
+    return result.data
+
+
+def state_results(ret):
+    """A state run's return as ``{state id: result dict}``, failing on render errors."""
+    assert isinstance(ret, dict), f"the state run failed to render: {ret}"
+    return {key.split("_|-")[1]: value for key, value in ret.items()}

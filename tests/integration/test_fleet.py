@@ -1,0 +1,184 @@
+"""
+The fleet: one real salt-master and three real minions, one per environment.
+
+The formula reaches the minions the documented way (``saltutil.sync_all`` from
+the master's file_roots), each minion gets its environment's pillar through the
+example ``pillar/top.sls``, and ``sshd -T`` on each minion's sandbox proves the
+effective timeout.
+"""
+
+import contextlib
+import statistics
+import time
+
+import pytest
+
+from tests.integration.conftest import minion_returns, sandboxed_minion, state_results
+
+pytestmark = pytest.mark.integration
+
+TIMEOUTS = {"dev": 3600, "staging": 900, "prod": 600}  # pillar/idlelock/<env>.sls
+MINIONS = {f"fleet-{env}": env for env in TIMEOUTS}
+
+
+@pytest.fixture(scope="module")
+def fleet(salt_master, tmp_path_factory):
+    """Three running minions: ``{minion id: its SshdSandbox}``."""
+    sandboxes = {}
+    with contextlib.ExitStack() as stack:
+        for minion_id, env in MINIONS.items():
+            factory, sandbox = sandboxed_minion(
+                salt_master, minion_id, env, tmp_path_factory.mktemp(minion_id)
+            )
+            stack.enter_context(factory.started())
+            sandboxes[minion_id] = sandbox
+        yield sandboxes
+
+
+@pytest.fixture(scope="module")
+def synced(fleet, salt_cli):
+    """``salt '*' saltutil.sync_all``: what each minion received."""
+    return minion_returns(salt_cli.run("saltutil.sync_all", minion_tgt="*"))
+
+
+@pytest.fixture(scope="module")
+def first_apply(synced, salt_cli):
+    """The first ``salt '*' state.apply idlelock``: ``(returns, wall seconds)``."""
+    start = time.monotonic()
+    result = salt_cli.run("state.apply", "idlelock", minion_tgt="*")
+    return minion_returns(result), time.monotonic() - start
+
+
+def sandbox_files(sandboxes):
+    """Bytes and mtime of every file under each sandbox's etc/ssh."""
+    return {
+        path: (path.read_bytes(), path.stat().st_mtime_ns)
+        for sandbox in sandboxes.values()
+        for path in sorted(sandbox.etc_ssh.rglob("*"))
+        if path.is_file()
+    }
+
+
+def changed_states(returns):
+    """``{minion: [state ids that reported changes]}`` for every minion."""
+    return {
+        minion: sorted(sid for sid, res in state_results(ret).items() if res["changes"])
+        for minion, ret in returns.items()
+    }
+
+
+def assert_effective(sandbox, timeout):
+    effective = sandbox.effective()
+    assert effective["channeltimeout"] == f"session:*={timeout}"
+    assert effective["unusedconnectiontimeout"] == str(timeout)
+    assert effective["clientaliveinterval"] == str(min(timeout, 300))
+    assert effective["clientalivecountmax"] == "1"
+
+
+def test_sync_all_brings_the_extension(synced):
+    assert sorted(synced) == sorted(MINIONS)
+    for ret in synced.values():
+        assert "modules.idlelock" in ret["modules"]
+        assert "states.idlelock" in ret["states"]
+        assert "utils.idlelock_policy" in ret["utils"]
+
+
+def test_pillar_top_targets_the_env_grain(salt_run_cli):
+    # The master compiles pillar for a minion it has never seen (no grains),
+    # then for one that claims each environment.
+    unknown = salt_run_cli.run("pillar.show_pillar", "no-such-minion")
+    assert unknown.returncode == 0, unknown.stderr
+    assert unknown.data == {"idlelock": {"environment": "default"}}
+    for env, timeout in TIMEOUTS.items():
+        shown = salt_run_cli.run("pillar.show_pillar", "no-such-minion", f"env={env}")
+        assert shown.data["idlelock"]["environment"] == env
+        assert shown.data["idlelock"]["timeout"] == timeout
+
+
+def test_each_environment_gets_its_own_timeout(first_apply, fleet, salt_cli):
+    returns, _ = first_apply
+    assert sorted(returns) == sorted(MINIONS)
+    for minion, ret in returns.items():
+        results = state_results(ret)
+        assert all(res["result"] is True for res in results.values()), results
+        assert results["idlelock-sshd"]["changes"]
+        assert_effective(fleet[minion], TIMEOUTS[MINIONS[minion]])
+    # Pillar is masked in Salt 3008 output; the resolved policy is not.
+    policies = minion_returns(salt_cli.run("idlelock.policy", minion_tgt="*"))
+    assert {m: p["environment"] for m, p in policies.items()} == MINIONS
+    prod_only = minion_returns(salt_cli.run("-G", "idlelock.policy", minion_tgt="env:prod"))
+    assert list(prod_only) == ["fleet-prod"]
+    assert prod_only["fleet-prod"]["profile"] == "stig"
+
+
+def test_rollout_installs_the_default_schedule(first_apply, salt_cli):
+    returns, _ = first_apply
+    for ret in returns.values():
+        assert state_results(ret)["idlelock-schedule"]["changes"] == {"idlelock": "added"}
+    schedules = minion_returns(
+        salt_cli.run("schedule.list", "return_yaml=False", minion_tgt="*")
+    )
+    for schedule in schedules.values():
+        job = schedule["idlelock"]
+        assert job["function"] == "state.apply"
+        assert job["args"] == ["idlelock"]
+        assert (job["minutes"], job["splay"], job["maxrunning"]) == (30, 120, 1)
+        assert "seconds" not in job
+
+
+def test_second_run_reports_no_changes_and_writes_nothing(first_apply, fleet, salt_cli):
+    before = sandbox_files(fleet)
+    returns = minion_returns(salt_cli.run("state.apply", "idlelock", minion_tgt="*"))
+    assert changed_states(returns) == {minion: [] for minion in MINIONS}
+    assert sandbox_files(fleet) == before
+
+
+def test_wall_time_three_minions_vs_one(first_apply, salt_cli, capsys):
+    # Reported, not asserted: the minions run in parallel, so three should
+    # cost about what one does. Every timed run must also change nothing.
+    def timed(target):
+        start = time.monotonic()
+        returns = minion_returns(salt_cli.run("state.apply", "idlelock", minion_tgt=target))
+        elapsed = time.monotonic() - start
+        if target != "*":
+            returns = {target: returns}
+        assert changed_states(returns) == {minion: [] for minion in returns}
+        return elapsed
+
+    one = statistics.median(timed("fleet-prod") for _ in range(3))
+    three = statistics.median(timed("*") for _ in range(3))
+    with capsys.disabled():
+        print(
+            f"\n[fleet] state.apply idlelock wall time: first rollout to 3 minions "
+            f"{first_apply[1]:.2f}s; no-change run: 3 minions {three:.2f}s, "
+            f"1 minion {one:.2f}s (median of 3)"
+        )
+
+
+def test_prod_pillar_change_reaches_prod_only(first_apply, fleet, salt_cli, checkout):
+    prod_file = checkout / "pillar" / "idlelock" / "prod.sls"
+    original = prod_file.read_text()
+    prod_file.write_text(original.replace("timeout: 600", "timeout: 300"))
+    try:
+        before = sandbox_files(fleet)
+        predicted = minion_returns(
+            salt_cli.run("state.apply", "idlelock", "test=True", minion_tgt="*")
+        )
+        assert changed_states(predicted) == {
+            "fleet-dev": [], "fleet-staging": [], "fleet-prod": ["idlelock-sshd"]
+        }
+        prod_sshd = state_results(predicted["fleet-prod"])["idlelock-sshd"]
+        assert prod_sshd["result"] is None
+        assert prod_sshd["changes"]["ChannelTimeout"] == {
+            "old": "session:*=600", "new": "session:*=300"
+        }
+        assert "session:*=300" in prod_sshd["changes"]["diff"]
+        assert sandbox_files(fleet) == before, "test=True wrote a file"
+
+        applied = minion_returns(salt_cli.run("state.apply", "idlelock", minion_tgt="*"))
+        assert changed_states(applied) == changed_states(predicted)
+        assert_effective(fleet["fleet-prod"], 300)
+        for minion in ("fleet-dev", "fleet-staging"):
+            assert_effective(fleet[minion], TIMEOUTS[MINIONS[minion]])
+    finally:
+        prod_file.write_text(original)
