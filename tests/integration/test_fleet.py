@@ -7,9 +7,9 @@ example ``pillar/top.sls``, and ``sshd -T`` on each minion's sandbox proves the
 effective timeout.
 """
 
-import contextlib
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -24,15 +24,24 @@ MINIONS = {f"fleet-{env}": env for env in TIMEOUTS}
 @pytest.fixture(scope="module")
 def fleet(salt_master, tmp_path_factory):
     """Three running minions: ``{minion id: its SshdSandbox}``."""
-    sandboxes = {}
-    with contextlib.ExitStack() as stack:
-        for minion_id, env in MINIONS.items():
-            factory, sandbox = sandboxed_minion(
-                salt_master, minion_id, env, tmp_path_factory.mktemp(minion_id)
-            )
-            stack.enter_context(factory.started())
-            sandboxes[minion_id] = sandbox
+    factories, sandboxes = [], {}
+    for minion_id, env in MINIONS.items():
+        factory, sandbox = sandboxed_minion(
+            salt_master, minion_id, env, tmp_path_factory.mktemp(minion_id)
+        )
+        factories.append(factory)
+        sandboxes[minion_id] = sandbox
+    # Each daemon takes seconds to start and to stop: do the three at once.
+    with ThreadPoolExecutor() as pool:
+        started = [pool.submit(factory.start) for factory in factories]
+    try:
+        for future in started:
+            future.result()
         yield sandboxes
+    finally:
+        with ThreadPoolExecutor() as pool:
+            for factory in factories:
+                pool.submit(factory.terminate)
 
 
 @pytest.fixture(scope="module")
