@@ -14,6 +14,7 @@ _KINDS = {
     "utils": "_utils",
     "grains": "_grains",
     "runners": "_runners",
+    "output": "_output",
 }
 
 

@@ -1,0 +1,213 @@
+"""
+The audit across a real fleet: a salt-master and three minions (dev, staging,
+prod), with prod deliberately non-compliant through a Match Group block, plus
+a fourth minion whose key is accepted but which is down.
+
+``salt-run idlelock.report`` must name exactly the non-compliant minion with
+its rule IDs in every format, name the silent minion, and exit 1; the
+``idlelock`` grain must go from "unknown" to False to True as the policy is
+resolved and applied.
+"""
+
+import contextlib
+import html.parser
+import json
+import pathlib
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.sshd_sandbox import ensure_test_user
+
+pytestmark = pytest.mark.integration
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+ENVS = {"report-dev": "dev", "report-staging": "staging", "report-prod": "prod"}
+TIMEOUTS = {"dev": 3600, "staging": 900, "prod": 600}  # pillar/idlelock/<env>.sls
+FLEET = ",".join(ENVS)
+GONE = "report-gone"
+ADMIN, ADMINS = "idlelock-audit-adm", "idlelock-audit-admins"
+MATCH_BLOCK = f"Match Group {ADMINS}\n    ClientAliveInterval 3600\n    ClientAliveCountMax 0\n"
+
+
+def grains(salt_cli):
+    minion_returns(salt_cli.run("-L", "saltutil.refresh_grains", minion_tgt=FLEET))
+    return minion_returns(salt_cli.run("-L", "grains.get", "idlelock", minion_tgt=FLEET))
+
+
+@pytest.fixture(scope="module")
+def fleet(salt_master, salt_cli, salt_run_cli, tmp_path_factory):
+    """The running fleet and what its grain said at each step of the rollout."""
+    ensure_test_user(ADMIN, groups=(ADMINS,))
+    with contextlib.ExitStack() as stack:
+        gone, _ = sandboxed_minion(salt_master, GONE, "dev", tmp_path_factory.mktemp(GONE))
+        with gone.started():  # registers its key, then goes away
+            pass
+        sandboxes = {}
+        for minion_id, env in ENVS.items():
+            factory, sandbox = sandboxed_minion(
+                salt_master, minion_id, env, tmp_path_factory.mktemp(minion_id))
+            stack.enter_context(factory.started())
+            sandboxes[minion_id] = sandbox
+        synced = salt_run_cli.run("saltutil.sync_all")
+        assert synced.returncode == 0, synced.stderr
+        minion_returns(salt_cli.run("-L", "saltutil.sync_all", minion_tgt=FLEET))
+        steps = {"synced": grains(salt_cli)}
+        minion_returns(salt_cli.run("-L", "idlelock.policy", minion_tgt=FLEET))
+        steps["resolved"] = grains(salt_cli)
+        minion_returns(salt_cli.run("-L", "state.apply", "idlelock", minion_tgt=FLEET))
+        steps["applied"] = grains(salt_cli)
+        # prod drifts: an admin group gets ClientAlive back to the 2009 recipe.
+        config = sandboxes["report-prod"].config
+        config.write_text(config.read_text() + MATCH_BLOCK)
+        steps["drifted"] = grains(salt_cli)
+        yield {"grains": steps, "sandboxes": sandboxes}
+
+
+def run_report(salt_run_cli, *args, tgt=FLEET, tgt_type="list", timeout=60):
+    """``(exit code, rendered report)``: salt-run with idlelock's own outputter."""
+    # The master waits the whole timeout for a minion that is down.
+    result = salt_run_cli.run("--out=idlelock", "idlelock.report", tgt, *args,
+                              f"tgt_type={tgt_type}", f"timeout={timeout}")
+    return result.returncode, result.stdout
+
+
+def test_grain_follows_the_rollout(fleet):
+    steps = fleet["grains"]
+    for minion in ENVS:
+        synced = steps["synced"][minion]
+        assert synced["compliant"] is None and "no policy resolved yet" in synced["reason"]
+    for minion, env in ENVS.items():
+        resolved, applied = steps["resolved"][minion], steps["applied"][minion]
+        assert (resolved["environment"], resolved["timeout"]) == (env, TIMEOUTS[env])
+        assert resolved["compliant"] is False
+        assert "idle logout" in resolved["failing"]  # the sandbox sshd has no ChannelTimeout
+        assert applied["compliant"] is True, applied
+        assert applied["profile"] == {"dev": "none", "staging": "cis", "prod": "stig"}[env]
+    drifted = steps["drifted"]
+    assert drifted["report-prod"]["compliant"] is None  # one sshd -T: Match left to the audit
+    assert f"Match Group {ADMINS}" in drifted["report-prod"]["reason"]
+    assert drifted["report-dev"]["compliant"] is True
+
+
+def test_table_names_the_non_compliant_minion_and_exits_1(fleet, salt_run_cli):
+    code, out = run_report(salt_run_cli)
+    assert code == 1, out
+    assert "3 minions, 2 compliant, 1 non-compliant, 0 no answer" in out
+    assert "NON-COMPLIANT:\n  report-prod (prod)\n" in out
+    findings = out.split("FINDINGS:")[1]
+    assert "report-dev" not in findings and "report-staging" not in findings
+    assert f"sshd ClientAliveInterval (Match Group {ADMINS})" in findings
+    assert "idlelock:sshd:client_alive_count_max" in findings
+
+
+def test_json_and_stig_rule_ids(fleet, salt_run_cli):
+    code, out = run_report(salt_run_cli, "stig", "format=json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["profile"] == "stig"
+    prod = data["minions"]["report-prod"]
+    rules = {f["check"]: f["rule"] for f in prod["findings"]}
+    assert rules[f"sshd ClientAliveInterval (Match Group {ADMINS})"] == \
+        "RHEL-08-010201 / RHEL-09-255100 / UBTU-22-255035"
+    assert rules[f"sshd ClientAliveCountMax (Match Group {ADMINS})"] == \
+        "RHEL-08-010200 / RHEL-09-255095 / UBTU-22-255030"
+    # The fleet's shared /etc has no TMOUT: under stig every minion fails that rule.
+    assert data["counts"] == {"compliant": 0, "non-compliant": 3, "no answer": 0}
+    assert data["environments"]["prod"]["non-compliant"] == ["report-prod"]
+
+
+def test_junit_has_one_testcase_per_minion_and_check(fleet, salt_run_cli):
+    code, out = run_report(salt_run_cli, "policy", "format=junit")
+    assert code == 1
+    root = ET.fromstring(out)
+    cases = root.findall(".//testcase")
+    failed = {(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None}
+    assert failed == {("report-prod", f"sshd ClientAliveInterval (Match Group {ADMINS})"),
+                      ("report-prod", f"sshd ClientAliveCountMax (Match Group {ADMINS})")}
+    names = [(c.get("classname"), c.get("name")) for c in cases]
+    assert len(names) == len(set(names))
+    assert {m for m, _ in names} == set(ENVS)
+    assert ("report-dev", "idle logout") in names
+    assert root.get("failures") == "2" and int(root.get("tests")) == len(cases)
+    assert {s.get("name") for s in root.findall("testsuite")} == set(ENVS.values())
+
+
+class _Page(html.parser.HTMLParser):
+    """Collects the SVG bars, totals, findings rows and external references."""
+
+    def __init__(self):
+        super().__init__()
+        self.bars, self.totals, self.rows, self.external = [], {}, [], []
+        self._total_env, self._row, self._in_findings = None, None, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("src", "href"):
+            if attrs.get(key):
+                self.external.append(attrs[key])
+        if tag == "rect" and "bar" in attrs.get("class", ""):
+            self.bars.append(attrs)
+        if tag == "text" and attrs.get("class") == "total":
+            self._total_env = attrs["data-env"]
+        if tag == "table" and attrs.get("id") == "findings":
+            self._in_findings = True
+        if tag == "tr" and self._in_findings:
+            self._row = []
+        if tag == "td" and self._row is not None:
+            self._row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._row:
+            self.rows.append(self._row)
+        if tag == "tr":
+            self._row = None
+        if tag == "table":
+            self._in_findings = False
+
+    def handle_data(self, data):
+        if self._total_env:
+            self.totals[self._total_env] = int(data)
+            self._total_env = None
+        elif self._row:
+            self._row[-1] += data
+
+
+def test_html_is_self_contained_and_its_bars_add_up(fleet, salt_run_cli):
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "report.html"
+    code, out = run_report(salt_run_cli, "policy", "format=html", f"path={path}", tgt="report-*",
+                           tgt_type="glob", timeout=5)
+    assert code == 1
+    assert f"wrote {path}" in out
+    page = _Page()
+    page.feed(path.read_text())
+    assert page.external == [], "the page must not load anything"
+    per_env = {}
+    for bar in page.bars:
+        per_env.setdefault(bar["data-env"], {})[bar["data-status"]] = int(bar["data-count"])
+    # report-gone's environment is in the master's pillar cache (it ran once as dev).
+    assert per_env == {"dev": {"compliant": 1, "no answer": 1}, "staging": {"compliant": 1},
+                       "prod": {"non-compliant": 1}}
+    assert {env: sum(c.values()) for env, c in per_env.items()} == page.totals
+    widths = {(b["data-env"], b["data-status"]): float(b["width"]) for b in page.bars}
+    assert widths[("dev", "compliant")] == widths[("dev", "no answer")] == widths[("prod", "non-compliant")]
+    assert {row[1] for row in page.rows} == {"report-prod"}
+    assert {row[3] for row in page.rows if row[1] == "report-prod"} == {
+        f"sshd ClientAliveInterval (Match Group {ADMINS})",
+        f"sshd ClientAliveCountMax (Match Group {ADMINS})"}
+
+
+def test_silent_minion_is_named(fleet, salt_run_cli):
+    code, out = run_report(salt_run_cli, tgt="report-*", tgt_type="glob", timeout=5)
+    assert code == 1
+    assert "4 minions, 2 compliant, 1 non-compliant, 1 no answer" in out
+    assert f"NO ANSWER:\n  {GONE} (dev)\n" in out
+
+
+def test_compliant_fleet_exits_0(fleet, salt_run_cli):
+    code, out = run_report(salt_run_cli, tgt="report-dev,report-staging")
+    assert code == 0, out
+    assert "2 compliant, 0 non-compliant, 0 no answer" in out
