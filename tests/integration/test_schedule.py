@@ -117,6 +117,25 @@ def test_scheduled_returns_reach_the_job_caches(minion, salt_cli, salt_run_cli):
     assert all(state["result"] for state in looked_up.data[MINION].values())
 
 
+def test_bad_input_fails_and_leaves_the_job_alone(minion, salt_cli):
+    factory, _, _ = minion
+
+    def job():
+        listed = salt_cli.run("schedule.list", "return_yaml=False", minion_tgt=MINION)
+        return minion_returns(listed)["idlelock"]
+
+    before, persisted = job(), persisted_jobs(factory)
+    bad = 'pillar={"idlelock": {"schedule": {"hours": -1}}}'
+    result = salt_cli.run("state.apply", "idlelock.schedule", bad, "queue=True",
+                          minion_tgt=MINION)
+    schedule_state = state_results(result.data)["idlelock-schedule"]
+    assert result.returncode != 0
+    assert schedule_state["result"] is False and not schedule_state["changes"]
+    assert "idlelock:schedule:hours: -1 is not accepted" in schedule_state["comment"]
+    assert job() == before
+    assert persisted_jobs(factory) == persisted
+
+
 def test_returner_from_pillar_gets_the_scheduled_returns(minion, salt_cli, checkout):
     _, _, returns = minion
     dev_pillar = checkout / "pillar" / "idlelock" / "dev.sls"
