@@ -1,0 +1,29 @@
+"""
+The ``idlelock`` grain through Salt's grains loader: it never raises, and says
+why it cannot judge.
+"""
+
+from saltfactories.utils.functional import Loaders
+
+from tests.conftest import make_minion_opts
+
+
+def grain(tmp_path, config):
+    opts = make_minion_opts(tmp_path)
+    opts["idlelock"] = config
+    return Loaders(opts).grains["idlelock"]
+
+
+def test_host_without_sshd_gets_a_reason_not_an_exception(tmp_path):
+    value = grain(tmp_path, {"sshd": {"binary": "/nonexistent/sbin/sshd"},
+                             "shell": {"enabled": False}})
+    assert "no usable sshd at /nonexistent/sbin/sshd" in value["reason"]
+    # No TMOUT on this host either: a proven failure outranks what cannot be judged.
+    assert value["compliant"] is False and value["failing"] == ["idle logout"]
+    assert (value["profile"], value["timeout"]) == ("none", 600)
+
+
+def test_bad_minion_config_gets_a_reason(tmp_path):
+    value = grain(tmp_path, {"timeout": "ten minutes"})
+    assert value["compliant"] is None
+    assert "idlelock:timeout: 'ten minutes' is not accepted" in value["reason"]
