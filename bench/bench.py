@@ -367,8 +367,12 @@ def report(figures):
         ("  its sshd steps alone / sshd -T", "get_sshd_part_ratio", ""),
         ("salt '*' state.apply: 3 minions / 1 minion", "fleet_ratio", "≤ 1.3"),
         ("  1 minion, s", "fleet_one_s", ""),
+        ("  CPU s of the master, 1 minion", "fleet_master_cpu_s", ""),
+        ("  CPU s of the minion and its job", "fleet_minion_cpu_s", ""),
         ("salt '*' state.apply test.nop: 3 / 1 minion", "fleet_floor_ratio", ""),
         ("  1 minion, s", "fleet_floor_one_s", ""),
+        ("  CPU s of the master, 1 minion", "fleet_floor_master_cpu_s", ""),
+        ("  CPU s of the minion and its job", "fleet_floor_minion_cpu_s", ""),
     ]
     print(f"\n{'figure':48} {'measured':>10}  target")
     for label, key, target in rows:
@@ -387,6 +391,7 @@ def report(figures):
                      if count != floor.get(name, 0)}
             print(f"processes beyond the floor, {what}: {sum(extra.values())}, {extra}")
     print(f"\nno-op state durations (ms, as Salt reports them): {figures.get('noop_states')}")
+    print(f"the same in a minion daemon (fleet): {figures.get('fleet_states')}")
     print(f"idlelock.get on the large tree, its steps (ms): {figures.get('get_parts_ms')}")
     if "fleet_error" in figures:
         print("\nfleet bench failed:\n" + figures["fleet_error"])

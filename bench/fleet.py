@@ -21,11 +21,27 @@ import time
 import pytest
 from saltfactories.plugins.event_listener import EventListener
 
-from tests.support.sshd_sandbox import SshdSandbox
+from tests.support.sshd_sandbox import SshdSandbox, child_pids
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 MINIONS = ("bench-1", "bench-2", "bench-3")
 JOB_TIMEOUT = 120
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid):
+    """CPU seconds used so far by ``pid``, its live descendants and the ones they reaped."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile; its parent's cutime has it
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        pending += child_pids(current)
+    return total / TICK
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -70,6 +86,7 @@ def fleet(salt_factories, tmp_path_factory):
             "timeout": JOB_TIMEOUT,
         },
     )
+    minions = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(master.started())
         for minion_id in MINIONS:
@@ -77,7 +94,9 @@ def fleet(salt_factories, tmp_path_factory):
             minion = master.salt_minion_daemon(
                 minion_id, overrides={"idlelock": {"sshd": {"config": str(sandbox.config)}}})
             stack.enter_context(minion.started())
+            minions.append(minion)
         cli = master.salt_cli(timeout=JOB_TIMEOUT)
+        cli.daemon_pids = {"master": master.pid, **{m.id: m.pid for m in minions}}
         synced = cli.run("saltutil.sync_all", minion_tgt="*")
         assert synced.returncode == 0, synced.stderr
         for minion_id in MINIONS:  # one at a time: they share the shell files
@@ -100,8 +119,19 @@ def _apply(cli, sls, target, expected):
 
 
 def _three_against_one(cli, sls, pairs):
-    """``(median of the 3/1 wall-time ratios, median 1-minion seconds)``."""
-    one = lambda: _apply(cli, sls, MINIONS[0], MINIONS[:1])  # noqa: E731
+    """
+    ``{ratio, one_s, master_cpu_s, minion_cpu_s}``: the median 3/1 wall-time
+    ratio, and for one minion the median wall time, and the CPU seconds the
+    master and the minion (with its job processes) spent on the run.
+    """
+    cpu = []
+
+    def one():
+        before = {name: tree_cpu(pid) for name, pid in cli.daemon_pids.items()}
+        seconds = _apply(cli, sls, MINIONS[0], MINIONS[:1])
+        cpu.append({name: tree_cpu(pid) - before[name] for name, pid in cli.daemon_pids.items()})
+        return seconds
+
     three = lambda: _apply(cli, sls, "bench-*", MINIONS)  # noqa: E731
     one(), three()  # warm-up: both sides start with the minions' caches filled
     ratios, singles = [], []
@@ -112,7 +142,9 @@ def _three_against_one(cli, sls, pairs):
             b, a = three(), one()
         ratios.append(b / a)
         singles.append(a)
-    return statistics.median(ratios), statistics.median(singles)
+    return {"ratio": statistics.median(ratios), "one_s": statistics.median(singles),
+            "master_cpu_s": statistics.median(c["master"] for c in cpu[1:]),
+            "minion_cpu_s": statistics.median(c[MINIONS[0]] for c in cpu[1:])}
 
 
 def test_three_minions_against_one(fleet):
@@ -121,7 +153,11 @@ def test_three_minions_against_one(fleet):
     # The same comparison for one test.nop tells Salt's own scaling on this
     # machine apart from idlelock's.
     for name, sls in (("fleet", "idlelock"), ("fleet_floor", "bench.floor")):
-        figures[f"{name}_ratio"], figures[f"{name}_one_s"] = _three_against_one(fleet, sls, pairs)
+        for key, value in _three_against_one(fleet, sls, pairs).items():
+            figures[f"{name}_{key}"] = value
+    ret = fleet.run("state.apply", "idlelock", minion_tgt=MINIONS[0])
+    figures["fleet_states"] = {key.split("_|-")[1]: round(state["duration"], 1)
+                               for key, state in ret.data.items()}
     out = os.environ.get("IDLELOCK_BENCH_OUT")
     if out:
         pathlib.Path(out).write_text(json.dumps(figures))
