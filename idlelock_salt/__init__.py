@@ -8,10 +8,11 @@ a minion in that environment has ``idlelock.*`` with no sync.
 
 import os
 
+# No "utils": Salt never loads utils from an entry point, so the modules import
+# ``idlelock_salt._utils`` themselves when they are not synced.
 _KINDS = {
     "modules": "_modules",
     "states": "_states",
-    "utils": "_utils",
     "grains": "_grains",
     "runners": "_runners",
     "output": "_output",
