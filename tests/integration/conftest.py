@@ -126,7 +126,10 @@ def sandboxed_minion(salt_master, minion_id, env, sandbox_dir, idlelock=None, **
 
 
 def minion_returns(result):
-    """``{minion: return}`` of a ``salt`` CLI run, failing on a CLI error."""
+    """
+    The parsed output of a ``salt`` CLI run, failing on a CLI error:
+    ``{minion: return}``, or the return itself when the target is one minion id.
+    """
     assert result.returncode == 0, result.stderr or result.stdout
     return result.data
 
