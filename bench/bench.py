@@ -75,8 +75,8 @@ def clean_roots(work):
     """
     roots = work / "roots"
     roots.mkdir(parents=True)
-    for name in ("_modules", "_states", "_utils", "bench"):
-        (roots / name).symlink_to(REPO / name)
+    for path in [*REPO.glob("_*"), REPO / "bench"]:  # _modules, _states, _utils, _grains...
+        (roots / path.name).symlink_to(path)
     return [str(REPO / "salt"), str(roots)]
 
 
@@ -152,10 +152,14 @@ def masterless(work, pairs):
 
     floor, floor_with_grain = nop(pure), nop(minion)
 
-    def noop():
-        seconds, result = timed_call(minion, "state.apply", "idlelock")
-        assert not failures(result) and not changed(result), result
-        return seconds
+    def noop_on(on):
+        def run():
+            seconds, result = timed_call(on, "state.apply", "idlelock")
+            assert not failures(result) and not changed(result), result
+            return seconds
+        return run
+
+    noop, noop_without_grain = noop_on(minion), noop_on(pure)
 
     timeouts = iter([300, 600] * pairs)
 
@@ -166,17 +170,21 @@ def masterless(work, pairs):
         assert not failures(result) and changed(result), result
         return seconds
 
-    first = minion.call("state.apply", "idlelock")  # make the host compliant
-    assert not failures(first), first
-    for warm in (floor, floor_with_grain, noop):
+    for each in (minion, pure):  # the host compliant, each minion's schedule job added
+        first = each.call("state.apply", "idlelock")
+        assert not failures(first), first
+    for warm in (floor, floor_with_grain, noop, noop_without_grain):
         warm()  # first-run caches (grains, file lists) belong to neither side
     figures = {}
-    for name, run in (("noop", noop), ("changing", changing), ("grain", floor_with_grain)):
+    for name, run in (("noop", noop), ("state", noop_without_grain),
+                      ("grain", floor_with_grain), ("changing", changing)):
         (figures[f"{name}_ratio"], figures[f"{name}_marginal_ms"],
          figures[f"{name}_cpu_ratio"], figures[f"{name}_cpu_marginal_ms"]) = paired_runs(
             floor, run, pairs)
     minion.set_pillar(pillar)
-    noop_result = minion.call("state.apply", "idlelock")  # back to compliant
+    minion.call("state.apply", "idlelock")  # back to compliant
+    noop_result = minion.call("state.apply", "idlelock")
+    assert not changed(noop_result), noop_result
     figures["noop_states"] = {key.split("_|-")[1]: round(state["duration"], 1)
                               for key, state in noop_result.items()}
     figures["floor_spawns"] = spawns(pure, work / "floor.strace", "bench.floor")
@@ -354,13 +362,16 @@ def report(figures):
         ("  marginal ms", "noop_marginal_ms", "≤ ~100"),
         ("  CPU time ratio", "noop_cpu_ratio", ""),
         ("  CPU marginal ms", "noop_cpu_marginal_ms", ""),
+        ("  of which the state run (grain off) / floor", "state_ratio", ""),
+        ("    marginal ms", "state_marginal_ms", ""),
+        ("    CPU marginal ms", "state_cpu_marginal_ms", ""),
+        ("  of which idlelock's grain (test.nop) / floor", "grain_ratio", ""),
+        ("    marginal ms", "grain_marginal_ms", ""),
+        ("    CPU marginal ms", "grain_cpu_marginal_ms", ""),
         ("changing state.apply idlelock / floor", "changing_ratio", "≤ 1.15"),
         ("  marginal ms", "changing_marginal_ms", ""),
         ("  CPU time ratio", "changing_cpu_ratio", ""),
         ("  CPU marginal ms", "changing_cpu_marginal_ms", ""),
-        ("test.nop with idlelock's grain / floor", "grain_ratio", ""),
-        ("  marginal ms", "grain_marginal_ms", ""),
-        ("  CPU marginal ms", "grain_cpu_marginal_ms", ""),
         ("idlelock.get, large tree / sshd -T alone", "get_ratio", "≤ 3"),
         ("  marginal ms", "get_marginal_ms", ""),
         ("  sshd -T alone, ms", "sshd_T_ms", ""),
@@ -399,8 +410,8 @@ def report(figures):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 11)),
-                        help="A/B pairs per figure (default 11)")
+    parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 15)),
+                        help="A/B pairs per figure (default 15)")
     parser.add_argument("--only", choices=("masterless", "large", "fleet"), action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
