@@ -337,7 +337,8 @@ def probe_login_shells(root, shells, scripts, candidate=None):
                     stdout, stderr = proc.communicate(
                         scripts[shells[name][1]], timeout=max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    raise ProbeError(f"a {name} login did not finish in {PROBE_TIMEOUT} s") from None
+                    raise ProbeError(
+                        f"a {name} login did not finish in {PROBE_TIMEOUT} s") from None
                 if candidate and proc.returncode != 0 and "IDLELOCK" not in stdout:
                     raise ProbeError(f"cannot show the candidate files to {name}: "
                                      f"{stderr.strip()[-300:]}")

@@ -388,9 +388,10 @@ def report(figures):
     print(f"\n{'figure':48} {'measured':>10}  target")
     for label, key, target in rows:
         value = figures.get(key)
-        shown = "n/a" if value is None else f"{value:.2f}" if key.endswith("ratio") else f"{value:.0f}"
-        if key.endswith("_s") and value is not None:
-            shown = f"{value:.2f}"
+        if value is None:
+            shown = "n/a"
+        else:  # ratios and seconds to two places, milliseconds whole
+            shown = f"{value:.0f}" if key.endswith("_ms") else f"{value:.2f}"
         print(f"{label:48} {shown:>10}  {target}")
     floor = figures.get("floor_spawns")
     if floor is not None:
