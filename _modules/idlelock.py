@@ -388,8 +388,36 @@ def audit(profile="policy", **kwargs):
     return result
 
 
+def _outcome(result, comment, changes=None, warnings=()):
+    """What every ``set_*`` returns, and its state turns into a state return."""
+    return {"result": result, "comment": comment, "changes": changes or {},
+            "warnings": list(warnings)}
+
+
 def _fail(comment, warnings=()):
-    return {"result": False, "comment": comment, "changes": {}, "warnings": list(warnings)}
+    return _outcome(False, comment, warnings=warnings)
+
+
+def _write_failed(exc, warnings=()):
+    return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
+                 "every file was restored", warnings)
+
+
+def _begin(kwargs, section, test, what):
+    """
+    ``(test, resolved policy, outcome)`` shared by the ``set_*`` functions.
+
+    ``outcome`` is set when there is nothing more to do: bad input anywhere in
+    the policy, or ``<section>:enabled`` false.
+    """
+    test = __opts__.get("test", False) if test is None else test
+    resolved, errors = _resolve(_split_overrides(kwargs, section))
+    if errors:
+        return test, resolved, _fail("Bad input, nothing changed: " + "; ".join(errors))
+    if not resolved[section]["enabled"]:
+        return test, resolved, _outcome(
+            True, f"{what} not managed ({section}:enabled is false)")
+    return test, resolved, None
 
 
 def _verify_candidate(resolved, candidate_tree, desired):
@@ -446,14 +474,10 @@ def set_sshd(test=None, **kwargs):
         salt '*' idlelock.set_sshd test=True
         salt '*' idlelock.set_sshd timeout=300
     """
-    test = __opts__.get("test", False) if test is None else test
-    resolved, errors = _resolve(_split_overrides(kwargs, "sshd"))
-    if errors:
-        return _fail("Bad input, nothing changed: " + "; ".join(errors))
+    test, resolved, outcome = _begin(kwargs, "sshd", test, "sshd is")
+    if outcome:
+        return outcome
     warnings = list(resolved["warnings"])
-    if not resolved["sshd"]["enabled"]:
-        return {"result": True, "comment": "sshd is not managed (sshd:enabled is false)",
-                "changes": {}, "warnings": warnings}
     try:
         idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
     except idlelock_system.ProbeError as exc:
@@ -478,8 +502,7 @@ def set_sshd(test=None, **kwargs):
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     if not plan.texts:
-        return {"result": True, "comment": f"sshd already enforces {settings}",
-                "changes": {}, "warnings": warnings}
+        return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)
     problem = _verify_candidate(resolved, plan.tree, desired)
     if problem:
         return _fail(f"{problem}; nothing was changed", warnings)
@@ -491,15 +514,12 @@ def set_sshd(test=None, **kwargs):
     changes["diff"] = idlelock_sshd.diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
     if test:
-        return {"result": None, "comment": f"sshd would enforce {settings}{disabled}",
-                "changes": changes, "warnings": warnings}
+        return _outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
     try:
         idlelock_system.write_all(resolved["root"], plan.texts)
     except OSError as exc:
-        return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
-                     "every file was restored", warnings)
-    return {"result": True, "comment": f"sshd enforces {settings}{disabled}",
-            "changes": changes, "warnings": warnings}
+        return _write_failed(exc, warnings)
+    return _outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
 
 
 # ---------------------------------------------------------------- shell and logind
@@ -550,14 +570,10 @@ def set_shell(test=None, **kwargs):
         salt '*' idlelock.set_shell test=True
         salt '*' idlelock.set_shell tmout=300 exempt_groups='[batch]'
     """
-    test = __opts__.get("test", False) if test is None else test
-    resolved, errors = _resolve(_split_overrides(kwargs, "shell"))
-    if errors:
-        return _fail("Bad input, nothing changed: " + "; ".join(errors))
+    test, resolved, outcome = _begin(kwargs, "shell", test, "shell timeouts are")
+    if outcome:
+        return outcome
     shell, root = resolved["shell"], resolved["root"]
-    if not shell["enabled"]:
-        return {"result": True, "comment": "shell timeouts are not managed (shell:enabled is false)",
-                "changes": {}, "warnings": []}
     warnings = []
     texts = idlelock_facts.shell_texts(root, shell)
     managed = (shell["profile_file"],)
@@ -609,8 +625,7 @@ def set_shell(test=None, **kwargs):
     if taken:
         what += f"; took over {', '.join(taken)}"
     if not changed:
-        return {"result": True, "comment": f"login shells already get {what}",
-                "changes": {}, "warnings": warnings}
+        return _outcome(True, f"login shells already get {what}", warnings=warnings)
     changes = {}
     bash_before = (old or {}).get("bash", {})
     if bash_before.get("value") != str(tmout):
@@ -621,8 +636,7 @@ def set_shell(test=None, **kwargs):
         changes["taken_over"] = {"old": [], "new": taken}
     changes["diff"] = idlelock_shell.diff(texts, changed)
     if test:
-        return {"result": None, "comment": f"login shells would get {what}",
-                "changes": changes, "warnings": warnings}
+        return _outcome(None, f"login shells would get {what}", changes, warnings)
     try:
         idlelock_system.write_backups(
             root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
@@ -630,10 +644,8 @@ def set_shell(test=None, **kwargs):
         )
         idlelock_system.write_all(root, changed)
     except OSError as exc:
-        return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
-                     "every file was restored", warnings)
-    return {"result": True, "comment": f"login shells get {what}",
-            "changes": changes, "warnings": warnings}
+        return _write_failed(exc, warnings)
+    return _outcome(True, f"login shells get {what}", changes, warnings)
 
 
 def _check_shell_candidate(resolved, changed, warnings):
@@ -685,33 +697,25 @@ def set_logind(test=None, **kwargs):
         salt '*' idlelock.set_logind test=True
         salt '*' idlelock.set_logind enabled=True stop_idle_session_sec=900
     """
-    test = __opts__.get("test", False) if test is None else test
-    resolved, errors = _resolve(_split_overrides(kwargs, "logind"))
-    if errors:
-        return _fail("Bad input, nothing changed: " + "; ".join(errors))
+    test, resolved, outcome = _begin(kwargs, "logind", test, "logind is")
+    if outcome:
+        return outcome
     logind, root = resolved["logind"], resolved["root"]
-    if not logind["enabled"]:
-        return {"result": True, "comment": "logind is not managed (logind:enabled is false)",
-                "changes": {}, "warnings": []}
     supported, reason = _logind_support(resolved)
     if not supported:
-        return {"result": True, "comment": f"logind skipped: {reason}",
-                "changes": {}, "warnings": []}
+        return _outcome(True, f"logind skipped: {reason}")
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
     old = idlelock_system.read_text(root, path)
     new = idlelock_shell.render_logind(seconds)
     if old == new:
-        return {"result": True, "comment": f"logind already has StopIdleSessionSec={seconds}",
-                "changes": {}, "warnings": []}
+        return _outcome(True, f"logind already has StopIdleSessionSec={seconds}")
     before, _ = idlelock_shell.logind_effective([(path, old)])
     changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
                "diff": idlelock_shell.diff({path: old}, {path: new})}
     if test:
-        return {"result": None, "comment": f"{path} would set StopIdleSessionSec={seconds}",
-                "changes": changes, "warnings": []}
+        return _outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes)
     try:
         idlelock_system.write_all(root, {path: new})
     except OSError as exc:
-        return _fail(f"Writing {path} failed ({exc.strerror}); nothing was changed")
-    return {"result": True, "comment": f"{path} sets StopIdleSessionSec={seconds}",
-            "changes": changes, "warnings": []}
+        return _write_failed(exc)
+    return _outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)

@@ -163,3 +163,11 @@ def test_missing_sshd_binary_is_a_clear_error(idlelock, tree):
     ret = idlelock.set_sshd(config=str(tree / "sshd_config"), binary="/nonexistent/sshd")
     assert ret["result"] is False
     assert "/nonexistent/sshd" in ret["comment"]
+
+
+def test_disabled_sshd_part_touches_nothing(idlelock, tree):
+    before = snapshot(tree)
+    ret = idlelock.set_sshd(config=str(tree / "sshd_config"), enabled=False)
+    assert ret == {"result": True, "comment": "sshd is not managed (sshd:enabled is false)",
+                   "changes": {}, "warnings": []}
+    assert snapshot(tree) == before
