@@ -1,7 +1,7 @@
 # make bench: idlelock's benchmarks (bench/bench.py), as root. They print ratios
 # measured in one run; see docs/bench.md. VENV=/path/to/venv reuses a venv;
 # BENCH_ARGS="--pairs 21" takes more pairs.
-VENV ?= .venv
+VENV ?= /var/cache/idlelock/venv
 PYTHON := $(VENV)/bin/python
 
 .PHONY: bench

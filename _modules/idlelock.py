@@ -203,7 +203,11 @@ def _socket_activated(service):
     # Ubuntu >= 22.10: enabling (or starting) ssh.service there breaks port 22.
     if not service or __grains__.get("init") != "systemd":
         return False
-    return bool(__salt__["service.enabled"](f"{service}.socket"))
+    # Every SLS of the formula resolves the policy: ask systemd once per run.
+    key = ("idlelock.socket_activated", service)
+    if key not in __context__:
+        __context__[key] = bool(__salt__["service.enabled"](f"{service}.socket"))
+    return __context__[key]
 
 
 # ---------------------------------------------------------------- sshd

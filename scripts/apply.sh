@@ -6,10 +6,12 @@
 # e.g. `scripts/apply.sh test=True`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-venv=${IDLELOCK_VENV:-$repo/.venv}
+# Outside the tree: masterless Salt walks every file root on every run.
+venv=${IDLELOCK_VENV:-/var/cache/idlelock/venv}
 conf=$repo/.salt-local
 
-[[ -x $venv/bin/salt-call ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q 'salt==3008.3'; }
+[[ -x $venv/bin/salt-call ]] || { mkdir -p "$(dirname "$venv")" && python3 -m venv "$venv" &&
+                                   "$venv/bin/pip" install -q 'salt==3008.3'; }
 mkdir -p "$conf"
 cat > "$conf/minion" <<CONF
 file_client: local

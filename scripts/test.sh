@@ -20,9 +20,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-venv=${IDLELOCK_VENV:-$repo/.venv}
+# Outside the tree: masterless Salt walks every file root on every run.
+venv=${IDLELOCK_VENV:-/var/cache/idlelock/venv}
 if [[ ! -x $venv/bin/python ]]; then
   echo "== creating $venv"
+  mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
