@@ -19,8 +19,8 @@ import statistics
 import time
 
 import pytest
-from saltfactories.plugins.event_listener import EventListener
-
+# The daemons bind and log on 127.0.0.1 only, as in the integration tests.
+from tests.integration.conftest import event_listener, salt_factories_config  # noqa: F401
 from tests.support.sshd_sandbox import SshdSandbox, child_pids
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -50,21 +50,6 @@ def pytest_sessionstart(session):
     # (its default is 0.0.0.0).
     session.config.pluginmanager.get_plugin("saltfactories-log-server").log_host = "127.0.0.1"
     yield
-
-
-@pytest.fixture(scope="session")
-def event_listener():
-    """The daemons' event sink, on 127.0.0.1 instead of the plugin's 0.0.0.0."""
-    listener = EventListener()
-    listener.host = "127.0.0.1"
-    listener.address = f"tcp://127.0.0.1:{listener.port}"
-    with listener:
-        yield listener
-
-
-@pytest.fixture(scope="session")
-def salt_factories_config(tmp_path_factory):
-    return {"root_dir": tmp_path_factory.mktemp("salt"), "log_server_host": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module")
