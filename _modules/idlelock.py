@@ -95,19 +95,14 @@ def _raw(overrides=None, os_defaults=None):
 
 
 def _version(binary, root):
-    """The OpenSSH version, probed once per binary for as long as the binary is unchanged."""
-    try:
-        info = os.stat(idlelock_system.host_path(root, binary))
-    except OSError:
+    """The OpenSSH version, probed once per process for as long as the binary is unchanged."""
+    if not os.path.isfile(idlelock_system.host_path(root, binary)):
         return None, None
-    key = ("idlelock.version", root, binary, info.st_mtime_ns, info.st_size)
-    if key not in __context__:
-        try:
-            __context__[key] = idlelock_system.sshd_version(binary, root)
-        except idlelock_system.ProbeError as exc:
-            log.warning("idlelock: %s", exc)
-            __context__[key] = (None, None)
-    return __context__[key]
+    try:
+        return idlelock_system.sshd_version(binary, root)
+    except idlelock_system.ProbeError as exc:
+        log.warning("idlelock: %s", exc)
+        return None, None
 
 
 def _resolve(overrides=None, os_defaults=None):
@@ -242,8 +237,8 @@ def _sshd_state(resolved):
     version, text = _version(binary, root)
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
-    effective = idlelock_system.sshd_effective(binary, config, root)
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
+    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
     return {
         "version": version,
         "text": text,
@@ -489,7 +484,8 @@ def set_sshd(test=None, **kwargs):
     try:
         live = _sshd_state(resolved)
     except idlelock_sshd.ConfigError as exc:
-        return _fail(f"Cannot read the sshd configuration: {exc}", warnings)
+        return _fail(f"Cannot read the sshd configuration, so idlelock leaves it untouched: {exc}",
+                     warnings)
     except idlelock_system.ProbeError as exc:
         return _fail(
             "sshd rejects the current configuration, so idlelock leaves it untouched: "
@@ -608,7 +604,7 @@ def set_shell(test=None, **kwargs):
     changed = {path: text for path, text in planned.items()
                if text is not None and texts.get(path) != text}
 
-    failures, old = _check_shell_candidate(resolved, changed, warnings)
+    failures, old = _check_shell_candidate(resolved, changed, list(texts), warnings)
     if failures:
         # Shells name the file only sometimes ("-bash: TMOUT: readonly
         # variable"): the lines come from the text of the candidate.
@@ -652,7 +648,7 @@ def set_shell(test=None, **kwargs):
     return _outcome(True, f"login shells get {what}", changes, warnings)
 
 
-def _check_shell_candidate(resolved, changed, warnings):
+def _check_shell_candidate(resolved, changed, files, warnings):
     """
     Run the login shells on the candidate; return ``(failures, probes before)``.
 
@@ -661,8 +657,8 @@ def _check_shell_candidate(resolved, changed, warnings):
     """
     shell = resolved["shell"]
     try:
-        after = idlelock_facts.probe_shells(resolved["root"], changed or None)
-        before = idlelock_facts.probe_shells(resolved["root"]) if changed else after
+        after = idlelock_facts.probe_shells(resolved["root"], changed or None, files)
+        before = idlelock_facts.probe_shells(resolved["root"], files=files) if changed else after
     except idlelock_system.ProbeError as exc:
         warnings.append(f"could not run login shells on the candidate ({exc}); "
                         "judged from the file text only")

@@ -115,11 +115,16 @@ def shell_texts(root, shell):
     return {path: idlelock_system.read_text(root, path) for path in paths}
 
 
-def probe_shells(root, candidate=None):
-    """What each installed login shell ends up with: ``{shell: parse_probe(...)}``."""
+def probe_shells(root, candidate=None, files=()):
+    """
+    What each installed login shell ends up with: ``{shell: parse_probe(...)}``.
+
+    ``files`` (the paths of ``shell_texts``) lets unchanged files be probed once
+    per process.
+    """
     scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
     raw = idlelock_system.probe_login_shells(
-        root, idlelock_system.installed_shells(root), scripts, candidate
+        root, idlelock_system.installed_shells(root), scripts, candidate, files
     )
     return {name: idlelock_shell.parse_probe(*output) for name, output in raw.items()}
 
@@ -141,7 +146,7 @@ def shell_report(resolved):
         "conflicts": idlelock_shell.static_conflicts(found["lines"]),
     }
     try:
-        report["effective"] = probe_shells(resolved["root"])
+        report["effective"] = probe_shells(resolved["root"], files=list(texts))
     except idlelock_system.ProbeError as exc:
         report["effective"] = {}
         report["error"] = str(exc)
@@ -234,8 +239,9 @@ def audit_facts(resolved, version, logind, matches=True):
             if version is None:
                 raise idlelock_system.ProbeError(f"no usable sshd at {sshd['binary']} "
                                                  f"(root {root})")
-            effective = idlelock_system.sshd_effective(sshd["binary"], sshd["config"], root)
             tree = sshd_tree(root, sshd["config"])[0]
+            effective = idlelock_system.sshd_effective(sshd["binary"], sshd["config"], root,
+                                                       files=list(tree.texts))
         except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
             facts["sshd_error"] = str(exc)
         else:

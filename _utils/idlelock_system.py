@@ -101,36 +101,79 @@ def run_sshd(binary, args, root="/"):
     return proc
 
 
+# ---------------------------------------------------------------- one probe per process
+# A masterless salt-call computes the idlelock grain, then runs the states, and
+# both ask the same questions. Answers are kept for the life of the process,
+# keyed by the probe's inputs and the identity (inode, size, mtime) of every
+# file it reads, so that any write, ours or anyone's, makes the next call probe
+# afresh. The dict survives importlib.reload, which reuses the module namespace.
+_PROBES = globals().get("_PROBES", {})
+_MAX_PROBES = 64
+
+
+def file_identity(root, paths):
+    """What changes when any of the in-root ``paths`` is written, created or removed."""
+    identity = []
+    for path in paths:
+        try:
+            info = os.stat(host_path(root, path))
+            identity.append((path, info.st_ino, info.st_size, info.st_mtime_ns))
+        except OSError:
+            identity.append((path, None))
+    return tuple(identity)
+
+
+def _once(key, probe):
+    """``probe()``, or its answer from earlier in this process for the same ``key``."""
+    if key not in _PROBES:
+        if len(_PROBES) >= _MAX_PROBES:
+            _PROBES.clear()
+        _PROBES[key] = probe()
+    return _PROBES[key]
+
+
 def sshd_version(binary, root="/"):
     """``((major, minor, patch), text)`` of the OpenSSH that ``binary`` is."""
-    # 9.x prints the version for -V; 8.4 rejects -V and prints it in the usage.
-    proc = run_sshd(binary, ["-V"], root)
-    found = _VERSION_RE.search(proc.stderr + proc.stdout)
-    if not found:
-        raise ProbeError(f"cannot tell the OpenSSH version of {binary}: {proc.stderr.strip()}")
-    major, minor, patch = found.groups()
-    return (int(major), int(minor), int(patch or 0)), found.group(0)
+
+    def probe():
+        # 9.x prints the version for -V; 8.4 rejects -V and prints it in the usage.
+        proc = run_sshd(binary, ["-V"], root)
+        found = _VERSION_RE.search(proc.stderr + proc.stdout)
+        if not found:
+            raise ProbeError(f"cannot tell the OpenSSH version of {binary}: {proc.stderr.strip()}")
+        major, minor, patch = found.groups()
+        return (int(major), int(minor), int(patch or 0)), found.group(0)
+
+    return _once(("version", root, file_identity(root, [binary])), probe)
 
 
-def sshd_effective(binary, config, root="/", connection=None):
+def sshd_effective(binary, config, root="/", connection=None, files=()):
     """
     The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``.
 
     ``connection`` (``{"user": .., "host": .., "addr": ..}``) applies the Match
-    blocks for that connection. Raises ProbeError with sshd's message when sshd
-    rejects the configuration.
+    blocks for that connection. ``files``, every file of the configuration,
+    lets an unchanged configuration be answered once per process. Raises
+    ProbeError with sshd's message when sshd rejects the configuration.
     """
     args = ["-T", "-f", config]
     if connection:
         args += ["-C", ",".join(f"{key}={value}" for key, value in connection.items())]
-    proc = run_sshd(binary, args, root)
-    if proc.returncode != 0:
-        raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
-    values = {}
-    for line in proc.stdout.splitlines():
-        keyword, _, value = line.partition(" ")
-        values.setdefault(keyword, value)
-    return values
+
+    def probe():
+        proc = run_sshd(binary, args, root)
+        if proc.returncode != 0:
+            raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
+        values = {}
+        for line in proc.stdout.splitlines():
+            keyword, _, value = line.partition(" ")
+            values.setdefault(keyword, value)
+        return values
+
+    if not files or connection:  # -C depends on the account database too
+        return probe()
+    return dict(_once(("effective", root, tuple(args),
+                       file_identity(root, [binary, config, *files])), probe))
 
 
 @contextlib.contextmanager
@@ -290,9 +333,12 @@ def _overlay_mounts(root, candidate, scratch):
     return commands
 
 
-def probe_login_shells(root, shells, scripts, candidate=None):
+def probe_login_shells(root, shells, scripts, candidate=None, files=()):
     """
     Run each login shell in ``root`` and return ``{name: (stdout, stderr)}``.
+
+    ``files``, every start-up file the shells may read, lets unchanged files be
+    answered once per process (never a ``candidate``).
 
     ``shells`` is ``installed_shells(root)``; ``scripts`` maps a family
     (``sh``, ``csh``) to the commands a shell runs after its start-up files.
@@ -305,6 +351,10 @@ def probe_login_shells(root, shells, scripts, candidate=None):
     namespace: a what-if that writes nothing outside a scratch directory.
     Raises ProbeError when that namespace cannot be made (no CAP_SYS_ADMIN).
     """
+    if files and not candidate:
+        key = ("shells", root, tuple(sorted(shells.items())), tuple(sorted(scripts.items())),
+               file_identity(root, files))
+        return dict(_once(key, lambda: probe_login_shells(root, shells, scripts)))
     results, started = {}, {}
     with tempfile.TemporaryDirectory(prefix="idlelock-overlay-") as scratch, \
             stage_dir(root) as home:
