@@ -150,3 +150,20 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     assert (upper / "ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
     assert (upper / "profile.d" / "idlelock.sh").exists()
     assert [tree_digest(f"/etc/{name}") for name in watched] == real_before
+
+
+def test_a_no_op_run_asks_sshd_once(sandbox):
+    """The grain and the state run of one salt-call share one sshd -V and one sshd -T."""
+    calls = sandbox / "sshd-calls.log"
+    wrapper = sandbox / "sshd"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec /usr/sbin/sshd "$@"\n')
+    wrapper.chmod(0o755)
+    pillar = sandbox_pillar(sandbox, sshd={"binary": str(wrapper)})
+    minion = LocalMinion(sandbox / "minion", pillar)
+    minion.call("state.apply", "idlelock")
+    calls.write_text("")
+
+    again = minion.call("state.apply", "idlelock")
+
+    assert all(not state["changes"] for state in again.values())
+    assert sorted(calls.read_text().split()) == ["-T", "-V"]
