@@ -9,7 +9,7 @@ cd "$repo"
 
 missing=()
 [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
-for tool in ssh:openssh-client zsh:zsh ksh:ksh tcsh:tcsh dash:dash debootstrap:debootstrap \
+for tool in ssh:openssh-client zsh:zsh ksh:ksh tcsh:tcsh dash:dash debootstrap:debootstrap curl:curl \
             unshare:util-linux python3:python3 ; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
