@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "idlelock"
 
-MANAGED = tuple(idlelock_policy.SSHD_KEYWORDS.values()) if IMPORT_ERROR is None else ()
+MANAGED = idlelock_facts.MANAGED if IMPORT_ERROR is None else ()
 
 
 def __virtual__():
@@ -213,8 +213,7 @@ def _sshd_paths(resolved):
 def _override_notes(tree, version):
     """Describe Match blocks that set a managed keyword for some connections."""
     notes = []
-    for directive in tree.match_overrides(MANAGED):
-        keyword = next(k for k in MANAGED if k.lower() == directive.keyword)
+    for keyword, directive in tree.match_overrides(MANAGED):
         note = {
             "keyword": keyword,
             "value": directive.value,

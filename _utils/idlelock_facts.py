@@ -44,8 +44,7 @@ def sshd_tree(root, config):
 def override_blocks(tree):
     """``{Match directive: {Keyword: {value, source}}}`` for blocks that set a managed keyword."""
     blocks = {}
-    for directive in tree.match_overrides(MANAGED):
-        keyword = next(k for k in MANAGED if k.lower() == directive.keyword)
+    for keyword, directive in tree.match_overrides(MANAGED):
         # Inside one block, as everywhere, the first value sshd obtains wins.
         blocks.setdefault(directive.match, {}).setdefault(
             keyword, {"value": directive.value, "source": directive.source})

@@ -82,9 +82,10 @@ class Tree:
         return found
 
     def match_overrides(self, keywords):
-        """Directives inside a Match block that set one of ``keywords``."""
-        wanted = {keyword.lower() for keyword in keywords}
-        return [d for d in self.directives if d.match is not None and d.keyword in wanted]
+        """``[(keyword, Directive)]`` inside Match blocks that set one of ``keywords``."""
+        wanted = {keyword.lower(): keyword for keyword in keywords}
+        return [(wanted[d.keyword], d) for d in self.directives
+                if d.match is not None and d.keyword in wanted]
 
 
 def tokenize(line):

@@ -7,8 +7,6 @@ systemd, so the watch-triggered reload is a real reload of a running daemon.
 """
 
 import os
-import subprocess
-import threading
 
 import pytest
 

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from tests.functional.test_sshd_scenarios import effective
-from tests.support.salt_call import REPO, LocalMinion
+from tests.support.salt_call import REPO, LocalMinion, states_by_id
 
 
 @pytest.fixture
@@ -37,10 +37,6 @@ def sandbox_pillar(sandbox, **extra):
         else:
             pillar[key] = value
     return pillar
-
-
-def states_by_id(result):
-    return {key.split("_|-")[1]: value for key, value in result.items()}
 
 
 def test_sls_and_policy_agree(sandbox):

@@ -1,9 +1,7 @@
 """``idlelock.get``, ``policy``, ``set_sshd`` and the ``idlelock.sshd`` state, through Salt's loader."""
 
 import os
-import pathlib
 import stat
-import subprocess
 
 import pytest
 
@@ -102,7 +100,7 @@ def test_bad_input_fails_names_the_key_and_changes_nothing(idlelock, tree, overr
     ret = idlelock.set_sshd(config=str(tree / "sshd_config"), **override)
     assert ret["result"] is False
     key = next(iter(override)) if "profile" not in override else "timeout"
-    assert f"idlelock:" in ret["comment"] and key in ret["comment"]
+    assert "idlelock:" in ret["comment"] and key in ret["comment"]
     assert snapshot(tree) == before
 
 

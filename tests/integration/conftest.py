@@ -134,7 +134,3 @@ def minion_returns(result):
     return result.data
 
 
-def state_results(ret):
-    """A state run's return as ``{state id: result dict}``, failing on render errors."""
-    assert isinstance(ret, dict), f"the state run failed to render: {ret}"
-    return {key.split("_|-")[1]: value for key, value in ret.items()}

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.conftest import minion_returns, sandboxed_minion, state_results
+from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.salt_call import states_by_id
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +75,7 @@ def sandbox_files(sandboxes):
 def changed_states(returns):
     """``{minion: [state ids that reported changes]}`` for every minion."""
     return {
-        minion: sorted(sid for sid, res in state_results(ret).items() if res["changes"])
+        minion: sorted(sid for sid, res in states_by_id(ret).items() if res["changes"])
         for minion, ret in returns.items()
     }
 
@@ -111,7 +112,7 @@ def test_each_environment_gets_its_own_timeout(first_apply, fleet, salt_cli):
     returns, _ = first_apply
     assert sorted(returns) == sorted(MINIONS)
     for minion, ret in returns.items():
-        results = state_results(ret)
+        results = states_by_id(ret)
         assert all(res["result"] is True for res in results.values()), results
         assert results["idlelock-sshd"]["changes"]
         assert_effective(fleet[minion], TIMEOUTS[MINIONS[minion]])
@@ -126,7 +127,7 @@ def test_each_environment_gets_its_own_timeout(first_apply, fleet, salt_cli):
 def test_rollout_installs_the_default_schedule(first_apply, salt_cli):
     returns, _ = first_apply
     for ret in returns.values():
-        assert state_results(ret)["idlelock-schedule"]["changes"] == {"idlelock": "added"}
+        assert states_by_id(ret)["idlelock-schedule"]["changes"] == {"idlelock": "added"}
     schedules = minion_returns(
         salt_cli.run("schedule.list", "return_yaml=False", minion_tgt=FLEET)
     )
@@ -179,7 +180,7 @@ def test_prod_pillar_change_reaches_prod_only(first_apply, fleet, salt_cli, chec
         assert changed_states(predicted) == {
             "fleet-dev": [], "fleet-staging": [], "fleet-prod": ["idlelock-sshd"]
         }
-        prod_sshd = state_results(predicted["fleet-prod"])["idlelock-sshd"]
+        prod_sshd = states_by_id(predicted["fleet-prod"])["idlelock-sshd"]
         assert prod_sshd["result"] is None
         assert prod_sshd["changes"]["ChannelTimeout"] == {
             "old": "session:*=600", "new": "session:*=300"

@@ -11,7 +11,8 @@ import time
 import pytest
 import salt.utils.yaml
 
-from tests.integration.conftest import minion_returns, sandboxed_minion, state_results
+from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.salt_call import states_by_id
 from tests.support.sshd_sandbox import wait_until
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ def channel_timeout(sandbox):
 def test_schedule_sls_adds_a_persistent_job(minion, salt_cli):
     factory, _, _ = minion
     ret = minion_returns(salt_cli.run("state.apply", "idlelock.schedule", minion_tgt=MINION))
-    assert state_results(ret)["idlelock-schedule"]["changes"] == {"idlelock": "added"}
+    assert states_by_id(ret)["idlelock-schedule"]["changes"] == {"idlelock": "added"}
     listed = minion_returns(
         salt_cli.run("schedule.list", "return_yaml=False", minion_tgt=MINION)
     )
@@ -128,7 +129,7 @@ def test_bad_input_fails_and_leaves_the_job_alone(minion, salt_cli):
     bad = 'pillar={"idlelock": {"schedule": {"hours": -1}}}'
     result = salt_cli.run("state.apply", "idlelock.schedule", bad, "queue=True",
                           minion_tgt=MINION)
-    schedule_state = state_results(result.data)["idlelock-schedule"]
+    schedule_state = states_by_id(result.data)["idlelock-schedule"]
     assert result.returncode != 0
     assert schedule_state["result"] is False and not schedule_state["changes"]
     assert "idlelock:schedule:hours: -1 is not accepted" in schedule_state["comment"]
@@ -167,7 +168,7 @@ def test_disabling_removes_the_job_everywhere(minion, salt_cli):
     ret = minion_returns(salt_cli.run(
         "state.apply", "idlelock.schedule", disabled, "queue=True", minion_tgt=MINION
     ))
-    schedule_state = state_results(ret)["idlelock-schedule"]
+    schedule_state = states_by_id(ret)["idlelock-schedule"]
     assert schedule_state["result"] is True
     assert schedule_state["changes"] == {"idlelock": "removed"}
     listed = minion_returns(

@@ -5,15 +5,13 @@ version; docs/versions.md tabulates what these tests print (run with ``-s``).
 9.2 (the host) is covered by tests/e2e/test_sshd_idle_logout.py.
 """
 
-import os
 import types
-from pathlib import Path
 
 import pytest
 
 from tests.support.chroots import ensure_chroot_user, free_port, make_client_key, start_chroot_sshd
 from tests.support.pty_session import open_session
-from tests.support.salt_call import LocalMinion
+from tests.support.salt_call import LocalMinion, states_by_id
 
 pytestmark = pytest.mark.matrix
 
@@ -108,7 +106,7 @@ def test_shell_timeout_logs_out_where_sshd_cannot(target, user, etc_restored, tm
 
     result = minion.call("state.apply", "idlelock")
 
-    by_id = {key.split("_|-")[1]: state for key, state in result.items()}
+    by_id = states_by_id(result)
     assert all(state["result"] is True for state in result.values()), result
     assert any(SHELL_WARNING in w for w in by_id["idlelock-sshd"].get("warnings", [])), by_id
     profile = etc_restored / "profile.d" / "idlelock.sh"

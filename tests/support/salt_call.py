@@ -12,6 +12,12 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 SALT_CALL = str(pathlib.Path(sys.executable).parent / "salt-call")
 
 
+def states_by_id(ret):
+    """A state run's return as ``{state id: result dict}``, failing on render errors."""
+    assert isinstance(ret, dict), f"the state run failed to render: {ret}"
+    return {key.split("_|-")[1]: value for key, value in ret.items()}
+
+
 class LocalMinion:
     """``salt-call --local`` with file_roots on this repo and a pillar of the test's own."""
 
