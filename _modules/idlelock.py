@@ -96,9 +96,9 @@ def _raw(overrides=None, os_defaults=None):
 
 def _version(binary, root):
     """The OpenSSH version, probed once per process for as long as the binary is unchanged."""
-    if not os.path.isfile(idlelock_system.host_path(root, binary)):
-        return None, None
     try:
+        if not os.path.isfile(idlelock_system.host_path(root, binary)):
+            return None, None
         return idlelock_system.sshd_version(binary, root)
     except idlelock_system.ProbeError as exc:
         log.warning("idlelock: %s", exc)
@@ -233,9 +233,8 @@ def _override_notes(tree, version):
 def _sshd_state(resolved):
     """The live sshd state: version, effective values, sources, Match overrides."""
     root, config, binary = _sshd_paths(resolved)
-    version, text = _version(binary, root)
-    if version is None:
-        raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
+    # Not _version(): a hung or broken binary must be named as such here.
+    version, text = idlelock_system.sshd_version(binary, root)
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
     effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
     return {
@@ -287,7 +286,7 @@ def get(**kwargs):
         live = _sshd_state(resolved)
     except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
         report["error"] = str(exc)
-        return report
+        return idlelock_system.printable(report)
     winners = live["tree"].winners(MANAGED)
     report["openssh"] = live["text"]
     report["sshd"] = {
@@ -298,7 +297,7 @@ def get(**kwargs):
         for keyword in MANAGED
     }
     report["match_overrides"] = _override_notes(live["tree"], live["version"])
-    return report
+    return idlelock_system.printable(report)
 
 
 # ---------------------------------------------------------------- audit
@@ -383,13 +382,16 @@ def audit(profile="policy", **kwargs):
     )
     if not overrides:
         _remember(resolved)
-    return result
+    return idlelock_system.printable(result)
 
 
 def _outcome(result, comment, changes=None, warnings=()):
-    """What every ``set_*`` returns, and its state turns into a state return."""
-    return {"result": result, "comment": comment, "changes": changes or {},
-            "warnings": list(warnings)}
+    """
+    What every ``set_*`` returns, and its state turns into a state return: text
+    only, with bytes that are not UTF-8 shown as ``\\xNN`` (Salt must serialise it).
+    """
+    return idlelock_system.printable({"result": result, "comment": comment,
+                                      "changes": changes or {}, "warnings": list(warnings)})
 
 
 def _fail(comment, warnings=()):
@@ -397,8 +399,33 @@ def _fail(comment, warnings=()):
 
 
 def _write_failed(exc, warnings=()):
-    return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
-                 "every file was restored", warnings)
+    if isinstance(exc, idlelock_system.RestoreFailed):
+        return _fail(str(exc), warnings)
+    if isinstance(exc, OSError):
+        return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
+                     "every file was restored", warnings)
+    return _fail(f"{exc}; every file was restored", warnings)
+
+
+def _lock(resolved):
+    """
+    The lock of the managed root, for one run's read, prove and write: a
+    scheduled run and an administrator's salt-call take turns.
+    """
+    return idlelock_system.root_lock(
+        os.path.join(__opts__["cachedir"], "idlelock", "locks"), resolved["root"])
+
+
+def _unenforced(effective, tree, desired):
+    """Why ``effective`` (sshd -T) misses a ``desired`` value, naming the line that wins."""
+    winners = tree.winners(desired)
+    for keyword, value in desired.items():
+        want = idlelock_sshd.normalize(keyword, value)
+        got = effective.get(keyword.lower())
+        if got != want:
+            source = winners[keyword].source if keyword in winners else "sshd's default"
+            return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
+    return None
 
 
 def _begin(kwargs, section, test, what):
@@ -431,18 +458,25 @@ def _verify_candidate(resolved, candidate_tree, desired):
         idlelock_system.write_plain(root, files)
         try:
             effective = idlelock_system.sshd_effective(binary, main, root)
-        except idlelock_system.ProbeError as exc:
+        except idlelock_system.Rejected as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
             )
-    winners = candidate_tree.winners(desired)
-    for keyword, value in desired.items():
-        want = idlelock_sshd.normalize(keyword, value)
-        got = effective.get(keyword.lower())
-        if got != want:
-            source = winners[keyword].source if keyword in winners else "sshd's default"
-            return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
-    return None
+    return _unenforced(effective, candidate_tree, desired)
+
+
+def _prove_written(resolved, desired):
+    """
+    After the write: ``sshd -T`` on the real files, read the way sshd reads
+    them, must show every desired value. Raises ProbeError naming the line
+    that wins otherwise (the caller rolls back).
+    """
+    root, config, binary = _sshd_paths(resolved)
+    tree = idlelock_facts.sshd_tree(root, config)[0]
+    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
+    problem = _unenforced(effective, tree, desired)
+    if problem:
+        raise idlelock_system.ProbeError(f"after writing, sshd -T disagrees: {problem}")
 
 
 def set_sshd(test=None, **kwargs):
@@ -475,17 +509,24 @@ def set_sshd(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "sshd", test, "sshd is")
     if outcome:
         return outcome
-    warnings = list(resolved["warnings"])
+    warnings = list(resolved["warnings"]) + idlelock_policy.short_timeouts(resolved, "sshd")
     try:
         idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
-    except idlelock_system.ProbeError as exc:
+        with _lock(resolved):
+            return _set_sshd(resolved, test, warnings)
+    except idlelock_system.ProbeError as exc:  # no sshd, or another run holds the root
         return _fail(f"{exc}; nothing was changed", warnings)
+
+
+def _set_sshd(resolved, test, warnings):
+    """``set_sshd`` under the root's lock: read, plan, prove, write, prove again."""
     try:
         live = _sshd_state(resolved)
-    except idlelock_sshd.ConfigError as exc:
+    except (idlelock_sshd.ConfigError, idlelock_system.OutsideRoot,
+            idlelock_system.NotRegular) as exc:
         return _fail(f"Cannot read the sshd configuration, so idlelock leaves it untouched: {exc}",
                      warnings)
-    except idlelock_system.ProbeError as exc:
+    except idlelock_system.Rejected as exc:
         return _fail(
             "sshd rejects the current configuration, so idlelock leaves it untouched: "
             f"{exc}",
@@ -498,7 +539,11 @@ def set_sshd(test=None, **kwargs):
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    try:
+        plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    except (idlelock_sshd.ConfigError, idlelock_system.OutsideRoot,
+            idlelock_system.NotRegular) as exc:
+        return _fail(f"Cannot plan the sshd configuration: {exc}; nothing was changed", warnings)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     if not plan.texts:
         return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)
@@ -515,8 +560,13 @@ def set_sshd(test=None, **kwargs):
     if test:
         return _outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
     try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
-    except OSError as exc:
+        # The staged copy proved the plan; the files sshd really reads prove
+        # the result. Anything going wrong in between, SIGTERM included, puts
+        # the old files back.
+        with idlelock_system.all_or_nothing(resolved["root"]) as txn:
+            txn.write(plan.texts)
+            _prove_written(resolved, desired)
+    except (OSError, idlelock_system.ProbeError) as exc:
         return _write_failed(exc, warnings)
     return _outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
 
@@ -572,8 +622,17 @@ def set_shell(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "shell", test, "shell timeouts are")
     if outcome:
         return outcome
+    warnings = idlelock_policy.short_timeouts(resolved, "shell")
+    try:
+        with _lock(resolved):
+            return _set_shell(resolved, test, warnings)
+    except idlelock_system.ProbeError as exc:  # a file no shell can read, or a busy root
+        return _fail(f"{exc}; nothing was changed", warnings)
+
+
+def _set_shell(resolved, test, warnings):
+    """``set_shell`` under the root's lock: read, plan, prove with real shells, write."""
     shell, root = resolved["shell"], resolved["root"]
-    warnings = []
     texts = idlelock_facts.shell_texts(root, shell)
     managed = (shell["profile_file"],)
     found = idlelock_shell.scan(texts, managed)
@@ -636,13 +695,17 @@ def set_shell(test=None, **kwargs):
     changes["diff"] = idlelock_shell.diff(texts, changed)
     if test:
         return _outcome(None, f"login shells would get {what}", changes, warnings)
+    taken_files = {source.rsplit(":", 1)[0] for source in taken}
     try:
-        idlelock_system.write_backups(
-            root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
-                   if path in {source.rsplit(":", 1)[0] for source in taken}}
-        )
+        # The backup is the file without idlelock's takeover marks: complete,
+        # whatever an earlier, interrupted run left at the backup path.
+        idlelock_system.write_backups(root, {
+            path + idlelock_shell.BACKUP_SUFFIX: (
+                path, idlelock_shell.restore_takeover(texts[path]).encode("utf-8",
+                                                                          "surrogateescape"))
+            for path in changed if path in taken_files})
         idlelock_system.write_all(root, changed)
-    except OSError as exc:
+    except (OSError, idlelock_system.ProbeError) as exc:
         return _write_failed(exc, warnings)
     return _outcome(True, f"login shells get {what}", changes, warnings)
 
@@ -699,22 +762,33 @@ def set_logind(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "logind", test, "logind is")
     if outcome:
         return outcome
-    logind, root = resolved["logind"], resolved["root"]
     supported, reason = _logind_support(resolved)
     if not supported:
         return _outcome(True, f"logind skipped: {reason}")
+    warnings = idlelock_policy.short_timeouts(resolved, "logind")
+    try:
+        with _lock(resolved):
+            return _set_logind(resolved, test, warnings)
+    except idlelock_system.ProbeError as exc:  # a conf_file that is not a file, a busy root
+        return _fail(f"{exc}; nothing was changed", warnings)
+
+
+def _set_logind(resolved, test, warnings):
+    """``set_logind`` under the root's lock."""
+    logind, root = resolved["logind"], resolved["root"]
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
     old = idlelock_system.read_text(root, path)
     new = idlelock_shell.render_logind(seconds)
     if old == new:
-        return _outcome(True, f"logind already has StopIdleSessionSec={seconds}")
+        return _outcome(True, f"logind already has StopIdleSessionSec={seconds}",
+                        warnings=warnings)
     before, _ = idlelock_shell.logind_effective([(path, old)])
     changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
                "diff": idlelock_shell.diff({path: old}, {path: new})}
     if test:
-        return _outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes)
+        return _outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes, warnings)
     try:
         idlelock_system.write_all(root, {path: new})
-    except OSError as exc:
-        return _write_failed(exc)
-    return _outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)
+    except (OSError, idlelock_system.ProbeError) as exc:
+        return _write_failed(exc, warnings)
+    return _outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes, warnings)

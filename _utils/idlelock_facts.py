@@ -66,11 +66,11 @@ def accounts(root):
         return ([(entry.pw_name, entry.pw_gid) for entry in pwd.getpwall()],
                 [(entry.gr_name, entry.gr_gid, list(entry.gr_mem)) for entry in grp.getgrall()])
     users, groups = [], []
-    for line in (idlelock_system.read_text(root, "/etc/passwd") or "").splitlines():
+    for line in (idlelock_system.read_text(root, "/etc/passwd") or "").split("\n"):
         fields = line.split(":")
         if len(fields) >= 4 and fields[3].isdigit():
             users.append((fields[0], int(fields[3])))
-    for line in (idlelock_system.read_text(root, "/etc/group") or "").splitlines():
+    for line in (idlelock_system.read_text(root, "/etc/group") or "").split("\n"):
         fields = line.split(":")
         if len(fields) >= 4 and fields[2].isdigit():
             groups.append((fields[0], int(fields[2]), [m for m in fields[3].split(",") if m]))
@@ -131,7 +131,11 @@ def probe_shells(root, candidate=None, files=()):
 def shell_report(resolved):
     """The ``shell`` section of ``idlelock.get``."""
     shell = resolved["shell"]
-    texts = shell_texts(resolved["root"], shell)
+    try:
+        texts = shell_texts(resolved["root"], shell)
+    except idlelock_system.ProbeError as exc:  # a FIFO in profile.d, a path out of root
+        return {"profile_file": shell["profile_file"], "managed": False, "lines": [],
+                "taken_over": [], "conflicts": [], "effective": {}, "error": str(exc)}
     found = idlelock_shell.scan(texts, managed=(shell["profile_file"],))
     report = {
         "profile_file": shell["profile_file"],
@@ -207,13 +211,20 @@ def logind_report(resolved, supported, reason):
     root = resolved["root"]
     dropins = []
     for directory in idlelock_shell.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
-        dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
+        try:
+            dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
+        except idlelock_system.ProbeError:
+            continue  # a directory that leads out of root: nothing of this system
     order = [idlelock_shell.LOGIND_MAIN] + idlelock_shell.logind_order(sorted(set(dropins)))
-    value, source = idlelock_shell.logind_effective(
-        [(path, idlelock_system.read_text(root, path)) for path in order]
-    )
-    report = {"stop_idle_session_sec": value, "source": source or "default",
-              "supported": supported}
+    report = {"supported": supported}
+    try:
+        value, source = idlelock_shell.logind_effective(
+            [(path, idlelock_system.read_text(root, path)) for path in order]
+        )
+    except idlelock_system.ProbeError as exc:
+        value, source = None, None
+        report["error"] = str(exc)
+    report.update(stop_idle_session_sec=value, source=source or "default")
     if reason:
         report["reason"] = reason
     return report

@@ -15,6 +15,12 @@ are either taken over or named.
 import difflib
 import math
 import re
+import shlex
+
+try:
+    from idlelock_sshd import split_lines
+except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
+    from idlelock_salt._utils.idlelock_sshd import split_lines
 
 FORMS = ("posix", "declare")
 HEADER = "# Managed by idlelock (Salt): close idle shells. Local edits are overwritten."
@@ -140,12 +146,13 @@ def zsh_hook(text, profile_file):
     """
     if text is None:
         return None
+    quoted = shlex.quote(profile_file)  # validated already; quoted all the same
     block = [
         ZSH_BEGIN,
-        f"if [ -r {profile_file} ]; then . {profile_file}; fi",
+        f"if [ -r {quoted} ]; then . {quoted}; fi",
         ZSH_END,
     ]
-    lines = text.splitlines()
+    lines = split_lines(text)
     if ZSH_BEGIN in lines and ZSH_END in lines[lines.index(ZSH_BEGIN):]:
         start = lines.index(ZSH_BEGIN)
         end = lines.index(ZSH_END, start)
@@ -231,7 +238,7 @@ def scan(texts, managed=()):
     for path, text in texts.items():
         if text is None:
             continue
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(split_lines(text), 1):
             source = f"{path}:{number}"
             mark = TAKEOVER_RE.match(line)
             if mark:
@@ -294,7 +301,7 @@ def plan_takeover(texts, lines):
         by_file.setdefault(entry["file"], []).append(entry["line"])
     new_texts, taken = {}, []
     for path, numbers in by_file.items():
-        old = texts[path].splitlines(keepends=True)
+        old = split_lines(texts[path], keepends=True)
         for number in numbers:
             line = old[number - 1]
             ending = "\n" if line.endswith("\n") else ""
@@ -309,7 +316,7 @@ def plan_takeover(texts, lines):
 def restore_takeover(text):
     """``text`` with idlelock's takeover markers undone (the original lines back)."""
     out = []
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text, keepends=True):
         ending = "\n" if line.endswith("\n") else ""
         mark = TAKEOVER_RE.match(line[: len(line) - len(ending)])
         out.append(mark.group(1) + mark.group(2) + ending if mark else line)
@@ -411,8 +418,8 @@ def diff(old_texts, new_texts):
     for path, new in new_texts.items():
         old = old_texts.get(path)
         chunks.extend(difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
+            split_lines(old or "", keepends=True),
+            split_lines(new, keepends=True),
             fromfile=path if old is not None else "/dev/null",
             tofile=path,
         ))
@@ -441,7 +448,8 @@ def logind_effective(texts):
     """
     value, source = None, None
     for path, text in texts:
-        for number, line in enumerate((text or "").splitlines(), 1):
+        # systemd's read_line() ends a line at \n, \r, \r\n or NUL, nothing else.
+        for number, line in enumerate(re.split(r"\r\n|[\n\r\0]", text or ""), 1):
             found = _LOGIND_RE.match(line)
             if found:
                 value, source = found.group(1), f"{path}:{number}"

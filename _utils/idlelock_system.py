@@ -4,34 +4,121 @@ System I/O for idlelock: run sshd probes, read and write files safely.
 No policy here. Every path is a path *inside* ``root`` (``/`` for the running
 system, or a mounted image / chroot), and every probe runs inside that root, so
 Include paths and binaries mean what they mean to that system.
+
+Confinement: a path is resolved component by component the way a process
+chrooted into ``root`` would resolve it (an absolute symlink starts again at
+``root``), so reading and writing end at the same file, and a path or symlink
+that would climb out of ``root`` is refused (:class:`OutsideRoot`) instead of
+reaching the host.
 """
 
 import contextlib
+import errno
+import fcntl
+import fnmatch
 import glob
+import hashlib
 import os
+import posixpath
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
 import time
 
 PROBE_TIMEOUT = 30
+# The longest a run waits for another run on the same root (read, prove, write).
+LOCK_TIMEOUT = 120
+# The largest configuration or start-up file read: sshd_config and profiles are
+# a few KiB; anything bigger is not a configuration file.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# A binary that did not answer is not asked again for this long (one probe per run).
+HUNG_MEMORY = 600
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
 _MAX_SYMLINKS = 40
+_KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO (named pipe)",
+          stat.S_IFSOCK: "socket", stat.S_IFCHR: "character device",
+          stat.S_IFBLK: "block device"}
 
 
 class ProbeError(RuntimeError):
     """A probe could not run, or sshd rejected a configuration."""
 
 
+class Rejected(ProbeError):
+    """sshd ran and rejected the configuration (its message is the text)."""
+
+
+class ProbeTimeout(ProbeError):
+    """A probe did not answer in time."""
+
+
+class OutsideRoot(ProbeError):
+    """A path, an Include or a symlink that leads out of the managed root."""
+
+
+class NotRegular(ProbeError):
+    """A configuration path that is a directory, FIFO, socket or device."""
+
+
+class Busy(ProbeError):
+    """Another idlelock run holds the lock of this root."""
+
+
+class RestoreFailed(ProbeError):
+    """A rollback could not put every file back: the message names what is left."""
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived while files were being replaced (raised to roll back)."""
+
+
+def _is_host(root):
+    return root in ("", "/")
+
+
+def resolve(root, path, follow=True):
+    """
+    ``(in-root path, host path)`` of the in-root ``path``, every symlink followed
+    inside ``root`` (the last component only when ``follow``).
+
+    An absolute symlink target starts again at ``root``, as it does for sshd
+    chrooted there. ``..`` above ``/`` is ``/`` on the running system; in an
+    image it would reach the host, so it raises :class:`OutsideRoot`.
+    """
+    base = "/" if _is_host(root) else os.path.realpath(root)
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    done, links, via = [], 0, ""
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            elif not _is_host(root):
+                raise OutsideRoot(f"{path} leads out of root {root}{via}: refused")
+            continue
+        host = os.path.join(base, *done, part)
+        if (parts or follow) and os.path.islink(host):
+            links += 1
+            if links > _MAX_SYMLINKS:
+                raise ProbeError(f"{path}: too many levels of symbolic links")
+            target = os.readlink(host)
+            via = f" (through the symlink /{'/'.join(done + [part])} -> {target})"
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        done.append(part)
+    return "/" + "/".join(done), os.path.join(base, *done)
+
+
 def host_path(root, path):
-    """Where the in-root ``path`` lives on this host."""
-    if root in ("", "/"):
-        return path
-    return os.path.join(root, path.lstrip("/"))
+    """Where the in-root ``path`` (symlinks resolved inside ``root``) lives on this host."""
+    return resolve(root, path)[1]
 
 
 def check_root(root, binary=None):
@@ -50,34 +137,105 @@ def check_root(root, binary=None):
                          "set sshd:binary, or set sshd:enabled to false")
 
 
-def read_text(root, path):
-    """The text of an in-root file, or ``None`` when it does not exist."""
+def read_bytes(root, path):
+    """
+    The bytes of an in-root regular file, or ``None`` when it does not exist.
+
+    A directory, FIFO, socket or device raises :class:`NotRegular` without
+    being opened (a FIFO would block the run forever, a device may act on
+    open); a file over ``MAX_FILE_BYTES`` raises :class:`ProbeError`.
+    """
+    real = host_path(root, path)
     try:
-        with open(host_path(root, path), encoding="utf-8", errors="surrogateescape") as handle:
-            return handle.read()
+        info = os.lstat(real)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    _check_regular(path, info)
+    # O_NOFOLLOW and O_NONBLOCK: a symlink or FIFO swapped in since lstat fails
+    # or returns at once instead of reaching the host or blocking.
+    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        _check_regular(path, os.fstat(handle.fileno()))
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ProbeError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a configuration "
+                         "file idlelock reads")
+    return data
+
+
+def _check_regular(path, info):
+    if not stat.S_ISREG(info.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "special file")
+        raise NotRegular(f"{path} is a {kind}, not a regular file: sshd and login shells "
+                         "cannot read it as configuration; remove it or rename it out of "
+                         "the pattern that matches it")
+
+
+def read_text(root, path):
+    """
+    The text of an in-root file, or ``None`` when it does not exist.
+
+    Bytes that are not UTF-8 decode as surrogates and encode back unchanged,
+    so a file idlelock rewrites keeps every byte it does not edit.
+    """
+    data = read_bytes(root, path)
+    return None if data is None else data.decode("utf-8", "surrogateescape")
 
 
 def expand_glob(root, pattern):
-    """In-root paths that an absolute glob matches, sorted as sshd's glob(3) sorts."""
-    prefix = host_path(root, "/").rstrip("/")
-    found = glob.glob(host_path(root, pattern))
-    return sorted(path[len(prefix):] if prefix else path for path in found)
+    """
+    In-root paths that an absolute glob matches, as sshd's glob(3) finds them:
+    hidden names only for a pattern that starts with ``.``, sorted by bytes.
+    Every directory is resolved inside ``root``.
+    """
+    found = ["/"]
+    for part in (p for p in pattern.split("/") if p):
+        if not glob.has_magic(part):
+            found = [posixpath.join(base, part) for base in found]
+            continue
+        matched = []
+        for base in found:
+            try:
+                names = os.listdir(host_path(root, base))
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue
+            matched += [posixpath.join(base, name) for name in names
+                        if fnmatch.fnmatchcase(name, part)
+                        and (part.startswith(".") or not name.startswith("."))]
+        found = matched
+    return sorted((path for path in found if os.path.lexists(resolve(root, path, False)[1])),
+                  key=os.fsencode)
 
 
-def _run(root, argv):
-    if root not in ("", "/"):
+def _run(root, binary, args):
+    """Run ``binary`` (in-root) with ``args`` in ``root``; the whole process group is
+    killed when it does not answer in ``PROBE_TIMEOUT`` s, and is not asked again."""
+    argv = [binary] + list(args)
+    if not _is_host(root):
         argv = ["chroot", root] + argv
+    key = (root, binary)
+    hung = _HUNG.get(key)
+    if hung and hung[0] == file_identity(root, [binary]) and time.monotonic() < hung[1]:
+        raise ProbeTimeout(f"sshd ({binary}) did not answer in {hung[2]} s earlier in this "
+                           "run; not asked again")
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
-        )
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="surrogateescape",
+                                start_new_session=True)
     except FileNotFoundError as exc:
         raise ProbeError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise ProbeError(f"{' '.join(argv)} did not finish in {PROBE_TIMEOUT} s") from None
-    return proc
+        _HUNG[key] = (file_identity(root, [binary]), time.monotonic() + HUNG_MEMORY,
+                      PROBE_TIMEOUT)
+        raise ProbeTimeout(f"sshd ({binary}) did not answer in {PROBE_TIMEOUT} s") from None
+    finally:
+        if proc.poll() is None:  # timed out, or interrupted (SIGTERM): no orphan
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def run_sshd(binary, args, root="/"):
@@ -87,17 +245,17 @@ def run_sshd(binary, args, root="/"):
     sshd refuses to test a configuration when its privilege-separation directory
     is missing (a host or image where sshd never ran since boot). Create it the
     way the distributions' units do (systemd ``RuntimeDirectory=sshd``, mode
-    0755, owned by root) and try once more.
+    0755, owned by root), inside ``root``, and try once more.
     """
     if not os.path.isfile(host_path(root, binary)):
         raise ProbeError(f"no sshd binary at {binary} (root {root})")
-    proc = _run(root, [binary] + list(args))
+    proc = _run(root, binary, args)
     missing = _PRIVSEP_RE.search(proc.stderr)
     if proc.returncode != 0 and missing:
         directory = host_path(root, missing.group(1))
         os.makedirs(directory, mode=0o755, exist_ok=True)
         os.chmod(directory, 0o755)
-        proc = _run(root, [binary] + list(args))
+        proc = _run(root, binary, args)
     return proc
 
 
@@ -108,6 +266,8 @@ def run_sshd(binary, args, root="/"):
 # file it reads, so that any write, ours or anyone's, makes the next call probe
 # afresh. The dict survives importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
+# (root, binary) -> (binary identity, forget after, seconds waited): a hung sshd.
+_HUNG = globals().get("_HUNG", {})
 _MAX_PROBES = 64
 
 
@@ -118,7 +278,7 @@ def file_identity(root, paths):
         try:
             info = os.stat(host_path(root, path))
             identity.append((path, info.st_ino, info.st_size, info.st_mtime_ns))
-        except OSError:
+        except (OSError, ProbeError):
             identity.append((path, None))
     return tuple(identity)
 
@@ -163,7 +323,7 @@ def sshd_effective(binary, config, root="/", connection=None, files=()):
     def probe():
         proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
-            raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
+            raise Rejected(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
         values = {}
         for line in proc.stdout.splitlines():
             keyword, _, value = line.partition(" ")
@@ -191,41 +351,23 @@ def stage_dir(root="/"):
 
 
 def write_plain(root, files):
-    """Write scratch files (``{in-root path: text}``) with no care for ownership."""
+    """Write scratch files (``{in-root path: text}``) byte for byte, with no care for ownership."""
     for path, text in files.items():
-        with open(host_path(root, path), "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(text)
+        with open(host_path(root, path), "wb") as handle:
+            handle.write(text.encode("utf-8", "surrogateescape"))
 
 
-def resolve_symlinks(root, path):
-    """The in-root path a chain of symlinks ends at, so writes go to the target."""
-    for _ in range(_MAX_SYMLINKS):
-        real = host_path(root, path)
-        if not os.path.islink(real):
-            return path
-        target = os.readlink(real)
-        path = os.path.normpath(
-            target if target.startswith("/") else os.path.join(os.path.dirname(path), target)
-        )
-    raise ProbeError(f"{path}: too many levels of symbolic links")
-
-
-def write_atomic(root, path, data):
-    """
-    Replace an in-root file with ``data`` (bytes) atomically.
-
-    A symlink is written through to its target. The file keeps its owner and
-    mode; a new file is root-owned and 0644. The data reaches the disk before
-    the rename, so a crash leaves either the old file or the new one.
-    """
-    real = host_path(root, resolve_symlinks(root, path))
-    directory = os.path.dirname(real)
+def _fsync_dir(directory):
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        info = os.stat(real)
-        mode, uid, gid = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
-    except FileNotFoundError:
-        mode, uid, gid = 0o644, 0, 0
-        os.makedirs(directory, mode=0o755, exist_ok=True)
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _replace(real, data, mode, uid, gid):
+    """Write ``data`` to a temporary file beside ``real``, fsync it, rename it over ``real``."""
+    directory = os.path.dirname(real)
     handle, tmp = tempfile.mkstemp(prefix=".idlelock-", dir=directory)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -234,24 +376,104 @@ def write_atomic(root, path, data):
             os.fchmod(out.fileno(), mode)
             os.fchown(out.fileno(), uid, gid)
             os.fsync(out.fileno())
-        os.rename(tmp, real)
+        os.rename(tmp, real)  # replaces a symlink itself, never its target
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(directory)
 
 
-def _read_bytes(root, path):
+def write_atomic(root, path, data):
+    """
+    Replace an in-root file with ``data`` (bytes) atomically.
+
+    A symlink is written through to its target, resolved inside ``root``
+    exactly as :func:`read_bytes` resolves it. The file keeps its owner and
+    mode; a new file is root-owned and 0644. The data reaches the disk before
+    the rename, so a crash leaves either the old file or the new one.
+    """
+    real = host_path(root, path)
     try:
-        with open(host_path(root, resolve_symlinks(root, path)), "rb") as handle:
-            return handle.read()
+        info = os.lstat(real)
     except FileNotFoundError:
-        return None
+        mode, uid, gid = 0o644, 0, 0
+        os.makedirs(os.path.dirname(real), mode=0o755, exist_ok=True)
+    else:
+        _check_regular(path, info)
+        mode, uid, gid = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
+    _replace(real, data, mode, uid, gid)
+
+
+class Transaction:
+    """
+    Files replaced so far in one run, with their old bytes, so that all of them
+    can be put back. Use :func:`all_or_nothing`.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self.saved = []  # (in-root path, old bytes or None), in write order
+
+    def write(self, texts):
+        """Replace every file of ``{in-root path: text}``."""
+        for path, text in texts.items():
+            # Saved before the write: a signal between the rename and the
+            # bookkeeping must still find the old bytes.
+            self.saved.append((path, read_bytes(self.root, path)))
+            write_atomic(self.root, path, text.encode("utf-8", "surrogateescape"))
+
+    def rollback(self):
+        """Put every file back; return ``["path: why"]`` for those that could not be."""
+        failures = []
+        for path, old in reversed(self.saved):
+            try:
+                if read_bytes(self.root, path) == old:
+                    continue
+                if old is None:
+                    os.unlink(host_path(self.root, path))
+                else:
+                    write_atomic(self.root, path, old)
+            except (OSError, ProbeError) as exc:
+                failures.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+        self.saved = []
+        return failures
+
+
+def _raise_terminated(signum, frame):  # noqa: ARG001 (signal handler signature)
+    raise Terminated(128 + signum)
+
+
+@contextlib.contextmanager
+def all_or_nothing(root):
+    """
+    Yield a :class:`Transaction`; on any exception, SIGTERM included, every
+    file it wrote gets its old bytes back (new files are removed) before the
+    exception goes on. When a restore itself fails, :class:`RestoreFailed`
+    names the files left changed. A SIGTERM is delivered again, to the handler
+    that was there before, once the files are back.
+    """
+    txn = Transaction(root)
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: exceptions still roll back
+        previous = None
+    terminated = False
+    try:
+        yield txn
+    except BaseException as exc:
+        terminated = isinstance(exc, Terminated)
+        failures = txn.rollback()
+        if failures:
+            raise RestoreFailed(
+                f"{exc}; restoring the old files FAILED for {'; '.join(failures)}: those "
+                "files hold idlelock's new text, fix them by hand") from exc
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            if terminated:
+                signal.raise_signal(signal.SIGTERM)
 
 
 def write_all(root, texts):
@@ -261,19 +483,42 @@ def write_all(root, texts):
     When one write fails, the files already written get their old bytes back
     (and new files are removed) before the error is raised.
     """
-    written = []
+    with all_or_nothing(root) as txn:
+        txn.write(texts)
+
+
+# ---------------------------------------------------------------- one run per root
+@contextlib.contextmanager
+def root_lock(lock_dir, root, timeout=None):
+    """
+    Hold the exclusive lock of ``root`` (keyed by its real path) for the read,
+    prove and write of one run; wait at most ``timeout`` s (``LOCK_TIMEOUT``).
+
+    The lock file holds the holder's PID, so a run that gives up says which
+    process it waited for. Raises :class:`Busy`.
+    """
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    real = os.path.realpath(root or "/")
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+    path = os.path.join(lock_dir, hashlib.sha256(os.fsencode(real)).hexdigest()[:32] + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        for path, text in texts.items():
-            old = _read_bytes(root, path)
-            write_atomic(root, path, text.encode("utf-8", "surrogateescape"))
-            written.append((path, old))
-    except OSError:
-        for path, old in reversed(written):
-            if old is None:
-                os.unlink(host_path(root, resolve_symlinks(root, path)))
-            else:
-                write_atomic(root, path, old)
-        raise
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                    raise Busy(f"another idlelock run (PID {holder}) is changing root {real}; "
+                               f"waited {timeout} s for it (lock {path})") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # ---------------------------------------------------------------- login shells
@@ -317,8 +562,8 @@ def _overlay_mounts(root, candidate, scratch):
         upper = os.path.join(scratch, top.strip("/"), "upper")
         target = os.path.join(upper, path.lstrip("/").split("/", 1)[1])
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(text)
+        with open(target, "wb") as handle:
+            handle.write(text.encode("utf-8", "surrogateescape"))
         tops[top] = upper
     commands = []
     for top, upper in tops.items():
@@ -401,13 +646,44 @@ def probe_login_shells(root, shells, scripts, candidate=None, files=()):
     return results
 
 
-def write_backups(root, paths):
-    """Copy each in-root file to ``<path><suffix>`` once, keeping the first (original) copy."""
-    for path, backup in paths.items():
-        real = host_path(root, backup)
-        if os.path.exists(real):
+def write_backups(root, backups):
+    """
+    Make each backup ``{in-root backup path: (in-root source path, bytes)}`` hold
+    exactly ``bytes``, with the source's owner and mode.
+
+    A backup that already holds them is kept. Anything else at the backup path
+    (a truncated copy from a full disk, an older text, a symlink) is replaced
+    through a temporary file and a rename: the rename replaces a symlink itself,
+    so its target, perhaps outside ``root``, is never written.
+    """
+    for backup, (source, data) in backups.items():
+        real = resolve(root, backup, follow=False)[1]
+        try:
+            info = os.lstat(real)
+        except FileNotFoundError:
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == len(data) \
+                and read_bytes(root, backup) == data:
             continue
-        shutil.copy2(host_path(root, resolve_symlinks(root, path)), real)
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            _check_regular(backup, info)
+        origin = os.stat(host_path(root, source))
+        _replace(real, data, stat.S_IMODE(origin.st_mode), origin.st_uid, origin.st_gid)
+
+
+def printable(value):
+    """
+    ``value`` (str, list, tuple, dict) with every byte that is not UTF-8 shown as
+    ``\\xNN``: what is returned to Salt must serialise, while the files keep
+    their bytes (they decode with surrogateescape).
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(printable(item) for item in value)
+    return value
 
 
 def is_dir(root, path):
