@@ -1,9 +1,10 @@
 """
-Shell and logind idle timeouts: render idlelock's files, read everybody else's.
+Login-shell idle timeouts (TMOUT, tcsh autologout): render idlelock's files,
+read everybody else's.
 
 Pure logic: no I/O. The caller reads the files (``read(path) -> text or None``,
 ``expand(glob) -> [paths]``) and runs the shells; this module renders the
-managed profile, csh and logind files, finds every line that sets TMOUT, plans
+managed profile and csh files, finds every line that sets TMOUT, plans
 the takeover of foreign lines, and judges what a login shell reported.
 
 The facts behind every choice are in FIELD-NOTES §2-3: a second ``readonly
@@ -12,15 +13,11 @@ TMOUT`` makes every login print ``TMOUT: readonly variable`` (and dash abort
 are either taken over or named.
 """
 
-import difflib
 import math
 import re
 import shlex
 
-try:
-    from idlelock_sshd import split_lines
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils.idlelock_sshd import split_lines
+from idlelock_sshd import split_lines
 
 FORMS = ("posix", "declare")
 HEADER = "# Managed by idlelock (Salt): close idle shells. Local edits are overwritten."
@@ -35,7 +32,6 @@ ZSH_END = "# END idlelock"
 ENVIRONMENT = "/etc/environment"
 # Where a login shell can pick up TMOUT, in the order bash usually reads them.
 SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
-V_STOP_IDLE_SESSION = 252
 
 _COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
 # A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
@@ -160,17 +156,6 @@ def zsh_hook(text, profile_file):
     else:
         lines += block
     return "\n".join(lines) + "\n"
-
-
-def render_logind(seconds):
-    """The logind drop-in: ``[Login]`` ``StopIdleSessionSec=`` (systemd >= 252)."""
-    return "\n".join([
-        HEADER,
-        "# Stops sessions whose tty was idle this long (tmux and screen included).",
-        "[Login]",
-        f"StopIdleSessionSec={int(seconds)}",
-        "",
-    ])
 
 
 # ---------------------------------------------------------------- reading
@@ -410,66 +395,3 @@ def judge(probes, policy_shell):
         elif problem and shell != "dash":  # dash ignores TMOUT anyway (FIELD-NOTES §2)
             warnings.append(problem)
     return failures, warnings
-
-
-def diff(old_texts, new_texts):
-    """A unified diff of every changed file (``None`` old text: a new file)."""
-    chunks = []
-    for path, new in new_texts.items():
-        old = old_texts.get(path)
-        chunks.extend(difflib.unified_diff(
-            split_lines(old or "", keepends=True),
-            split_lines(new, keepends=True),
-            fromfile=path if old is not None else "/dev/null",
-            tofile=path,
-        ))
-    return "".join(chunks)
-
-
-def logind_supported(version, init):
-    """``(True, None)`` when logind honours StopIdleSessionSec, else ``(False, reason)``."""
-    if init != "systemd":
-        return False, f"systemd is not the init system here (init: {init or 'unknown'})"
-    if version is None or version < V_STOP_IDLE_SESSION:
-        return False, (f"systemd {version or 'unknown'} has no StopIdleSessionSec "
-                       f"(needs >= {V_STOP_IDLE_SESSION})")
-    return True, None
-
-
-_LOGIND_RE = re.compile(r"^\s*StopIdleSessionSec\s*=\s*(\S*)\s*$")
-
-
-def logind_effective(texts):
-    """
-    ``(value, file:line)`` of StopIdleSessionSec, or ``(None, None)`` when unset.
-
-    ``texts`` is ``[(path, text)]`` in systemd's reading order (logind.conf,
-    then the drop-ins sorted by file name); the last assignment wins.
-    """
-    value, source = None, None
-    for path, text in texts:
-        # systemd's read_line() ends a line at \n, \r, \r\n or NUL, nothing else.
-        for number, line in enumerate(re.split(r"\r\n|[\n\r\0]", text or ""), 1):
-            found = _LOGIND_RE.match(line)
-            if found:
-                value, source = found.group(1), f"{path}:{number}"
-    return value, source
-
-
-LOGIND_MAIN = "/etc/systemd/logind.conf"
-LOGIND_DIRS = ("/etc/systemd/logind.conf.d", "/run/systemd/logind.conf.d",
-               "/usr/local/lib/systemd/logind.conf.d", "/usr/lib/systemd/logind.conf.d")
-
-
-def logind_order(dropins):
-    """
-    The drop-ins systemd reads, in its order: sorted by file name, and for one
-    name only the copy in the first of ``LOGIND_DIRS`` (``/etc`` masks ``/usr``).
-    """
-    chosen = {}
-    for path in dropins:
-        directory, name = path.rsplit("/", 1)
-        rank = LOGIND_DIRS.index(directory) if directory in LOGIND_DIRS else -1
-        if name not in chosen or rank < chosen[name][0]:
-            chosen[name] = (rank, path)
-    return [chosen[name][1] for name in sorted(chosen)]
