@@ -7,52 +7,66 @@ import idlelock_policy as policy
 V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
 
 INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
+# A `$` anchor matches before a trailing newline: only a full-string match refuses these.
+TRAILING_NEWLINE = ["600\n", "10m\n"]
+# Paths end up in shell start-up files (the zsh hook sources the profile file).
+SHELL_PATHS = ["/etc/profile.d/x;touch /tmp/pwned;.sh", "/etc/profile.d/$(id).sh",
+               "/etc/profile.d/`id`.sh", "/etc/profile.d/a b.sh", "/etc/profile.d/it's.sh",
+               "/etc/profile.d/x.sh\n", "/etc/profile.d/x|y.sh", "/etc/profile.d/x&.sh",
+               "/etc/profile.d/*.sh", "/etc/profile.d/x>y"]
 
 # key path -> (accepted values, refused values)
 KEYS = {
-    "timeout": ([3, 600, "10m", "1h30m"], [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS),
-    "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1"]),
-    "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS"]),
-    "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5]),
+    "timeout": ([3, 600, "10m", "1h30m"],
+                [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS + TRAILING_NEWLINE),
+    "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1", "prod\n"]),
+    "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS", "cis\n"]),
+    "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5, "/mnt/image\n", "/mnt/a b",
+                                   "/mnt/$(id)", "/mnt/.."]),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
-        [-5, "300s ", "5 m", True] + INJECTIONS,
+        [-5, "300s ", "5 m", True] + INJECTIONS + TRAILING_NEWLINE,
     ),
     "sshd:client_alive_count_max": (["auto", "none", "unmanaged", 0, 1, 3], ["3m", -1, 101, "1", 1.0]),
     "sshd:channel_timeout": (
         ["auto", "none", "unmanaged", ["session:*=600"], {"session:shell": "10m"},
          ["session:*=600", "direct-tcpip=60", "x11-connection=1h"]],
         [["session=600"], ["bogus=3"], ["session:*=0"], ["session:*=600\nPermitRootLogin yes"],
-         "session:*=600", [], ["session:*"]],
+         "session:*=600", [], ["session:*"], {}, ["session:*\n=600"], ["session:*=600\n"],
+         {"session:*\n": 600}, {"session:*": "600\n"}],
     ),
     "sshd:unused_connection_timeout": (["auto", "none", "unmanaged", 0, 600], [-1, "x"] + INJECTIONS),
-    "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y"]),
-    "sshd:binary": (["/usr/sbin/sshd"], ["sshd", None]),
-    "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""], ["ssh d", "ssh;reboot", "a\nb"]),
+    "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y", "/etc/ssh/sshd_config\n",
+                                               "/etc/ssh/sshd config"]),
+    "sshd:binary": (["/usr/sbin/sshd"], ["sshd", None, "/usr/sbin/sshd\n", "/usr/sbin/sshd;id"]),
+    "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""],
+                     ["ssh d", "ssh;reboot", "a\nb", "ssh\n"]),
     "sshd:manage_service": ([True, False], ["false"]),
     "shell:enabled": ([True, False], ["on"]),
     "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
     "shell:readonly": ([True, False], [1]),
-    "shell:profile_file": (["/etc/profile.d/idlelock.sh"], ["idlelock.sh", "/etc/profile.d/a b\n"]),
-    "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"]),
+    "shell:profile_file": (["/etc/profile.d/idlelock.sh", "/etc/profile.d/00_site-idle.v2.sh"],
+                           ["idlelock.sh", "/etc/profile.d/a b\n"] + SHELL_PATHS),
+    "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"] + SHELL_PATHS),
     "shell:exempt_groups": (
         [[], ["wheel", "db-admins", "svc_backup"]],
         ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1]],
     ),
     "shell:takeover": ([True, False], ["yes"]),
     "shell:form": (["posix", "declare"], ["typeset", "posix\n", ""]),
-    "shell:zsh_file": (["", "/etc/zsh/zprofile"], ["zprofile", "/etc/zsh/a;b\n"]),
+    "shell:zsh_file": (["", "/etc/zsh/zprofile"], ["zprofile", "/etc/zsh/a;b\n"] + SHELL_PATHS),
     "logind:enabled": ([True, False], [0]),
-    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"]),
-    "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"], ["logind.conf"]),
+    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"] + TRAILING_NEWLINE),
+    "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"],
+                         ["logind.conf", "/etc/systemd/logind.conf.d/x;y.conf"]),
     "schedule:enabled": ([True, False], ["no"]),
     "schedule:minutes": ([1, 30], [-1, "30m", True]),
     "schedule:hours": ([1], ["1h"]),
     "schedule:seconds": ([5], [5.5]),
     "schedule:splay": ([0, 120], ["2m"]),
     "schedule:highstate": ([True, False], ["true"]),
-    "schedule:returner": (["", "syslog", "mysql,smtp"], ["a b", "x\ny"]),
+    "schedule:returner": (["", "syslog", "mysql,smtp"], ["a b", "x\ny", "syslog\n"]),
 }
 
 
@@ -192,3 +206,24 @@ def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
         "ClientAliveCountMax": "1",
         "ChannelTimeout": "none",
     }
+
+
+@pytest.mark.parametrize("raw,warned", [
+    ({"timeout": 6}, ["sshd:channel_timeout session:*=6: 6 s is under 60 s",
+                      "sshd:unused_connection_timeout 6: 6 s is under 60 s",
+                      "shell:tmout 6: 6 s is under 60 s",
+                      "logind:stop_idle_session_sec 6: 6 s is under 60 s"]),
+    ({"timeout": 600, "shell": {"tmout": 30}}, ["shell:tmout 30: 30 s is under 60 s"]),
+    ({"timeout": 600, "logind": {"stop_idle_session_sec": 9}},
+     ["logind:stop_idle_session_sec 9: 9 s is under 60 s"]),
+    ({"timeout": 60}, []),
+    ({"timeout": 600, "shell": {"tmout": 0}}, []),  # 0: off, not short
+])
+def test_a_timeout_under_a_minute_is_accepted_but_each_section_warns(raw, warned, defaults):
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    found = [w for section in ("sshd", "shell", "logind")
+             for w in policy.short_timeouts(resolved, section)]
+    assert len(found) == len(warned)
+    for expected, warning in zip(warned, found):
+        assert warning.startswith(expected), warning
