@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from tests.functional.conftest import flatten
-from tests.functional.test_sshd_scenarios import snapshot
+from tests.functional.test_sshd_scenarios import bounded, snapshot
 from tests.support import image as image_support
 from tests.support import scenarios
 
@@ -78,3 +78,70 @@ def test_image_layout(scenario, image, tmp_path, idlelock):
         assert (image / fill(rel, host)).is_symlink()
     report = idlelock.get(root=str(image))
     assert report["sshd"]["ClientAliveInterval"]["value"] == values["clientaliveinterval"]
+
+
+# ---------------------------------------------------------------- takeover backups
+@pytest.fixture
+def taken_over_image(image, tmp_path):
+    """An image whose profile.d sets TMOUT=900 (taken over below), beside a host directory."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (image / "etc" / "profile.d").mkdir(parents=True)
+    (image / "etc" / "profile.d" / "zz-site.sh").write_bytes(b"# caf\xe9\nTMOUT=900\n")
+    return image, host
+
+
+def set_shell(idlelock, image):
+    return idlelock.set_shell(root=str(image), takeover=True, tmout=600)
+
+
+@pytest.mark.parametrize("link", ["../../../host/victim", "/@HOST@/victim"])
+def test_a_symlink_at_the_backup_path_is_replaced_never_followed(idlelock, taken_over_image,
+                                                                 link):
+    image, host = taken_over_image
+    backup = image / "etc" / "profile.d" / "zz-site.sh.idlelock.bak"
+    backup.symlink_to(fill(link, host))
+
+    ret = set_shell(idlelock, image)
+
+    assert ret["result"] is True, ret["comment"]
+    json.dumps(ret, ensure_ascii=False).encode("utf-8")
+    assert list(host.iterdir()) == [], "the link's target (on the host) must not be created"
+    assert not (image / fill(link, host).lstrip("/")).exists()
+    assert not backup.is_symlink() and backup.read_bytes() == b"# caf\xe9\nTMOUT=900\n"
+
+
+@pytest.mark.parametrize("left", [b"", b"# caf\xe9\nTMO", b"TMOUT=900\n"])
+def test_an_incomplete_backup_is_replaced_by_a_complete_one(idlelock, taken_over_image, left):
+    image, _ = taken_over_image
+    backup = image / "etc" / "profile.d" / "zz-site.sh.idlelock.bak"
+    backup.write_bytes(left)  # what a run stopped by a full disk left behind
+
+    ret = set_shell(idlelock, image)
+
+    assert ret["result"] is True, ret["comment"]
+    assert backup.read_bytes() == b"# caf\xe9\nTMOUT=900\n"
+    profile = (image / "etc" / "profile.d" / "zz-site.sh").read_bytes()
+    assert profile == b"# caf\xe9\n: # idlelock-takeover: TMOUT=900\n"
+    # A second run changes nothing, the backup included.
+    mtime = backup.stat().st_mtime_ns
+    again = set_shell(idlelock, image)
+    assert again["result"] is True and again["changes"] == {}, again
+    assert backup.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("kind,what", [("fifo", "a FIFO (named pipe)"), ("directory", "a directory"),
+                                       ("socket", "a socket"), ("chardev", "a character device")])
+def test_a_special_file_among_the_shell_files_is_refused_unopened(idlelock, image, kind, what):
+    scenarios.make_special(str(image / "etc" / "profile.d" / "10-odd.sh"), kind)
+    before = snapshot(image)
+
+    with bounded(60):  # a FIFO once blocked the run forever
+        ret = idlelock.set_shell(root=str(image), tmout=600)
+
+    assert ret["result"] is False
+    assert f"/etc/profile.d/10-odd.sh is {what}, not a regular file" in ret["comment"]
+    assert ret["comment"].endswith("nothing was changed")
+    assert snapshot(image) == before
+    report = idlelock.get(root=str(image))
+    assert f"/etc/profile.d/10-odd.sh is {what}" in report["shell"]["error"]
