@@ -18,6 +18,7 @@ import fcntl
 import fnmatch
 import glob
 import hashlib
+import logging
 import os
 import posixpath
 import re
@@ -40,6 +41,7 @@ HUNG_MEMORY = 600
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
 _MAX_SYMLINKS = 40
+log = logging.getLogger(__name__)
 _KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO (named pipe)",
           stat.S_IFSOCK: "socket", stat.S_IFCHR: "character device",
           stat.S_IFBLK: "block device"}
@@ -440,10 +442,6 @@ class Transaction:
         return failures
 
 
-def _raise_terminated(signum, frame):  # noqa: ARG001 (signal handler signature)
-    raise Terminated(128 + signum)
-
-
 @contextlib.contextmanager
 def all_or_nothing(root):
     """
@@ -451,28 +449,38 @@ def all_or_nothing(root):
     file it wrote gets its old bytes back (new files are removed) before the
     exception goes on. When a restore itself fails, :class:`RestoreFailed`
     names the files left changed. A SIGTERM is delivered again, to the handler
-    that was there before, once the files are back.
+    that was there before, once the files are back; one that arrives during
+    the restore waits for it to finish.
     """
     txn = Transaction(root)
+    state = {"restoring": False, "pending": False}
+
+    def on_sigterm(signum, frame):  # noqa: ARG001 (signal handler signature)
+        if state["restoring"]:
+            state["pending"] = True
+        else:
+            raise Terminated(128 + signum)
+
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:  # not the main thread: exceptions still roll back
         previous = None
-    terminated = False
     try:
         yield txn
     except BaseException as exc:
-        terminated = isinstance(exc, Terminated)
+        state["restoring"] = True
+        state["pending"] |= isinstance(exc, Terminated)
         failures = txn.rollback()
         if failures:
-            raise RestoreFailed(
-                f"{exc}; restoring the old files FAILED for {'; '.join(failures)}: those "
-                "files hold idlelock's new text, fix them by hand") from exc
+            message = (f"{exc}; restoring the old files FAILED for {'; '.join(failures)}: "
+                       "those files hold idlelock's new text, fix them by hand")
+            log.error("idlelock: %s", message)  # a SIGTERM ends the run before any return
+            raise RestoreFailed(message) from exc
         raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-            if terminated:
+            if state["pending"]:
                 signal.raise_signal(signal.SIGTERM)
 
 
