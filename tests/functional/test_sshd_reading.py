@@ -46,3 +46,27 @@ def test_walker_and_sshd_agree(tmp_path, host_key, line, expected):
     seen = idlelock_sshd.normalize("ClientAliveInterval", winner.value) if winner else "0"
     assert seen == printed
     assert (winner.source if winner else None) == (f"{config}:1" if expected != "0" else None)
+
+
+def test_get_audit_and_the_state_read_the_same_files_the_same_way(idlelock, tmp_path, host_key):
+    # A quoted keyword (live to sshd) and a form feed hiding an Include (comment to sshd).
+    config = tmp_path / "sshd_config"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "10-x.conf").write_text("ClientAliveInterval 9\n")
+    config.write_bytes(f'"ClientAliveInterval" 700\n# old:\fInclude {tmp_path}/d/*.conf\n'
+                       f"HostKey {host_key}\n".encode())
+    source = f"{config}:1"
+
+    report = idlelock.get(config=str(config))
+    assert report["sshd"]["ClientAliveInterval"] == {"value": "700", "source": source}
+
+    result = idlelock.audit(config=str(config), timeout=600)
+    finding = next(f for f in result["findings"] if f["check"] == "sshd ClientAliveInterval")
+    assert finding["source"] == source and finding["actual"] == "700", finding
+
+    # No live Include: the values go in a block at the top of the main file,
+    # read before the quoted line, and no drop-in is written.
+    ret = idlelock.set_sshd(config=str(config), test=True)
+    assert ret["result"] is None and "commented out" not in ret["comment"]
+    assert ret["changes"]["ClientAliveInterval"] == {"old": "700", "new": "300"}
+    assert f"+++ {config}\n" in ret["changes"]["diff"] and "00-idlelock.conf" not in ret["changes"]["diff"]
