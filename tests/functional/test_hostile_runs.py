@@ -8,6 +8,7 @@ where a test needs it, real ``salt-call`` processes, real signals.
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -125,6 +126,10 @@ def test_a_second_run_on_the_same_root_waits_and_names_the_holder(
     binary = fake_sshd(tmp_path, 'touch "$here/reading"; sleep 6')
     pillar = {"sshd": {"config": str(tree / "sshd_config"), "binary": str(binary),
                        "manage_service": False}}
+    # The grain of run A reads the policy that earlier tests left in the shared
+    # cachedir (their configs, their fake binaries): not this test's business.
+    cached = pathlib.Path(session_minion_opts["cachedir"], "idlelock", "policy.json")
+    cached.unlink(missing_ok=True)
     first = salt_call(tmp_path / "minion", pillar, session_minion_opts, "idlelock.set_sshd")
     try:
         wait_for(lambda: (tmp_path / "reading").exists(), 60, "run A's first sshd -T")
@@ -148,8 +153,7 @@ def test_a_second_run_on_the_same_root_waits_and_names_the_holder(
 
 
 # ---------------------------------------------------------------- killed mid-write
-def test_sigterm_during_the_proof_after_the_write_puts_every_file_back(
-        session_minion_opts, tree, tmp_path):
+def test_sigterm_during_the_proof_after_the_write_puts_every_file_back(tree, tmp_path):
     main = tree / "sshd_config"
     # The second sshd -T on the real config is the proof after the write: it sleeps.
     binary = fake_sshd(tmp_path, f"""
@@ -159,7 +163,8 @@ if [ "$3" = "{main}" ]; then
 fi""")
     pillar = {"sshd": {"config": str(main), "binary": str(binary), "manage_service": False}}
     before = snapshot(tree)
-    run = salt_call(tmp_path / "minion", pillar, session_minion_opts, "idlelock.set_sshd")
+    own = {"root_dir": str(tmp_path / "salt-root"), "cachedir": str(tmp_path / "salt-root" / "cache")}
+    run = salt_call(tmp_path / "minion", pillar, own, "idlelock.set_sshd")
     try:
         wait_for(lambda: (tmp_path / "proving").exists(), 90, "the proof after the write")
         # Mid-write: the drop-in is there and the line before the Include is commented out.
