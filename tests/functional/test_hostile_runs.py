@@ -158,7 +158,9 @@ def test_sigterm_during_the_proof_after_the_write_puts_every_file_back(tree, tmp
     # The second sshd -T on the real config is the proof after the write: it sleeps.
     binary = fake_sshd(tmp_path, f"""
 if [ "$3" = "{main}" ]; then
-  if [ -e "$here/read" ]; then touch "$here/proving"; sleep 600 & echo $! >> "$here/children"; wait; fi
+  if [ -e "$here/read" ]; then
+    sleep 600 & echo $! >> "$here/children"; touch "$here/proving"; wait
+  fi
   touch "$here/read"
 fi""")
     pillar = {"sshd": {"config": str(main), "binary": str(binary), "manage_service": False}}
