@@ -145,3 +145,11 @@ def test_a_special_file_among_the_shell_files_is_refused_unopened(idlelock, imag
     assert snapshot(image) == before
     report = idlelock.get(root=str(image))
     assert f"/etc/profile.d/10-odd.sh is {what}" in report["shell"]["error"]
+
+
+def test_a_shell_timeout_under_a_minute_is_written_with_a_warning(idlelock, image):
+    ret = idlelock.set_shell(root=str(image), tmout=6)
+
+    assert ret["result"] is True, ret["comment"]
+    assert any(w.startswith("shell:tmout 6: 6 s is under 60 s") for w in ret["warnings"])
+    assert "TMOUT=6" in (image / "etc" / "profile.d" / "idlelock.sh").read_text()
