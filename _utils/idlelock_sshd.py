@@ -108,6 +108,11 @@ _SSHD_WHITESPACE = " \t\r\n"
 _ARG_SEPARATORS = " \t"
 _TRAILING = " \t\r\n\f"
 _PLAIN_ARGS = re.compile(r"[^\"'\\#]*")
+_KEYWORD_END = re.compile(r'[ \t\r\n"=]')
+_ARG_SPLIT = re.compile(r"[ \t]+")
+# Most lines: a plain keyword, blanks, arguments without quotes, escapes or
+# comments. They split the same way through the general path, only slower.
+_PLAIN_LINE = re.compile(r"[ \t]*([A-Za-z0-9]+)[ \t]+([^ \t\r\n=\"'\\#][^\r\n\"'\\#]*?)[ \t\r\n\f]*")
 
 
 def _strdelim(text):
@@ -117,9 +122,10 @@ def _strdelim(text):
     quotes); one ``=`` between keyword and value is skipped. ``None`` when a
     quote has no match (sshd then ignores the line).
     """
-    index = next((i for i, char in enumerate(text) if char in _SSHD_WHITESPACE + '"='), None)
-    if index is None:
+    found = _KEYWORD_END.search(text)
+    if found is None:
         return text, ""
+    index = found.start()
     if text[index] == '"':
         text = text[:index] + text[index + 1:]
         close = text.find('"', index)
@@ -139,7 +145,7 @@ def argv_split(text):
     argument ending the line. Raises ConfigError for an unbalanced quote.
     """
     if _PLAIN_ARGS.fullmatch(text):
-        return tuple(arg for arg in re.split(r"[ \t]+", text) if arg)
+        return tuple(arg for arg in _ARG_SPLIT.split(text) if arg)
     args, index, length = [], 0, len(text)
     while index < length:
         if text[index] in _ARG_SEPARATORS:
@@ -179,8 +185,11 @@ def tokenize(line):
     tabs, quoted arguments, backslash escapes and trailing comments. Raises
     ConfigError where sshd fails: unbalanced quotes, a keyword with no value.
     """
+    plain = _PLAIN_LINE.fullmatch(line)
+    if plain:
+        return plain.group(1).lower(), tuple(_ARG_SPLIT.split(plain.group(2)))
     line = line.rstrip(_TRAILING)
-    if not line:
+    if not line or line.lstrip(" \t").startswith("#"):
         return None
     first = _strdelim(line)
     if first is None:

@@ -23,6 +23,8 @@ LINES = {
     "single-quoted value": ("ClientAliveInterval '7'", "7"),
     "trailing form feed": ("ClientAliveInterval 7\f", "7"),
     "CRLF": ("ClientAliveInterval 7\r", "7"),
+    "tabs, trailing blanks and CR": ("ClientAliveInterval\t\t7 \t\r", "7"),
+    "escaped quote in a comment after the value": ('ClientAliveInterval 7 #"', "7"),
     "unmatched quote in keyword (sshd skips the line)": ('"ClientAliveInterval 7', "0"),
     "form feed in a comment": ("# was\fClientAliveInterval 7", "0"),
     "vertical tab in a comment": ("# was\vClientAliveInterval 7", "0"),
