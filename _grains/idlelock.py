@@ -110,7 +110,8 @@ def idlelock(grains):
         salt -G 'idlelock:compliant:False' state.apply idlelock
     """
     try:
-        return {"idlelock": _summary(grains)}
+        # Reasons may quote file bytes that are not UTF-8: grains must serialise.
+        return {"idlelock": idlelock_system.printable(_summary(grains))}
     except Exception as exc:  # noqa: BLE001 - a grain that raises takes others down with it
         log.warning("idlelock grain: %s", exc, exc_info=True)
         return {"idlelock": {"compliant": None, "profile": None, "timeout": None,
