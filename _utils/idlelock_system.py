@@ -254,7 +254,11 @@ def run_sshd(binary, args, root="/"):
     proc = _run(root, binary, args)
     missing = _PRIVSEP_RE.search(proc.stderr)
     if proc.returncode != 0 and missing:
-        directory = host_path(root, missing.group(1))
+        try:
+            directory = host_path(root, missing.group(1))
+        except OutsideRoot as exc:
+            raise OutsideRoot(f"sshd needs its privilege-separation directory "
+                              f"{missing.group(1)}, but {exc}") from None
         os.makedirs(directory, mode=0o755, exist_ok=True)
         os.chmod(directory, 0o755)
         proc = _run(root, binary, args)
