@@ -49,17 +49,16 @@ def _write_failed(exc, warnings=()):
     return fail(f"{exc}; every file was restored", warnings)
 
 
-def locked(lock_dir, resolved, body, *args):
+def locked(lock_dir, root, warnings, body):
     """
-    ``body(*args)`` under the lock of the managed root, for one run's read,
-    prove and write: a scheduled run and an administrator's salt-call take
-    turns. A ProbeError (a busy root, a file that cannot be read, no sshd)
-    fails the run and changes nothing.
+    ``body()`` under the lock of ``root``, for one run's read, prove and write:
+    a scheduled run and an administrator's salt-call take turns. A ProbeError
+    (a busy root, a file that cannot be read, no sshd) fails the run, with
+    ``warnings``, and changes nothing.
     """
-    warnings = args[-1]
     try:
-        with idlelock_system.root_lock(lock_dir, resolved["root"]):
-            return body(*args)
+        with idlelock_system.root_lock(lock_dir, root):
+            return body()
     except idlelock_system.ProbeError as exc:
         return fail(f"{exc}; nothing was changed", warnings)
 
@@ -258,7 +257,8 @@ def set_sshd(resolved, test, lock_dir):
         idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
     except idlelock_system.ProbeError as exc:
         return fail(f"{exc}; nothing was changed", warnings)
-    return locked(lock_dir, resolved, _set_sshd, resolved, test, warnings)
+    return locked(lock_dir, resolved["root"], warnings,
+                  lambda: _set_sshd(resolved, test, warnings))
 
 
 def _set_sshd(resolved, test, warnings):
@@ -317,7 +317,8 @@ def set_shell(resolved, test, lock_dir):
     """The body of ``idlelock.set_shell`` for a valid policy with ``shell:enabled``;
     ``lock_dir`` holds the per-root locks."""
     warnings = idlelock_policy.short_timeouts(resolved, "shell")
-    return locked(lock_dir, resolved, _set_shell, resolved, test, warnings)
+    return locked(lock_dir, resolved["root"], warnings,
+                  lambda: _set_shell(resolved, test, warnings))
 
 
 def _set_shell(resolved, test, warnings):
@@ -432,7 +433,8 @@ def set_logind(resolved, test, logind_support, lock_dir):
     if not supported:
         return outcome(True, f"logind skipped: {reason}")
     warnings = idlelock_policy.short_timeouts(resolved, "logind")
-    return locked(lock_dir, resolved, _set_logind, resolved, test, warnings)
+    return locked(lock_dir, resolved["root"], warnings,
+                  lambda: _set_logind(resolved, test, warnings))
 
 
 def _set_logind(resolved, test, warnings):

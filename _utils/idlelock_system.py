@@ -13,7 +13,6 @@ reaching the host.
 """
 
 import contextlib
-import errno
 import fcntl
 import fnmatch
 import glob
@@ -155,7 +154,10 @@ def read_bytes(root, path):
     _check_regular(path, info)
     # O_NOFOLLOW and O_NONBLOCK: a symlink or FIFO swapped in since lstat fails
     # or returns at once instead of reaching the host or blocking.
-    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:  # removed since lstat
+        return None
     with os.fdopen(fd, "rb") as handle:
         _check_regular(path, os.fstat(handle.fileno()))
         data = handle.read(MAX_FILE_BYTES + 1)
