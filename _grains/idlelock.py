@@ -79,11 +79,11 @@ def _summary(grains):
     summary = {"profile": policy["profile"], "timeout": policy["timeout"],
                "environment": policy["environment"], "policy_from": source}
     supported, reason = idlelock_facts.logind_support(policy, grains)
-    policy["logind"]["supported"] = supported
     facts = idlelock_facts.audit_facts(
         policy, _version(policy), idlelock_facts.logind_report(policy, supported, reason),
         matches=False)
-    thresholds = idlelock_audit.profile_thresholds(idlelock_audit.POLICY_PROFILE, policy)
+    thresholds = idlelock_audit.profile_thresholds(idlelock_audit.POLICY_PROFILE, policy,
+                                                   supported)
     result = idlelock_audit.judge(facts, idlelock_audit.POLICY_PROFILE, thresholds,
                                   policy["timeout"])
     unknown = [f for f in result["findings"] if f["severity"] == "unknown"]

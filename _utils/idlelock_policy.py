@@ -13,6 +13,8 @@ whatever it is given.
 import copy
 import re
 
+import idlelock_defaults
+
 AUTO = "auto"
 NONE = "none"
 UNMANAGED = "unmanaged"
@@ -300,6 +302,7 @@ SCHEMA = {
         "config": _abs_path,
         "binary": _abs_path,
         "service": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a service name"),
+        "socket": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a socket unit name, or empty"),
         "manage_service": _boolean,
     },
     "shell": {
@@ -331,6 +334,37 @@ SCHEMA = {
 
 
 # ---------------------------------------------------------------- resolution
+def route(kwargs, prefer=None):
+    """
+    Keyword arguments (CLI or state) as a policy mapping, each key put where the
+    schema has it: in section ``prefer`` first, then at the top level, then in
+    the one section that has it. A key found nowhere goes to ``prefer`` (or the
+    top level), so that validation names it. Salt's ``__pub_*`` job data is dropped.
+    """
+    sections = [name for name, schema in SCHEMA.items() if isinstance(schema, dict)]
+    overrides = {}
+    for key, value in kwargs.items():
+        if key.startswith("__"):
+            continue
+        if prefer and key in SCHEMA[prefer]:
+            section = prefer
+        elif key in SCHEMA and key not in sections:
+            section = None
+        else:
+            owners = [name for name in sections if key in SCHEMA[name]]
+            section = owners[0] if len(owners) == 1 else prefer
+        if section:
+            overrides.setdefault(section, {})[key] = value
+        else:
+            overrides[key] = value
+    return overrides
+
+
+def defaults_for(os_family):
+    """idlelock's defaults with the per-OS data of ``os_family`` (Salt's grain) over them."""
+    return merge(idlelock_defaults.DEFAULTS, idlelock_defaults.OS_FAMILY.get(os_family))
+
+
 def merge(base, override):
     """Return ``base`` recursively updated with ``override`` (neither is changed)."""
     result = copy.deepcopy(base)
