@@ -14,6 +14,7 @@ import idlelock_enforce
 import idlelock_facts
 import idlelock_policy
 import idlelock_reload
+import idlelock_verdict
 
 import salt.utils.platform
 import salt.utils.process
@@ -162,6 +163,9 @@ def audit(profile="policy", **kwargs):
     and checks that some mechanism closes an idle interactive session within
     the timeout.
 
+    Without keyword arguments the verdict is recorded for the ``idlelock``
+    grain (``<cachedir>/idlelock/verdict.json``, with its time).
+
     Returns ``{compliant, profile, findings, passed, environment, timeout,
     openssh, matches}``; each finding is ``{check, rule, expected, actual,
     source, severity, fix}``. Severity ``high``, ``medium`` or ``unknown`` makes
@@ -176,14 +180,18 @@ def audit(profile="policy", **kwargs):
         salt '*' idlelock.audit
         salt '*' idlelock.audit profile=stig
     """
-    resolved, errors = _resolve(idlelock_policy.route(kwargs))
+    overrides = idlelock_policy.route(kwargs)
+    resolved, errors = _resolve(overrides)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
     try:
         result = idlelock_enforce.audit(resolved, profile, _logind_support(resolved))
     except ValueError as exc:  # an unknown profile
         raise CommandExecutionError(str(exc)) from None
+    if not overrides:  # this host's own state, not a mounted image's
+        idlelock_verdict.record(__opts__["cachedir"], idlelock_verdict.from_audit(result, resolved))
     return result
+
 
 
 def _begin(kwargs, section, test, what):

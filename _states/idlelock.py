@@ -15,7 +15,14 @@ command line; declaring a state manages its part even where pillar's
 new}}`` plus a ``diff``; advice goes in ``warnings``.
 """
 
+import idlelock_reload
+import idlelock_verdict
+
+idlelock_reload.reload_replaced()
+
 __virtualname__ = "idlelock"
+# The states whose results make the verdict of a formula run.
+ENFORCING = ("sshd", "shell", "logind")
 
 
 def __virtual__():
@@ -166,3 +173,37 @@ def logind(name, timeout=None, root=None, stop_idle_session_sec=None):
         "conf_file": name, "timeout": timeout, "root": root,
         "stop_idle_session_sec": stop_idle_session_sec,
     })
+
+
+def verdict(name):
+    """
+    Record what this state run found, for the ``idlelock`` grain: the policy is
+    in force when every ``idlelock.sshd``, ``idlelock.shell`` and
+    ``idlelock.logind`` state that ran before this one succeeded. Nothing is
+    recorded under ``test=True``. Run it last (the formula's ``init.sls`` does).
+
+    .. code-block:: yaml
+
+        idlelock-verdict:
+          idlelock.verdict:
+            - name: idlelock
+            - order: last
+
+    name
+        A label; the verdict goes to ``<cachedir>/idlelock/verdict.json``.
+    """
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    results = {
+        key.split("_|-")[1]: ran for key, ran in __running__.items()
+        if key.startswith(f"{__virtualname__}_|-") and key.rsplit("_|-", 1)[-1] in ENFORCING
+    }
+    if __opts__["test"]:
+        ret["comment"] = "test mode: no verdict recorded"
+        return ret
+    found = idlelock_verdict.from_states(
+        results, __salt__["idlelock.policy"](strict=False))
+    if not idlelock_verdict.record(__opts__["cachedir"], found):
+        ret["warnings"] = ["the verdict could not be recorded; see the minion log"]
+    state = "in force" if found["compliant"] else "not in force: " + ", ".join(found["failing"])
+    ret["comment"] = f"recorded: the idle-timeout policy is {state} ({len(results)} states)"
+    return ret

@@ -6,7 +6,7 @@ raw pillar/config data and the OpenSSH version; this module returns the resolved
 policy, or the list of everything that is wrong with the input.
 
 Every value is checked here before it can reach a file, because ``sshd -t`` does
-not catch an injected directive (FIELD-NOTES §1) and a shell profile executes
+not catch an injected directive (docs/how-idle-sessions-end.md §1) and a shell profile executes
 whatever it is given.
 """
 
@@ -23,7 +23,7 @@ UNMANAGED = "unmanaged"
 MAX_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100
 
-# OpenSSH versions at which a behaviour appears (FIELD-NOTES §1).
+# OpenSSH versions at which a behaviour appears (docs/how-idle-sessions-end.md §1).
 V_COUNTMAX_ZERO_DISABLES = (8, 2)
 V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
@@ -465,7 +465,7 @@ def schedule_interval(schedule):
 
 
 # ChannelTimeout types that cover every interactive session: session:shell
-# misses `ssh -t host bash -i` (session:command), FIELD-NOTES §1.
+# misses `ssh -t host bash -i` (session:command), docs/how-idle-sessions-end.md §1.
 IDLE_CHANNEL_TYPES = ("session:*", "*")
 
 
