@@ -24,6 +24,9 @@ import idlelock_system
 log = logging.getLogger(__name__)
 
 MANAGED = idlelock_facts.MANAGED
+# Where the per-root locks live, under the minion's cachedir: the schedule and an
+# administrator's salt-call share it.
+LOCKS = ("idlelock", "locks")
 
 
 # ---------------------------------------------------------------- outcomes
@@ -49,15 +52,16 @@ def _write_failed(exc, warnings=()):
     return fail(f"{exc}; every file was restored", warnings)
 
 
-def locked(lock_dir, root, warnings, body):
+def locked(cachedir, root, warnings, body):
     """
-    ``body()`` under the lock of ``root``, for one run's read, prove and write:
-    a scheduled run and an administrator's salt-call take turns. A ProbeError
-    (a busy root, a file that cannot be read, no sshd) fails the run, with
-    ``warnings``, and changes nothing.
+    ``body()`` under the lock of ``root`` (kept under the minion's
+    ``cachedir``), for one run's read, prove and write: a scheduled run and an
+    administrator's salt-call take turns. A ProbeError (a busy root, a file
+    that cannot be read, no sshd) fails the run, with ``warnings``, and
+    changes nothing.
     """
     try:
-        with idlelock_system.root_lock(lock_dir, root):
+        with idlelock_system.root_lock(os.path.join(cachedir, *LOCKS), root):
             return body()
     except idlelock_system.ProbeError as exc:
         return fail(f"{exc}; nothing was changed", warnings)
@@ -182,18 +186,17 @@ def audit(resolved, profile, logind_support):
     Raises ``ValueError`` for an unknown profile.
     """
     supported, reason = logind_support
-    resolved["logind"]["supported"] = supported
-    thresholds = idlelock_audit.profile_thresholds(profile, resolved)
-    version = None
+    thresholds = idlelock_audit.profile_thresholds(profile, resolved, supported)
+    version, openssh = None, None
     if resolved["sshd"]["enabled"]:
-        version = sshd_version(resolved["sshd"]["binary"], resolved["root"])[0]
+        version, openssh = sshd_version(resolved["sshd"]["binary"], resolved["root"])
     facts = idlelock_facts.audit_facts(
         resolved, version, idlelock_facts.logind_report(resolved, supported, reason))
     result = idlelock_audit.judge(facts, profile, thresholds, resolved["timeout"])
     result.update(
         environment=resolved["environment"],
         timeout=resolved["timeout"],
-        openssh=resolved["openssh"],
+        openssh=openssh,
         matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
                   if key in block} for block in facts["matches"]],
     )
@@ -249,15 +252,15 @@ def prove_written(resolved, desired):
 _UNREADABLE = (idlelock_sshd.ConfigError, idlelock_system.OutsideRoot, idlelock_system.NotRegular)
 
 
-def set_sshd(resolved, test, lock_dir):
+def set_sshd(resolved, test, cachedir):
     """The body of ``idlelock.set_sshd`` for a valid policy with ``sshd:enabled``;
-    ``lock_dir`` holds the per-root locks."""
+    ``cachedir`` is the minion's (for the per-root locks)."""
     warnings = list(resolved["warnings"]) + idlelock_policy.short_timeouts(resolved, "sshd")
     try:
         idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
     except idlelock_system.ProbeError as exc:
         return fail(f"{exc}; nothing was changed", warnings)
-    return locked(lock_dir, resolved["root"], warnings,
+    return locked(cachedir, resolved["root"], warnings,
                   lambda: _set_sshd(resolved, test, warnings))
 
 
@@ -313,11 +316,11 @@ def _set_sshd(resolved, test, warnings):
 
 
 # ---------------------------------------------------------------- shell
-def set_shell(resolved, test, lock_dir):
+def set_shell(resolved, test, cachedir):
     """The body of ``idlelock.set_shell`` for a valid policy with ``shell:enabled``;
-    ``lock_dir`` holds the per-root locks."""
+    ``cachedir`` is the minion's (for the per-root locks)."""
     warnings = idlelock_policy.short_timeouts(resolved, "shell")
-    return locked(lock_dir, resolved["root"], warnings,
+    return locked(cachedir, resolved["root"], warnings,
                   lambda: _set_shell(resolved, test, warnings))
 
 
@@ -426,14 +429,15 @@ def check_shell_candidate(resolved, changed, files, warnings):
 
 
 # ---------------------------------------------------------------- logind
-def set_logind(resolved, test, logind_support, lock_dir):
+def set_logind(resolved, test, logind_support, cachedir):
     """The body of ``idlelock.set_logind`` for a valid policy with ``logind:enabled``;
-    ``logind_support`` is ``(supported, reason)``, ``lock_dir`` holds the per-root locks."""
+    ``logind_support`` is ``(supported, reason)``, ``cachedir`` the minion's (for the
+    per-root locks)."""
     supported, reason = logind_support
     if not supported:
         return outcome(True, f"logind skipped: {reason}")
     warnings = idlelock_policy.short_timeouts(resolved, "logind")
-    return locked(lock_dir, resolved["root"], warnings,
+    return locked(cachedir, resolved["root"], warnings,
                   lambda: _set_logind(resolved, test, warnings))
 
 

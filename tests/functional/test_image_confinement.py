@@ -189,7 +189,7 @@ def test_logind_drop_in_that_is_no_file_or_leaves_the_image_is_refused(image, tm
 
     with bounded(60):
         ret = idlelock_enforce.set_logind(logind_policy(image), False, (True, None),
-                                          str(tmp_path / "locks"))
+                                          str(tmp_path / "cache"))
 
     assert ret["result"] is False and message in ret["comment"], ret["comment"]
     assert snapshot(image) == before and list((host / "logind.conf.d").iterdir()) == []
@@ -199,7 +199,7 @@ def test_logind_short_timeout_is_written_with_a_warning(image, tmp_path):
     import idlelock_enforce
 
     ret = idlelock_enforce.set_logind(logind_policy(image, stop_idle_session_sec=9), False,
-                                      (True, None), str(tmp_path / "locks"))
+                                      (True, None), str(tmp_path / "cache"))
     assert ret["result"] is True, ret["comment"]
     assert any(w.startswith("logind:stop_idle_session_sec 9: 9 s is under 60 s")
                for w in ret["warnings"])
