@@ -15,6 +15,7 @@ import idlelock_enforce
 import idlelock_facts
 import idlelock_policy
 import idlelock_reload
+import idlelock_system
 
 import salt.utils.atomicfile
 import salt.utils.json
@@ -44,11 +45,27 @@ def _raw(overrides=None, os_defaults=None):
     return merge(raw, overrides or {})
 
 
-def _resolve(overrides=None, os_defaults=None):
-    """``(policy, errors)`` for this minion, with ``auto`` resolved for its OpenSSH."""
+# Probe answers that state runs may reuse while their inputs are unchanged.
+PROBE_RECORD = ("idlelock", "probes.json")
+
+
+def _resolve(overrides=None, os_defaults=None, record=True):
+    """
+    ``(policy, errors)`` for this minion, with ``auto`` resolved for its OpenSSH.
+
+    ``record``: probes may be answered from the record of earlier runs for up to
+    ``proof_max_age`` (state runs, the formula); ``False``: every probe runs
+    (``get`` and ``audit`` are the live answer).
+    """
     defaults = idlelock_defaults.DEFAULTS
     raw = _raw(overrides, os_defaults)
     merged = idlelock_policy.merge(defaults, raw if isinstance(raw, dict) else {})
+    try:  # before the version probe below; a bad value is refused by resolve()
+        max_age = idlelock_policy.parse_seconds(merged.get("proof_max_age")) if record else 0
+    except ValueError:
+        max_age = 0
+    idlelock_system.remember_probes(
+        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age)
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
     root_error = idlelock_enforce.root_error(root)
@@ -157,7 +174,7 @@ def get(**kwargs):
         salt '*' idlelock.get
         salt-call idlelock.get root=/mnt/image
     """
-    resolved, _ = _resolve(_get_overrides(kwargs))
+    resolved, _ = _resolve(_get_overrides(kwargs), record=False)
     return idlelock_enforce.get(resolved, _logind_support(resolved))
 
 
@@ -219,7 +236,7 @@ def audit(profile="policy", **kwargs):
         salt '*' idlelock.audit profile=stig
     """
     overrides = _get_overrides(kwargs)
-    resolved, errors = _resolve(overrides)
+    resolved, errors = _resolve(overrides, record=False)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
     try:

@@ -23,6 +23,7 @@ UTILS = (
     "idlelock_match",
     "idlelock_shell",
     "idlelock_logind",
+    "idlelock_record",
     "idlelock_system",
     "idlelock_audit",
     "idlelock_facts",
