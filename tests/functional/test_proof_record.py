@@ -48,7 +48,7 @@ def _setup(tmp_path, host_key):
         "shell": {"exempt_groups": [GROUP]},
         "schedule": {"enabled": False},
     }
-    minion = LocalMinion(tmp_path / "minion", pillar, {"disable_grains": ["idlelock"]})
+    minion = LocalMinion(tmp_path / "minion", pillar)
     return etc_ssh, wrapper, sshd_log, shell_log, upper, minion
 
 
