@@ -155,9 +155,11 @@ def peer_minion(work, repo):
                    timeout=STEP_TIMEOUT)
     peer = LocalMinion(work / "peer", {}, {"file_roots": {"base": [str(roots)]},
                                             "disable_grains": ["idlelock"]})
-    # Its pillar, as a site using it for the same idle policy would write it.
+    # Its pillar, as a site using it for the same idle policy would write it;
+    # its own sshd_config, so that idlelock's runs and its runs never meet.
+    (work / "peer-etc").mkdir()
     (peer.dir / "pillar" / "idlelock.sls").write_text(
-        "openssh: {sshd_config_backup: false}\n"
+        f"openssh: {{sshd_config_backup: false, sshd_config: {work / 'peer-etc' / 'sshd_config'}}}\n"
         "sshd_config: {Include: /etc/ssh/sshd_config.d/*.conf, ClientAliveInterval: 300,\n"
         "              ClientAliveCountMax: 1, ChannelTimeout: 'session:*=600',\n"
         "              UsePAM: 'yes', Subsystem: 'sftp /usr/lib/openssh/sftp-server'}\n")
