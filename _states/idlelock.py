@@ -86,3 +86,61 @@ def logind(name, **kwargs):
     ``conf_file``). Restart systemd-logind with a ``watch`` on this state.
     """
     return _state(name, "idlelock.set_logind", kwargs)
+
+
+def _absent(name, part, kwargs):
+    outcome = __salt__["idlelock.remove"](test=__opts__["test"], parts=[part], **kwargs)
+    ret = {
+        "name": name,
+        "result": outcome["result"],
+        "changes": outcome["changes"].get(part, {}),
+        "comment": outcome["comment"],
+    }
+    if outcome.get("warnings"):
+        ret["warnings"] = outcome["warnings"]
+    return ret
+
+
+def sshd_absent(name, root=None, binary=None):
+    """
+    Take idlelock out of the sshd configuration ``name`` (the main file, e.g.
+    ``/etc/ssh/sshd_config``): delete ``00-idlelock.conf`` or the block in the
+    main file, and give back every line idlelock commented out, byte for byte.
+
+    The whole restored configuration is validated with ``sshd -T`` first; if
+    sshd rejects it, nothing changes and the comment names the line. Changes
+    files only: reload the sshd service with a ``watch`` on this state.
+
+    root
+        A mounted image or chroot instead of this system (default: the policy's).
+
+    binary
+        The sshd that validates the restored configuration (default: the policy's).
+    """
+    return _absent(name, "sshd", _given(config=name, root=root, binary=binary))
+
+
+def shell_absent(name, csh_file=None, zsh_file=None, root=None):
+    """
+    Take idlelock out of the login shells: delete the profile file ``name``
+    (e.g. ``/etc/profile.d/idlelock.sh``) and ``csh_file``, remove the hook
+    block from ``zsh_file``, give back every taken-over TMOUT line and delete
+    the ``.idlelock.bak`` backups. Where a taken-over file changed since, only
+    idlelock's markers go, and a warning says so.
+    """
+    return _absent(name, "shell", _given(profile_file=name, csh_file=csh_file,
+                                         zsh_file=zsh_file, root=root))
+
+
+def logind_absent(name, root=None):
+    """
+    Delete idlelock's logind drop-in ``name`` (e.g.
+    ``/etc/systemd/logind.conf.d/idlelock.conf``). systemd-logind is not
+    restarted: it drops StopIdleSessionSec at its next restart.
+    """
+    return _absent(name, "logind", _given(conf_file=name, root=root))
+
+
+def _given(**kwargs):
+    """The arguments a state was given; the rest come from the pillar policy."""
+    return {key: value for key, value in kwargs.items() if value is not None}

@@ -256,7 +256,10 @@ def _disable_line(text, lineno):
 
 
 def overlay(read, expand, texts):
-    """``read``/``expand`` that see ``texts`` (new or changed files) over the disk."""
+    """
+    ``read``/``expand`` that see ``texts`` (new or changed files) over the disk;
+    a ``None`` text is a file deleted.
+    """
 
     def read_over(path):
         return texts[path] if path in texts else read(path)
@@ -264,11 +267,11 @@ def overlay(read, expand, texts):
     def expand_over(pattern):
         found = set(expand(pattern))
         directory, name = posixpath.split(pattern)
-        for path in texts:
+        for path, text in texts.items():
             if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(
                 posixpath.basename(path), name
             ):
-                found.add(path)
+                (found.add if text is not None else found.discard)(path)
         return sorted(found)
 
     return read_over, expand_over
@@ -352,16 +355,16 @@ def unstage_message(message, staged_paths):
 
 
 def diff(old_texts, new_texts):
-    """A unified diff of every changed file."""
+    """A unified diff of every changed file (``None``: a file created or deleted)."""
     chunks = []
     for path, new in new_texts.items():
         old = old_texts.get(path)
         chunks.extend(
             difflib.unified_diff(
                 (old or "").splitlines(keepends=True),
-                new.splitlines(keepends=True),
+                (new or "").splitlines(keepends=True),
                 fromfile=path if old is not None else "/dev/null",
-                tofile=path,
+                tofile=path if new is not None else "/dev/null",
             )
         )
     return "".join(chunks)

@@ -1,0 +1,36 @@
+{#- Remove idlelock from the host: every file it touched goes back to what it
+    was (see `idlelock.remove`). sshd is reloaded through watch, so only when
+    an sshd file changed, and only after sshd_absent validated the whole
+    restored configuration with sshd -T. Nothing else is restarted. #}
+{%- from "idlelock/map.jinja" import idlelock with context %}
+{%- set job = idlelock.schedule.job %}
+
+idlelock-sshd-clean:
+  idlelock.sshd_absent:
+    - name: {{ idlelock.sshd.config }}
+{%- if idlelock.sshd.manage_service and not idlelock.sshd.socket_activated %}
+
+idlelock-sshd-clean-reload:
+  service.running:
+    - name: {{ idlelock.sshd.service }}
+    - reload: true
+    - watch:
+      - idlelock: idlelock-sshd-clean
+{%- endif %}
+
+idlelock-shell-clean:
+  idlelock.shell_absent:
+    - name: {{ idlelock.shell.profile_file }}
+    - csh_file: {{ idlelock.shell.csh_file }}
+    - zsh_file: {{ idlelock.shell.zsh_file | json }}
+
+idlelock-logind-clean:
+  idlelock.logind_absent:
+    - name: {{ idlelock.logind.conf_file }}
+
+{#- The job persists in minion.d/_schedule.conf: remove it from there too. #}
+idlelock-schedule-clean:
+  schedule.absent:
+    - name: {{ job.name }}
+    - persist: {{ job.persist | json }}
+    - offline: {{ job.offline | json }}
