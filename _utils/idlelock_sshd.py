@@ -12,16 +12,12 @@ The sshd rules this follows (FIELD-NOTES §1):
   the file it is in (a Match in an included file ends with that file).
 """
 
-import difflib
 import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
 
-try:
-    from idlelock_policy import sshd_time_seconds
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils.idlelock_policy import sshd_time_seconds
+from idlelock_policy import sshd_time_seconds
 
 SSHDIR = "/etc/ssh"
 DROPIN_NAME = "00-idlelock.conf"
@@ -256,10 +252,7 @@ def _disable_line(text, lineno):
 
 
 def overlay(read, expand, texts):
-    """
-    ``read``/``expand`` that see ``texts`` (new or changed files) over the disk;
-    a ``None`` text is a file deleted.
-    """
+    """``read``/``expand`` that see ``texts`` (new or changed files) over the disk."""
 
     def read_over(path):
         return texts[path] if path in texts else read(path)
@@ -267,11 +260,11 @@ def overlay(read, expand, texts):
     def expand_over(pattern):
         found = set(expand(pattern))
         directory, name = posixpath.split(pattern)
-        for path, text in texts.items():
+        for path in texts:
             if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(
                 posixpath.basename(path), name
             ):
-                (found.add if text is not None else found.discard)(path)
+                found.add(path)
         return sorted(found)
 
     return read_over, expand_over
@@ -352,19 +345,3 @@ def unstage_message(message, staged_paths):
     for staged, original in staged_paths.items():
         message = message.replace(staged, original)
     return message
-
-
-def diff(old_texts, new_texts):
-    """A unified diff of every changed file (``None``: a file created or deleted)."""
-    chunks = []
-    for path, new in new_texts.items():
-        old = old_texts.get(path)
-        chunks.extend(
-            difflib.unified_diff(
-                (old or "").splitlines(keepends=True),
-                (new or "").splitlines(keepends=True),
-                fromfile=path if old is not None else "/dev/null",
-                tofile=path if new is not None else "/dev/null",
-            )
-        )
-    return "".join(chunks)

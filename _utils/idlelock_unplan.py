@@ -26,11 +26,8 @@ back exactly and why.
 import re
 from dataclasses import dataclass, field
 
-try:
-    import idlelock_shell
-    import idlelock_sshd
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import idlelock_shell, idlelock_sshd
+import idlelock_shell
+import idlelock_sshd
 
 _DISABLED_RE = re.compile(r"(\s*)" + re.escape(idlelock_sshd.DISABLED_MARK) + r"(.*)", re.S)
 
