@@ -179,3 +179,149 @@ def test_shell_install_then_remove_round_trips(scenario, idlelock, tmp_path):
         assert predicted["changes"] == removed["changes"] and removed["changes"]["shell"]["diff"]
     assert out["again"]["result"] is True and out["again"]["changes"] == {}
     assert "login shells: nothing to remove" in out["again"]["comment"]
+
+
+# ---------------------------------------------------------------- edits, refusals, no-ops
+def dropin_tree(tmp_path, host_key, main):
+    root = tmp_path / "tree"
+    (root / "sshd_config.d").mkdir(parents=True)
+    config = root / "sshd_config"
+    config.write_text(main.format(root=root, hostkey=host_key))
+    return root, config
+
+
+def test_admin_edits_between_install_and_remove_are_kept(tmp_path, host_key, idlelock):
+    # No Include: idlelock's block goes at the top of the main file.
+    root = tmp_path / "tree"
+    root.mkdir()
+    config = root / "sshd_config"
+    original = f"HostKey {host_key}\nClientAliveInterval 0\nPasswordAuthentication yes\n"
+    config.write_text(original)
+    assert idlelock.set_sshd(config=str(config))["result"] is True
+    # An admin puts a line inside idlelock's block and edits one below it.
+    lines = config.read_text().split("\n")
+    lines.insert(2, "PermitRootLogin no")
+    edited = "\n".join(lines).replace("PasswordAuthentication yes", "PasswordAuthentication no")
+    config.write_text(edited)
+
+    removed = idlelock.remove(parts=["sshd"], config=str(config))
+
+    assert removed["result"] is True, removed
+    assert config.read_text() == ("PermitRootLogin no\n" + original).replace(
+        "PasswordAuthentication yes", "PasswordAuthentication no")
+    assert removed["warnings"] == [
+        f"{config}: kept 'PermitRootLogin no', which someone added inside idlelock's block"]
+    values = dict(line.split(" ", 1) for line in sshd_t(str(config))[1].splitlines())
+    assert values["permitrootlogin"] == "no" and values["clientaliveinterval"] == "0"
+
+
+def test_admin_edit_next_to_a_disabled_line_is_kept(tmp_path, host_key, idlelock):
+    root, config = dropin_tree(tmp_path, host_key,
+                               "ClientAliveInterval 900\nX11Forwarding no\n"
+                               "Include {root}/sshd_config.d/*.conf\nHostKey {hostkey}\n")
+    original = config.read_text()
+    assert idlelock.set_sshd(config=str(config))["result"] is True
+    assert config.read_text().startswith("# idlelock disabled: ClientAliveInterval 900\n")
+    config.write_text(config.read_text().replace("X11Forwarding no", "X11Forwarding yes"))
+
+    removed = idlelock.remove(parts=["sshd"], config=str(config))
+
+    assert removed["result"] is True
+    assert config.read_text() == original.replace("X11Forwarding no", "X11Forwarding yes")
+    assert removed["changes"]["sshd"]["restored"] == [f"{config}:1"]
+    assert removed["changes"]["sshd"]["removed"] == [str(root / "sshd_config.d" / "00-idlelock.conf")]
+    assert not (root / "sshd_config.d" / "00-idlelock.conf").exists()
+
+
+def test_a_line_sshd_now_rejects_keeps_everything_in_place(tmp_path, host_key, idlelock):
+    root, config = dropin_tree(tmp_path, host_key,
+                               "ClientAliveInterval 900\nInclude {root}/sshd_config.d/*.conf\n"
+                               "HostKey {hostkey}\n")
+    assert idlelock.set_sshd(config=str(config))["result"] is True
+    # The line idlelock commented out became one this sshd rejects (an upgrade
+    # dropped the option, or the value grew invalid while it was a comment).
+    config.write_text(config.read_text().replace("ClientAliveInterval 900", "ClientAliveInterval 9x9"))
+    before = tree_state(root)
+
+    predicted = idlelock.remove(test=True, config=str(config))
+    removed = idlelock.remove(config=str(config))
+
+    for ret in (predicted, removed):
+        assert ret["result"] is False and ret["changes"] == {}
+        assert f"{config} line 1" in ret["comment"], ret["comment"]
+        assert "no part of idlelock was removed" in ret["comment"]
+    assert tree_state(root) == before
+
+
+def test_remove_where_idlelock_never_ran(tmp_path, host_key, idlelock):
+    from tests.support.private_etc import run_with_etc
+
+    root, config = dropin_tree(tmp_path, host_key,
+                               "Include {root}/sshd_config.d/*.conf\nHostKey {hostkey}\n")
+    before = tree_state(root)
+    conf = tmp_path / "logind.conf.d" / "idlelock.conf"
+
+    def body():
+        files = etc_state()
+        ret = idlelock.remove(config=str(config), conf_file=str(conf), **SHELL_POLICY)
+        return ret, files == etc_state()
+
+    ret, etc_unchanged = run_with_etc(tmp_path / "etc", body)
+    assert ret["result"] is True and ret["changes"] == {}, ret
+    for part in ("sshd", "login shells", "logind", "schedule"):
+        assert f"{part}: nothing to remove" in ret["comment"]
+    assert etc_unchanged and tree_state(root) == before
+
+
+def test_logind_dropin_round_trips(tmp_path, session_loaders, monkeypatch, idlelock):
+    monkeypatch.setitem(session_loaders.grains, "init", "systemd")
+    monkeypatch.setitem(session_loaders.grains, "systemd", {"version": "252"})
+    conf = tmp_path / "logind.conf.d" / "idlelock.conf"
+    conf.parent.mkdir()
+    other = conf.parent / "50-site.conf"
+    other.write_text("[Login]\nKillUserProcesses=no\n")
+    before = tree_state(tmp_path)
+    assert idlelock.set_logind(enabled=True, conf_file=str(conf), timeout=5)["result"] is True
+
+    predicted = idlelock.remove(test=True, parts=["logind"], conf_file=str(conf))
+    assert conf.exists() and predicted["result"] is None
+    removed = idlelock.remove(parts=["logind"], conf_file=str(conf))
+
+    assert removed["changes"] == predicted["changes"]
+    assert removed["changes"]["logind"]["removed"] == [str(conf)]
+    assert "systemd-logind keeps StopIdleSessionSec until it restarts" in removed["warnings"][0]
+    assert tree_state(tmp_path) == before
+
+
+def test_a_file_at_idlelocks_path_that_is_not_idlelocks_stays(tmp_path, idlelock):
+    conf = tmp_path / "idlelock.conf"
+    conf.write_text("[Login]\nStopIdleSessionSec=60\n")
+    removed = idlelock.remove(parts=["logind"], conf_file=str(conf))
+    assert removed["result"] is True and removed["changes"] == {}
+    assert conf.read_text() == "[Login]\nStopIdleSessionSec=60\n"
+    assert "does not start with idlelock's header" in removed["warnings"][0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mount namespaces")
+def test_taken_over_file_edited_since_keeps_the_edit(idlelock, tmp_path):
+    from tests.support.private_etc import run_with_etc
+
+    upper = tmp_path / "etc"
+    site = "readonly TMOUT=900\nexport TMOUT\nalias ll='ls -l'\n"
+    write_upper(upper, {"profile.d/zz-site.sh": site})
+    policy = dict(SHELL_POLICY, takeover=True)
+
+    def body():
+        installed = idlelock.set_shell(**policy)
+        path = "/etc/profile.d/zz-site.sh"
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write("alias la='ls -a'\n")
+        removed = idlelock.remove(parts=["shell"], **shell_paths(policy))
+        return installed, removed, open(path).read(), sorted(os.listdir("/etc/profile.d"))
+
+    installed, removed, text, listing = run_with_etc(upper, body)
+    assert installed["result"] is True and installed["changes"]["taken_over"]
+    assert removed["result"] is True
+    assert text == site + "alias la='ls -a'\n"
+    assert listing == ["zz-site.sh"], "profile, backup: all of idlelock's files go"
+    assert any("changed after idlelock took it over" in w for w in removed["warnings"])
