@@ -1,7 +1,9 @@
 {#- Remove idlelock from the host: every file it touched goes back to what it
     was (see `idlelock.remove`). sshd is reloaded through watch, so only when
     an sshd file changed, and only after sshd_absent validated the whole
-    restored configuration with sshd -T. Nothing else is restarted. #}
+    restored configuration with sshd -T. Nothing else is restarted. The other
+    parts require the sshd part: a restored configuration that sshd would
+    reject leaves the whole host as it is. #}
 {%- from "idlelock/map.jinja" import idlelock with context %}
 {%- set job = idlelock.schedule.job %}
 
@@ -23,10 +25,14 @@ idlelock-shell-clean:
     - name: {{ idlelock.shell.profile_file }}
     - csh_file: {{ idlelock.shell.csh_file }}
     - zsh_file: {{ idlelock.shell.zsh_file | json }}
+    - require:
+      - idlelock: idlelock-sshd-clean
 
 idlelock-logind-clean:
   idlelock.logind_absent:
     - name: {{ idlelock.logind.conf_file }}
+    - require:
+      - idlelock: idlelock-sshd-clean
 
 {#- The job persists in minion.d/_schedule.conf: remove it from there too. #}
 idlelock-schedule-clean:
@@ -34,3 +40,5 @@ idlelock-schedule-clean:
     - name: {{ job.name }}
     - persist: {{ job.persist | json }}
     - offline: {{ job.offline | json }}
+    - require:
+      - idlelock: idlelock-sshd-clean

@@ -325,3 +325,54 @@ def test_taken_over_file_edited_since_keeps_the_edit(idlelock, tmp_path):
     assert text == site + "alias la='ls -a'\n"
     assert listing == ["zz-site.sh"], "profile, backup: all of idlelock's files go"
     assert any("changed after idlelock took it over" in w for w in removed["warnings"])
+
+
+# ---------------------------------------------------------------- the formula
+def test_clean_sls_through_salt_call(tmp_path, host_key):
+    from tests.functional.test_formula import sandbox_pillar
+    from tests.support.salt_call import LocalMinion, states_by_id
+
+    root, config = dropin_tree(tmp_path, host_key,
+                               "ClientAliveInterval 900\nInclude {root}/sshd_config.d/*.conf\n"
+                               "HostKey {hostkey}\n")
+    pillar = sandbox_pillar(tmp_path, sshd={"config": str(config)}, schedule={"enabled": True})
+    minion = LocalMinion(tmp_path / "minion", pillar)
+    schedule_conf = tmp_path / "minion" / "minion.d" / "_schedule.conf"
+    before, printed = tree_state(root), sshd_t(str(config))
+    minion.call("state.apply", "idlelock")
+    assert "idlelock" in schedule_conf.read_text()
+    installed = tree_state(root)
+
+    predicted = states_by_id(minion.call("state.apply", "idlelock.clean", "test=True"))
+    assert tree_state(root) == installed and "idlelock" in schedule_conf.read_text()
+    assert predicted["idlelock-sshd-clean"]["result"] is None
+    assert predicted["idlelock-sshd-clean"]["changes"]["diff"]
+
+    cleaned = states_by_id(minion.call("state.apply", "idlelock.clean"))
+    assert all(state["result"] is True for state in cleaned.values()), cleaned
+    assert tree_state(root) == before and sshd_t(str(config)) == printed
+    assert "idlelock" not in schedule_conf.read_text()
+    assert cleaned["idlelock-sshd-clean"]["changes"]["restored"] == [f"{config}:1"]
+
+    again = states_by_id(minion.call("state.apply", "idlelock.clean"))
+    assert all(not state["changes"] for state in again.values()), again
+
+
+def test_clean_sls_reloads_sshd_on_change_only_and_restarts_nothing_else(tmp_path, host_key):
+    from tests.functional.test_formula import sandbox_pillar
+    from tests.support.salt_call import LocalMinion
+
+    _, config = dropin_tree(tmp_path, host_key, "HostKey {hostkey}\n")
+    pillar = sandbox_pillar(tmp_path, sshd={"config": str(config), "manage_service": True},
+                            logind={"enabled": True})
+    minion = LocalMinion(tmp_path / "minion", pillar, {"grains": {"os_family": "Debian"}})
+    shown = minion.call("state.show_sls", "idlelock.clean")
+
+    services = {sid: state["service"] for sid, state in shown.items() if "service" in state}
+    assert list(services) == ["idlelock-sshd-clean-reload"]
+    reload = services["idlelock-sshd-clean-reload"]
+    assert {"name": "ssh"} in reload and {"reload": True} in reload
+    assert {"watch": [{"idlelock": "idlelock-sshd-clean"}]} in reload
+    for sid in ("idlelock-shell-clean", "idlelock-logind-clean", "idlelock-schedule-clean"):
+        assert {"require": [{"idlelock": "idlelock-sshd-clean"}]} in next(
+            iter(value for key, value in shown[sid].items() if not key.startswith("__")))
