@@ -140,11 +140,9 @@ def unplan_sshd(tree, dropin_text, managed):
 
 
 # ---------------------------------------------------------------- shells
-# The hooks idlelock appends to other files: (BEGIN, END) line pairs. A line
-# inside one is idlelock's when it is the `if [ -r <file> ]; then . <file>; fi`
-# that sources the managed profile.
+# The hooks idlelock appends to other files: (BEGIN, END) line pairs. Inside
+# one, idlelock writes only the line that sources its own profile file.
 HOOKS = ((idlelock_shell.ZSH_BEGIN, idlelock_shell.ZSH_END),)
-_SOURCE_RE = re.compile(r"if \[ -r (\S+) \]; then \. \1; fi")
 
 
 def unplan_shell(texts, backups, own):
@@ -171,7 +169,8 @@ def unplan_shell(texts, backups, own):
             continue
         new = text
         for begin, end in HOOKS:
-            new, notes = remove_block(path, new, begin, end, _SOURCE_RE.fullmatch)
+            new, notes = remove_block(path, new, begin, end,
+                                      lambda line: any(mine in line for mine in own))
             removal.notes += notes
         new, numbers = unmark(new, idlelock_shell.TAKEOVER_RE)
         removal.restored += [f"{path}:{number}" for number in numbers]

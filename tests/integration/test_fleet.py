@@ -218,11 +218,13 @@ def test_prod_pillar_change_reaches_prod_only(first_apply, fleet, salt_cli, chec
 def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, fleet, salt_cli,
                                                      salt_run_cli):
     # Every environment compliant first (an earlier test left prod at a stricter value).
-    minion_returns(salt_cli.run("state.apply", "idlelock", minion_tgt=FLEET))
+    # queue=True: the schedule's own state.apply may be running on a minion right now.
+    minion_returns(salt_cli.run("state.apply", "idlelock", "queue=True", minion_tgt=FLEET))
     dev = "G@env:dev and fleet-*"
     before = sandbox_files(fleet)
     predicted = minion_returns(
-        salt_cli.run("-C", "state.apply", "idlelock.clean", "test=True", minion_tgt=dev))
+        salt_cli.run("-C", "state.apply", "idlelock.clean", "test=True", "queue=True",
+                     minion_tgt=dev))
     assert sandbox_files(fleet) == before, "test=True wrote a file"
     # Salt's schedule.absent predicts in its comment, with result None and no changes.
     assert {sid: res["result"] for sid, res in states_by_id(predicted["fleet-dev"]).items()
@@ -230,7 +232,7 @@ def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, flee
                                                "idlelock-schedule-clean": None}
     assert changed_states(predicted) == {"fleet-dev": ["idlelock-sshd-clean"]}
 
-    cleaned = minion_returns(salt_cli.run("-C", "state.apply", "idlelock.clean", minion_tgt=dev))
+    cleaned = minion_returns(salt_cli.run("-C", "state.apply", "idlelock.clean", "queue=True", minion_tgt=dev))
 
     assert changed_states(cleaned) == {
         "fleet-dev": ["idlelock-schedule-clean", "idlelock-sshd-clean"]}
@@ -247,7 +249,7 @@ def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, flee
     assert {minion: "idlelock" in (jobs or {}) for minion, jobs in schedules.items()} == {
         "fleet-dev": False, "fleet-staging": True, "fleet-prod": True}
 
-    again = minion_returns(salt_cli.run("-C", "state.apply", "idlelock.clean", minion_tgt=dev))
+    again = minion_returns(salt_cli.run("-C", "state.apply", "idlelock.clean", "queue=True", minion_tgt=dev))
     assert changed_states(again) == {"fleet-dev": []}
 
     # The report shows it: dev no longer closes idle sessions, the others still do.
