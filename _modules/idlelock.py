@@ -427,7 +427,8 @@ def remove(test=None, parts=REMOVABLE, **kwargs):
         parts = [parts]
     unknown = [part for part in parts if part not in REMOVABLE]
     if unknown:
-        return idlelock_enforce.fail(f"Bad input, nothing changed: parts {unknown} (known: {', '.join(REMOVABLE)})")
+        return idlelock_enforce.fail(f"Bad input, nothing changed: parts {unknown} "
+                                     f"(known: {', '.join(REMOVABLE)})")
     resolved, errors = _resolve(_get_overrides(kwargs))
     if errors:
         return idlelock_enforce.fail("Bad input, nothing changed: " + "; ".join(errors))
@@ -443,7 +444,8 @@ def remove(test=None, parts=REMOVABLE, **kwargs):
     warnings = [warning for outcome in outcomes.values() for warning in outcome["warnings"]]
     failed = [outcome["comment"] for outcome in outcomes.values() if outcome["result"] is False]
     if failed:
-        return idlelock_enforce.fail("; ".join(failed) + "; no part of idlelock was removed", warnings)
+        return idlelock_enforce.fail("; ".join(failed) + "; no part of idlelock was removed",
+                                     warnings)
     if not test:
         outcomes = run(False)
     results = [outcome["result"] for outcome in outcomes.values()]

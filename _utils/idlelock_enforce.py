@@ -458,7 +458,8 @@ def remove_sshd(resolved, test):
         except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
             problem = str(exc)
         if problem:
-            given = f" (lines given back: {', '.join(removal.restored)})" if removal.restored else ""
+            given = (f" (lines given back: {', '.join(removal.restored)})"
+                     if removal.restored else "")
             return outcome(False, f"{what}: the restored configuration would be invalid: "
                                    f"{problem}{given}; nothing was changed",
                             warnings=removal.notes)

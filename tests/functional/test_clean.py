@@ -122,9 +122,9 @@ def logins():
                 continue
             script = idlelock_shell.probe_script("csh" if name == "tcsh" else "sh")
             proc = subprocess.run(
-                ["/usr/sbin/runuser", "-u", user, "--", path, *args], input=script, capture_output=True,
-                text=True, timeout=30, cwd="/", check=False,
-                env={"HOME": "/nonexistent", "TERM": "dumb", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+                ["/usr/sbin/runuser", "-u", user, "--", path, *args], input=script,
+                capture_output=True, text=True, timeout=30, cwd="/", check=False,
+                env={"HOME": "/nonexistent", "TERM": "dumb", "PATH": "/usr/bin:/bin"})
             seen[(user, name)] = (proc.returncode, proc.stdout, proc.stderr)
     return seen
 
@@ -229,8 +229,9 @@ def test_admin_edit_next_to_a_disabled_line_is_kept(tmp_path, host_key, idlelock
     assert removed["result"] is True
     assert config.read_text() == original.replace("X11Forwarding no", "X11Forwarding yes")
     assert removed["changes"]["sshd"]["restored"] == [f"{config}:1"]
-    assert removed["changes"]["sshd"]["removed"] == [str(root / "sshd_config.d" / "00-idlelock.conf")]
-    assert not (root / "sshd_config.d" / "00-idlelock.conf").exists()
+    dropin = root / "sshd_config.d" / "00-idlelock.conf"
+    assert removed["changes"]["sshd"]["removed"] == [str(dropin)]
+    assert not dropin.exists()
 
 
 def test_a_line_sshd_now_rejects_keeps_everything_in_place(tmp_path, host_key, idlelock):
@@ -240,7 +241,8 @@ def test_a_line_sshd_now_rejects_keeps_everything_in_place(tmp_path, host_key, i
     assert idlelock.set_sshd(config=str(config))["result"] is True
     # The line idlelock commented out became one this sshd rejects (an upgrade
     # dropped the option, or the value grew invalid while it was a comment).
-    config.write_text(config.read_text().replace("ClientAliveInterval 900", "ClientAliveInterval 9x9"))
+    config.write_text(config.read_text().replace("ClientAliveInterval 900",
+                                                 "ClientAliveInterval 9x9"))
     before = tree_state(root)
 
     predicted = idlelock.remove(test=True, config=str(config))
