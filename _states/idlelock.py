@@ -7,6 +7,15 @@ States that close idle sessions, declared from the ``idlelock`` pillar.
       idlelock.sshd:
         - timeout: 600        # optional: overrides pillar for this state
 
+The ``*_absent`` states take idlelock back out (``idlelock.remove``); the
+``idlelock.clean`` SLS declares them all:
+
+.. code-block:: yaml
+
+    idlelock-sshd-clean:
+      idlelock.sshd_absent:
+        - name: /etc/ssh/sshd_config
+
 Each state asks the execution module for the change (``idlelock.set_*``),
 honours ``test=True``, and returns ``changes`` as ``{key: {old, new}}`` plus a
 ``diff``; advice goes in ``warnings``.

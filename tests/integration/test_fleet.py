@@ -255,6 +255,8 @@ def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, flee
     assert changed_states(again) == {"fleet-dev": []}
 
     # The report shows it: dev no longer closes idle sessions, the others still do.
+    synced = salt_run_cli.run("saltutil.sync_all")  # the master's runner and outputter
+    assert synced.returncode == 0, synced.stderr
     result = salt_run_cli.run("--out=idlelock", "idlelock.report", FLEET, "format=json",
                               "timeout=60")
     assert result.returncode == 1, result.stdout + result.stderr
