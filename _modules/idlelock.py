@@ -439,14 +439,15 @@ def remove(test=None, parts=REMOVABLE, **kwargs):
                 for part in REMOVABLE if part in parts}
 
     # All or nothing: a part that would fail (an sshd configuration that the
-    # restored lines make invalid) keeps every other part from changing too.
-    outcomes = run(True)
+    # restored lines make invalid) keeps every other part from changing too,
+    # so several parts are predicted before any is written.
+    outcomes = run(test or len(parts) > 1)
     warnings = [warning for outcome in outcomes.values() for warning in outcome["warnings"]]
     failed = [outcome["comment"] for outcome in outcomes.values() if outcome["result"] is False]
     if failed:
         return idlelock_enforce.fail("; ".join(failed) + "; no part of idlelock was removed",
                                      warnings)
-    if not test:
+    if not test and len(parts) > 1:
         outcomes = run(False)
     results = [outcome["result"] for outcome in outcomes.values()]
     result = False if False in results else (None if None in results else True)
