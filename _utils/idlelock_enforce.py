@@ -449,6 +449,9 @@ def remove_sshd(resolved, test):
     target = idlelock_sshd.dropin_target(tree)
     removal = idlelock_unplan.unplan_sshd(
         tree, read(target) if target else None, MANAGED)
+    if removal.refusals:
+        return outcome(False, f"{what}: {'; '.join(removal.refusals)}; nothing was changed",
+                       warnings=removal.notes)
     if removal.texts:
         try:
             idlelock_system.check_root(root, binary)

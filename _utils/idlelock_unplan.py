@@ -39,11 +39,13 @@ class Removal:
     texts: dict = field(default_factory=dict)
     restored: list = field(default_factory=list)  # "path:line" of lines given back
     notes: list = field(default_factory=list)
+    refusals: list = field(default_factory=list)  # why nothing may change
 
     def merge(self, other):
         self.texts.update(other.texts)
         self.restored += other.restored
         self.notes += other.notes
+        self.refusals += other.refusals
 
 
 def unmark(text, pattern):
@@ -108,6 +110,23 @@ def _sshd_line_is_ours(managed):
     return ours
 
 
+def _foreign_lines(path, text, ours):
+    """
+    Why idlelock's own drop-in cannot simply go: lines someone added to it.
+
+    Deleting the file would discard them, and keeping them alone could move a
+    line out of the Match block it was written in (idlelock's exemption block
+    ends the file); only the admin knows where such a line belongs.
+    """
+    lines = [f"line {number}: {line.strip()!r}"
+             for number, line in enumerate(text.split("\n"), 1)
+             if line.strip() and not line.lstrip().startswith("#") and not ours(line)]
+    if not lines:
+        return []
+    return [f"{path} holds lines idlelock does not write ({'; '.join(lines)}): move them to a "
+            "file of your own, then remove idlelock again"]
+
+
 def unplan_sshd(tree, dropin_text, managed):
     """
     Undo ``idlelock_sshd.plan`` on ``tree`` (the configuration as sshd reads it).
@@ -118,6 +137,9 @@ def unplan_sshd(tree, dropin_text, managed):
     idlelock's block in the main file.
     """
     removal = Removal()
+    ours = _sshd_line_is_ours(managed)
+    # The drop-in may end with idlelock's exemption block (Match Group).
+    ours_in_dropin = _sshd_line_is_ours([*managed, "Match"])
     target = idlelock_sshd.dropin_target(tree)
     texts = dict(tree.texts)
     if target and target not in texts:
@@ -128,9 +150,10 @@ def unplan_sshd(tree, dropin_text, managed):
         if path.rsplit("/", 1)[-1] == idlelock_sshd.DROPIN_NAME:
             removal.merge(_owned(path, text, idlelock_sshd.HEADER))
             if path in removal.texts:
+                removal.refusals += _foreign_lines(path, text, ours_in_dropin)
                 continue
         new, notes = remove_block(path, text, idlelock_sshd.BLOCK_BEGIN,
-                                  idlelock_sshd.BLOCK_END, _sshd_line_is_ours(managed))
+                                  idlelock_sshd.BLOCK_END, ours)
         new, numbers = unmark(new, _DISABLED_RE)
         removal.notes += notes
         removal.restored += [f"{path}:{number}" for number in numbers]

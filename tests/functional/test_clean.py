@@ -378,3 +378,18 @@ def test_clean_sls_reloads_sshd_on_change_only_and_restarts_nothing_else(tmp_pat
     for sid in ("idlelock-shell-clean", "idlelock-logind-clean", "idlelock-schedule-clean"):
         assert {"require": [{"idlelock": "idlelock-sshd-clean"}]} in next(
             iter(value for key, value in shown[sid].items() if not key.startswith("__")))
+
+
+def test_lines_added_to_idlelocks_dropin_are_named_and_kept(tmp_path, host_key, idlelock):
+    root, config = dropin_tree(tmp_path, host_key,
+                               "Include {root}/sshd_config.d/*.conf\nHostKey {hostkey}\n")
+    assert idlelock.set_sshd(config=str(config))["result"] is True
+    dropin = root / "sshd_config.d" / "00-idlelock.conf"
+    dropin.write_text(dropin.read_text() + "PermitRootLogin no\n")
+    before = tree_state(root)
+
+    removed = idlelock.remove(parts=["sshd"], config=str(config))
+
+    assert removed["result"] is False and removed["changes"] == {}
+    assert "line 6: 'PermitRootLogin no'" in removed["comment"], removed["comment"]
+    assert tree_state(root) == before

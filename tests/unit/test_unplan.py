@@ -100,3 +100,20 @@ def test_a_hook_line_an_admin_added_stays():
     removal = unplan.unplan_shell({"/etc/zsh/zprofile": edited}, {}, own)
     assert removal.texts == {"/etc/zsh/zprofile": "emulate sh\nexport EDITOR=vi\n"}
     assert "export EDITOR=vi" in removal.notes[0]
+
+
+def test_a_dropin_someone_added_lines_to_is_refused_naming_them():
+    dropin = (idlelock_sshd.HEADER + "ClientAliveInterval 300\nPasswordAuthentication no\n"
+              "# exempt_groups: ...\nMatch Group ops\n    ChannelTimeout session:*=0\n")
+    files = {"/s": "Include /d/*.conf\n", "/d/00-idlelock.conf": dropin}
+    tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
+    removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval", "ChannelTimeout"])
+    assert removal.refusals == [
+        "/d/00-idlelock.conf holds lines idlelock does not write (line 3: "
+        "'PasswordAuthentication no'): move them to a file of your own, then remove "
+        "idlelock again"]
+    without = dropin.replace("PasswordAuthentication no\n", "")
+    files["/d/00-idlelock.conf"] = without
+    tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
+    removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval", "ChannelTimeout"])
+    assert removal.refusals == [] and removal.texts == {"/d/00-idlelock.conf": None}
