@@ -10,12 +10,20 @@
 idlelock-sshd-clean:
   idlelock.sshd_absent:
     - name: {{ idlelock.sshd.config }}
-{%- if idlelock.sshd.manage_service and not idlelock.sshd.socket_activated %}
+{%- if idlelock.sshd.manage_service %}
 
+{#- As in sshd.sls: a socket-activated sshd (systemd asked at run time) is
+    not reloaded; it reads the configuration per connection. #}
 idlelock-sshd-clean-reload:
   service.running:
     - name: {{ idlelock.sshd.service }}
     - reload: true
+{%-   if idlelock.sshd.socket %}
+    - unless:
+      - fun: service.enabled
+        args:
+          - {{ idlelock.sshd.socket }}
+{%-   endif %}
     - watch:
       - idlelock: idlelock-sshd-clean
 {%- endif %}

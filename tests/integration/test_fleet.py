@@ -254,6 +254,13 @@ def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, flee
         salt_cli.run("-C", "state.apply", "idlelock.clean", "queue=True", minion_tgt=dev))
     assert changed_states(again) == {"fleet-dev": []}
 
+    minion_returns(salt_cli.run("saltutil.refresh_grains", minion_tgt=FLEET))
+    verdicts = minion_returns(salt_cli.run("grains.get", "idlelock", minion_tgt=FLEET))
+    assert {m: (v["compliant"], v["source"]) for m, v in verdicts.items()} == {
+        "fleet-dev": (False, "idlelock.remove"),
+        "fleet-staging": (True, "state.apply idlelock"),
+        "fleet-prod": (True, "state.apply idlelock")}
+
     # The report shows it: dev no longer closes idle sessions, the others still do.
     synced = salt_run_cli.run("saltutil.sync_all")  # the master's runner and outputter
     assert synced.returncode == 0, synced.stderr
