@@ -393,3 +393,23 @@ def test_lines_added_to_idlelocks_dropin_are_named_and_kept(tmp_path, host_key, 
     assert removed["result"] is False and removed["changes"] == {}
     assert "line 6: 'PermitRootLogin no'" in removed["comment"], removed["comment"]
     assert tree_state(root) == before
+
+
+def test_a_failed_removal_puts_deleted_files_back_untouched(tmp_path):
+    import idlelock_system
+
+    kept, gone = tmp_path / "kept.sh", tmp_path / "gone.conf"
+    kept.write_text("old\n")
+    gone.write_text("idlelock's\n")
+    os.chmod(gone, 0o600)
+    os.chown(gone, 0, ODD_GID)
+    inode = gone.stat().st_ino
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError):
+        idlelock_system.write_all("/", {str(kept): "new\n", str(gone): None,
+                                        str(tmp_path / "file" / "x"): "cannot be written\n"})
+    assert kept.read_text() == "old\n"
+    info = gone.stat()
+    assert (gone.read_text(), info.st_ino, info.st_mode & 0o777, info.st_gid) == (
+        "idlelock's\n", inode, 0o600, ODD_GID)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "gone.conf", "kept.sh"]
