@@ -252,7 +252,10 @@ def _disable_line(text, lineno):
 
 
 def overlay(read, expand, texts):
-    """``read``/``expand`` that see ``texts`` (new or changed files) over the disk."""
+    """
+    ``read``/``expand`` that see ``texts`` (new or changed files) over the disk;
+    a ``None`` text is a file deleted.
+    """
 
     def read_over(path):
         return texts[path] if path in texts else read(path)
@@ -260,11 +263,11 @@ def overlay(read, expand, texts):
     def expand_over(pattern):
         found = set(expand(pattern))
         directory, name = posixpath.split(pattern)
-        for path in texts:
+        for path, text in texts.items():
             if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(
                 posixpath.basename(path), name
             ):
-                found.add(path)
+                (found.add if text is not None else found.discard)(path)
         return sorted(found)
 
     return read_over, expand_over
