@@ -105,7 +105,7 @@ def _version(binary, root):
         return None, None
 
 
-def _resolve(overrides=None, os_defaults=None):
+def _resolve(overrides=None, os_defaults=None, judge_profile=True):
     """``(policy, errors)`` for this minion, with ``auto`` resolved for its OpenSSH."""
     defaults = _defaults()
     raw = _raw(overrides, os_defaults)
@@ -116,7 +116,7 @@ def _resolve(overrides=None, os_defaults=None):
     version, text = (None, None)
     if root_error is None and sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
         version, text = _version(sshd["binary"], root)
-    policy, errors, _ = idlelock_policy.resolve(raw, defaults, version)
+    policy, errors, _ = idlelock_policy.resolve(raw, defaults, version, judge_profile)
     if root_error:
         errors.insert(0, root_error)
     policy["openssh"] = text
@@ -359,7 +359,9 @@ def audit(profile="policy", **kwargs):
         salt '*' idlelock.audit profile=stig
     """
     overrides = _get_overrides(kwargs)
-    resolved, errors = _resolve(overrides)
+    # Any host against any profile: a policy weaker than its own profile is
+    # what an audit should find, not a reason to refuse one.
+    resolved, errors = _resolve(overrides, judge_profile=False)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
     supported, reason = _logind_support(resolved)
@@ -498,7 +500,8 @@ def set_sshd(test=None, **kwargs):
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
+                              resolved["sshd"]["layout"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     if not plan.texts:
         return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)

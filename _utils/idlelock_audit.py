@@ -15,8 +15,9 @@ import ipaddress
 
 try:
     import idlelock_policy
+    import idlelock_scanner
 except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import idlelock_policy
+    from idlelock_salt._utils import idlelock_policy, idlelock_scanner
 
 POLICY_PROFILE = idlelock_policy.POLICY_PROFILE
 # Severities that make a host non-compliant. ``unknown``: the audit could not
@@ -90,6 +91,10 @@ def _policy_thresholds(policy):
         thresholds["exported"] = True
     if logind["enabled"] and logind.get("supported"):
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
+    # A policy under a compliance profile is read by that profile's scanner too.
+    scanner = policy.get("profiles", {}).get(policy.get("profile"), {}).get("scanner")
+    if scanner:
+        thresholds["scanner"] = scanner
     return thresholds
 
 
@@ -425,6 +430,32 @@ def _judge_conflicts(audit, shell):
         audit.passed.append("shell TMOUT conflicts")
 
 
+# What an sshd rule's text reading stands for in ``sshd -T``.
+_SCANNER_EFFECTIVE = {"sshd_set_idle_timeout": "clientaliveinterval",
+                      "sshd_set_keepalive": "clientalivecountmax"}
+
+
+def _judge_scanner_view(audit, facts, scanner):
+    """Findings where the auditor's text scanner (SSG) fails what it reads."""
+    seen = facts.get("scanner_view")
+    if not scanner or not seen:
+        return
+    effective = (facts.get("sshd") or {}).get("effective", {})
+    for result in idlelock_scanner.read(scanner, seen["main"], seen["texts"]):
+        name = f"scanner view: {result['rule']}"
+        if result["passed"]:
+            audit.passed.append(name)
+            continue
+        keyword = _SCANNER_EFFECTIVE.get(result["rule"])
+        actual = result["reading"]
+        if keyword and keyword in effective:
+            actual += f" (in force, sshd -T: {keyword} {effective[keyword]})"
+        audit.add(name, f"SSG {result['rule']}", result["expected"], actual, result["source"],
+                  "medium", "state.apply idlelock with sshd:layout: main and shell:form: declare "
+                  "(the defaults of the cis and stig profiles): the scanner reads text, not "
+                  "what sshd and bash do")
+
+
 def judge(facts, profile, thresholds, timeout):
     """
     Judge probed ``facts`` against ``thresholds`` (from :func:`profile_thresholds`).
@@ -435,8 +466,9 @@ def judge(facts, profile, thresholds, timeout):
     ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
     ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
-    None when no login shell was probed) and ``shell_error``; ``logind``.
-    ``timeout`` is the policy timeout, used when the profile sets no
+    None when no login shell was probed) and ``shell_error``; ``logind``;
+    ``scanner_view`` (``{main, texts}``: the files a text scanner reads, judged
+    when the profile has ``scanner`` thresholds). ``timeout`` is the policy timeout, used when the profile sets no
     ``timeout_max``.
 
     Returns ``{compliant, profile, findings, passed}``.
@@ -472,6 +504,8 @@ def judge(facts, profile, thresholds, timeout):
                      lambda expected: f"state.apply idlelock with logind:enabled: true and "
                      f"logind:stop_idle_session_sec {expected}",
                      key="stop_idle_session_sec")
+
+    _judge_scanner_view(audit, facts, thresholds.get("scanner"))
 
     contexts = []
     if sshd is not None or shell is not None or logind is not None:
