@@ -290,24 +290,31 @@ _SCANNER_EFFECTIVE = {"sshd_set_idle_timeout": "clientaliveinterval",
 
 
 def _judge_scanner_view(audit, facts, scanner):
-    """Findings where the auditor's text scanner (SSG) fails what it reads."""
+    """
+    ``{SSG rule: pass|fail}`` as the auditor's text scanner would judge the host,
+    with a ``low`` finding per failing rule: evidence to answer the scanner's
+    report, not a verdict (the verdict is about what is in force).
+    """
     seen = facts.get("scanner_view")
     if not scanner or not seen:
-        return
+        return None
     effective = (facts.get("sshd") or {}).get("effective", {})
+    verdicts = {}
     for result in idlelock_scanner.read(scanner, seen["main"], seen["texts"]):
+        verdicts[result["rule"]] = "pass" if result["passed"] else "fail"
         name = f"scanner view: {result['rule']}"
         if result["passed"]:
             audit.passed.append(name)
             continue
         keyword = _SCANNER_EFFECTIVE.get(result["rule"])
-        actual = result["reading"]
+        actual = "the scanner reads " + result["reading"]
         if keyword and keyword in effective:
-            actual += f" (in force, sshd -T: {keyword} {effective[keyword]})"
+            actual += f"; in force (sshd -T): {keyword} {effective[keyword]}"
         audit.add(name, f"SSG {result['rule']}", result["expected"], actual, result["source"],
-                  "medium", "state.apply idlelock with sshd:layout: main and shell:form: declare "
+                  "low", "state.apply idlelock with sshd:layout: main and shell:form: declare "
                   "(the defaults of the cis and stig profiles): the scanner reads text, not "
                   "what sshd and bash do")
+    return verdicts
 
 
 def judge(facts, profile, thresholds, timeout):
@@ -325,7 +332,9 @@ def judge(facts, profile, thresholds, timeout):
     when the profile has ``scanner`` thresholds). ``timeout`` is the policy timeout, used when the profile sets no
     ``timeout_max``.
 
-    Returns ``{compliant, profile, findings, passed}``.
+    Returns ``{compliant, profile, findings, passed}``, and ``scanner``
+    (``{SSG rule: pass|fail}``, the text scanner's predicted verdict) when the
+    profile has ``scanner`` thresholds.
     """
     audit = _Audit(thresholds)
     version = facts.get("openssh")
@@ -359,7 +368,7 @@ def judge(facts, profile, thresholds, timeout):
                      f"logind:stop_idle_session_sec {expected}",
                      key="stop_idle_session_sec")
 
-    _judge_scanner_view(audit, facts, thresholds.get("scanner"))
+    scanner = _judge_scanner_view(audit, facts, thresholds.get("scanner"))
 
     contexts = []
     if sshd is not None or shell is not None or logind is not None:
@@ -407,9 +416,12 @@ def judge(facts, profile, thresholds, timeout):
                   "nothing closes it: " + "; ".join(missing), where, "high",
                   _idle_fix(version, limit))
 
-    return {
+    verdict = {
         "compliant": not any(f["severity"] in BLOCKING for f in audit.findings),
         "profile": profile,
         "findings": audit.findings,
         "passed": audit.passed,
     }
+    if scanner is not None:
+        verdict["scanner"] = scanner
+    return verdict
