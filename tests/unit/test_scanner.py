@@ -79,3 +79,15 @@ def test_rules_the_profile_does_not_name_are_not_judged():
     assert idlelock_scanner.read({"accounts_tmout": {"tmout_max": 600}}, MAIN, {MAIN: ""})[0][
         "rule"] == "accounts_tmout"
     assert idlelock_scanner.read({}, MAIN, {MAIN: ""}) == []
+
+
+def test_idle_timeout_fails_with_keepalive():
+    # SSG's sshd_set_idle_timeout extends sshd_set_keepalive.
+    assert verdicts(CIS, {MAIN: "ClientAliveInterval 300\nClientAliveCountMax 1\n"}) == {
+        "sshd_set_idle_timeout": False, "sshd_set_keepalive": False, "accounts_tmout": False}
+
+
+def test_tmout_in_etc_profile_is_enough_whatever_profile_d_says():
+    texts = {MAIN: "", "/etc/profile": "declare -xr TMOUT=300\n",
+             "/etc/profile.d/site.sh": "declare -xr TMOUT=900\n"}
+    assert verdicts(STIG, texts)["accounts_tmout"] is True
