@@ -34,7 +34,7 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
-def _resolve(overrides=None):
+def _resolve(overrides=None, judge_profile=True):
     """
     ``(policy, errors)`` for this minion: idlelock's defaults with the per-OS
     data for its ``os_family`` grain, then pillar, minion config and
@@ -52,7 +52,7 @@ def _resolve(overrides=None):
     version = None
     if root_error is None and sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
         version = idlelock_enforce.sshd_version(sshd["binary"], root)[0]
-    policy, errors, _ = idlelock_policy.resolve(raw, defaults, version)
+    policy, errors, _ = idlelock_policy.resolve(raw, defaults, version, judge_profile)
     if root_error:
         errors.insert(0, root_error)
     return policy, errors
@@ -181,7 +181,9 @@ def audit(profile="policy", **kwargs):
         salt '*' idlelock.audit profile=stig
     """
     overrides = idlelock_policy.route(kwargs)
-    resolved, errors = _resolve(overrides)
+    # Any host against any profile: a policy weaker than its own profile is
+    # what an audit should find, not a reason to refuse one.
+    resolved, errors = _resolve(overrides, judge_profile=False)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
     try:

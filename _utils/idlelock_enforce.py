@@ -232,7 +232,8 @@ def set_sshd(resolved, test):
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
+                              resolved["sshd"]["layout"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     if not plan.texts:
         return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
