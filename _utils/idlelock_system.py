@@ -112,19 +112,23 @@ def run_sshd(binary, args, root="/"):
 # Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
 _MAX_PROBES = 64
-_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0})
+_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0, "write": False})
+_UNRECORDED = globals().get("_UNRECORDED", set())  # answers probed while not writing
 
 
-def remember_probes(path, max_age):
+def remember_probes(path, max_age, write=True):
     """
     Keep probe answers in the file ``path`` for ``max_age`` seconds, across runs.
 
     ``path=None`` or ``max_age=0``: answers live for this process only (a full
-    proof on every run).
+    proof on every run). ``write=False`` reads the record but adds nothing to it:
+    rendering the formula changes nothing on the minion; the state run that
+    follows records what rendering probed.
     """
     if _RECORD["path"] and not (path and max_age):
         _PROBES.clear()  # a live proof from here on: forget answers the record gave
-    _RECORD.update(path=path if max_age else None, max_age=max_age)
+        _UNRECORDED.clear()
+    _RECORD.update(path=path if max_age else None, max_age=max_age, write=write)
 
 
 def file_identity(root, paths):
@@ -147,9 +151,11 @@ def _once(key, probe, decode=lambda answer: answer):
     or from the record. ``decode`` turns a recorded (JSON) answer back into
     what ``probe`` returns. A failing probe is never recorded.
     """
-    if key in _PROBES:
-        return _PROBES[key]
     path = _RECORD["path"]
+    if key in _PROBES:
+        if path and _RECORD["write"] and key in _UNRECORDED:
+            _record(path, key, _PROBES[key])
+        return _PROBES[key]
     found, answer = (idlelock_record.lookup(path, key, _RECORD["max_age"]) if path
                      else (False, None))
     if found:
@@ -159,15 +165,23 @@ def _once(key, probe, decode=lambda answer: answer):
             found = False  # a record of another shape: prove afresh
     if not found:
         answer = probe()
-        if path:
-            try:
-                idlelock_record.store(path, key, answer)
-            except OSError:
-                pass  # a cache: the answer itself is right
+        if path and _RECORD["write"]:
+            _record(path, key, answer)
+        elif path:
+            _UNRECORDED.add(key)
     if len(_PROBES) >= _MAX_PROBES:
         _PROBES.clear()
+        _UNRECORDED.clear()
     _PROBES[key] = answer
     return answer
+
+
+def _record(path, key, answer):
+    _UNRECORDED.discard(key)
+    try:
+        idlelock_record.store(path, key, answer)
+    except OSError:
+        pass  # a cache: the answer itself is right
 
 
 def sshd_version(binary, root="/"):
