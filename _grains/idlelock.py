@@ -5,7 +5,8 @@ Grain ``idlelock``: ``{compliant, profile, timeout, environment}``, so that
 
     salt -G 'idlelock:compliant:False' state.apply idlelock
 
-reaches exactly the minions that need it.
+reaches exactly the minions that need it. ``pending_reload`` (present only
+then) says that the running sshd has not loaded the current files, naming them.
 
 Cheap: one ``sshd -V``, one plain ``sshd -T`` and one run of the login shells.
 Match blocks that set a managed keyword would need one ``sshd -T -C`` each, so
@@ -105,6 +106,10 @@ def _summary(grains):
     summary["compliant"] = False if failing else (None if unknown else True)
     if failing:
         summary["failing"] = failing
+    reload = next((f for f in result["findings"] if f["check"] == "sshd reload"
+                   and f["severity"] in idlelock_audit.BLOCKING), None)
+    if reload:
+        summary["pending_reload"] = reload["actual"]
     if unknown:
         summary["reason"] = "; ".join(f"{f['check']}: {f['actual']}" for f in unknown)
     return summary

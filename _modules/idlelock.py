@@ -245,6 +245,7 @@ def _sshd_state(resolved):
         "tree": tree,
         "read": read,
         "expand": expand,
+        "reload": idlelock_facts.reload_facts(resolved, tree, effective),
     }
 
 
@@ -298,6 +299,7 @@ def get(**kwargs):
         for keyword in MANAGED
     }
     report["match_overrides"] = _override_notes(live["tree"], live["version"])
+    report["reload"] = live["reload"]
     return report
 
 
@@ -500,8 +502,18 @@ def set_sshd(test=None, **kwargs):
         )
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    manage = resolved["sshd"]["manage_service"]
     if not plan.texts:
-        return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        note, warning = idlelock_sshd.reload_note(live["reload"], manage)
+        if not note:
+            return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        # A reload that failed or was skipped, or a hand edit: report it as a
+        # change so that the service reload watching this state runs again.
+        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reloaded"}}
+                   if manage and live["reload"]["pending"] else {})
+        return _outcome(None if test and changes else True,
+                        f"sshd files already set {settings}{note}", changes,
+                        warnings + [warning] * bool(warning))
     problem = _verify_candidate(resolved, plan.tree, desired)
     if problem:
         return _fail(f"{problem}; nothing was changed", warnings)
@@ -512,13 +524,18 @@ def set_sshd(test=None, **kwargs):
     }
     changes["diff"] = idlelock_sshd.diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
-    if test:
-        return _outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
-    try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return _outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+    if not test:
+        try:
+            idlelock_system.write_all(resolved["root"], plan.texts)
+        except OSError as exc:
+            return _write_failed(exc, warnings)
+    note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
+        resolved, plan.tree, live["effective"], writing=plan.texts if test else ()), manage)
+    warnings += [warning] * bool(warning)
+    verb = ("files would set" if test else "files set") if note else (
+        "would enforce" if test else "enforces")
+    return _outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}", changes,
+                    warnings)
 
 
 # ---------------------------------------------------------------- shell and logind

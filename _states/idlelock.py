@@ -47,7 +47,13 @@ def sshd(name, **kwargs):
     ``unused_connection_timeout``, ``config``, ``binary``).
 
     On success the state changes only files, never the running daemon: reload
-    the sshd service with a ``watch`` on this state.
+    the sshd service with a ``watch`` on this state. When the running sshd
+    has not loaded the current files (its PID file is older than a file it
+    reads), the comment says "pending reload"; with ``manage_service`` true
+    the state then reports a ``reload`` change, so that the watching reload
+    runs again after one that failed or was skipped, and with
+    ``manage_service`` false it warns that new connections keep the old
+    values.
     """
     return _state(name, "idlelock.set_sshd", kwargs)
 

@@ -34,6 +34,7 @@ DEFAULT_RULES = {
     "tmout_conflict": "idlelock:shell:takeover",
     "stop_idle_session_sec": "idlelock:logind:stop_idle_session_sec",
     "idle_logout": "idlelock:timeout",
+    "reload": "idlelock:sshd:manage_service",
 }
 # What decides whether sshd closes an idle session; a Match context that
 # leaves them as they are globally needs no idle-logout check of its own.
@@ -396,6 +397,28 @@ def _judge_sshd(audit, context, effective, sources, keywords, fix):
                      sources.get(keyword, "default"), lambda expected, k=keyword: fix(k, expected))
 
 
+def _judge_reload(audit, reload):
+    """
+    New connections get what the running sshd loaded, not what ``sshd -T``
+    reads from the files: a pending reload makes every sshd value unproven.
+    """
+    if reload is None:
+        return  # not the running system (an image or chroot): no listener to check
+    if reload["pending"] is False:
+        audit.passed.append("sshd reload")
+        return
+    fix = ("reload sshd (systemctl reload ssh, or sshd on RedHat-like systems; "
+           "state.apply idlelock with sshd:manage_service: true does it)")
+    if reload["pending"]:
+        audit.add("sshd reload", DEFAULT_RULES["reload"],
+                  "the running sshd has loaded the current files", reload["summary"],
+                  ", ".join(entry["path"] for entry in reload["changed"]), "high", fix)
+    else:
+        audit.add("sshd reload", DEFAULT_RULES["reload"],
+                  "the running sshd has loaded the current files", reload["summary"],
+                  reload["pidfile"] or "PidFile", "low", "set PidFile so idlelock can tell")
+
+
 def _judge_shell(audit, shell):
     name = shell["shell"]
     sources = shell.get("sources", {})
@@ -433,7 +456,8 @@ def judge(facts, profile, thresholds, timeout):
     sources}`` or None when sshd is not audited); ``sshd_error``; ``matches``
     (one entry per Match block that sets a managed keyword: ``match``,
     ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
-    ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
+    ``effective`` (its ``sshd -T -C``) or ``reason``); ``reload``
+    (``idlelock_sshd.reload_status``, or None off the running system); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
     None when no login shell was probed) and ``shell_error``; ``logind``.
     ``timeout`` is the policy timeout, used when the profile sets no
@@ -458,6 +482,7 @@ def judge(facts, profile, thresholds, timeout):
     if sshd is not None:
         _judge_sshd(audit, "", sshd["effective"], sshd["sources"], SSHD_CHECKS.values(),
                     sshd_fix)
+    _judge_reload(audit, facts.get("reload"))
     if facts.get("shell_error"):
         audit.add("shell TMOUT", "idlelock:shell", "login shells can be probed",
                   facts["shell_error"], "login shells", "unknown",
