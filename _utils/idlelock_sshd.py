@@ -378,8 +378,18 @@ _OPTIONS_WITH_ARGUMENT = frozenset("CEbcfghkopu")  # sshd.c getopt: "C:E:b:c:f:g
 
 
 def argv_config(argv):
-    """The main configuration file an sshd started with ``argv`` reads (``-f``, else the default)."""
-    config, words = DEFAULT_CONFIG, list(argv[1:])
+    """
+    The main configuration file an sshd started with ``argv`` reads (``-f``,
+    else the default). ``argv`` is /proc/<pid>/cmdline split at NUL: the
+    listener replaces it with its title, ``sshd: <argv joined by spaces>
+    [listener] ...``, so a single word with a space is read as that title (a
+    ``-f`` value then runs up to the next word that starts with ``-``).
+    """
+    words = list(argv)
+    title = len(words) == 1 and " " in words[0]
+    if title:
+        words = words[0].removeprefix("sshd: ").split(" [listener]", 1)[0].split(" ")
+    config, words = DEFAULT_CONFIG, words[1:]
     while words:
         word = words.pop(0)
         if word == "--" or not word.startswith("-") or word == "-":
@@ -387,6 +397,8 @@ def argv_config(argv):
         for index, letter in enumerate(word[1:], 1):
             if letter in _OPTIONS_WITH_ARGUMENT:
                 value = word[index + 1:] or (words.pop(0) if words else "")
+                while title and words and not words[0].startswith("-"):
+                    value += " " + words.pop(0)
                 if letter == "f":
                     config = value
                 break
@@ -403,10 +415,13 @@ def consulted_paths(tree):
     for directive in tree.directives:
         if directive.keyword != "include":
             continue
-        listed = [posixpath.dirname(include_path(arg)) for arg in directive.args]
+        # A pattern's glob-free leading directories: a glob in a directory part
+        # (/srv/ssh/*/x.conf) also matches files in directories created later.
+        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0] + "x")
+                  for arg in directive.args]
         listed += [posixpath.dirname(path) for path in directive.included]
         for directory in listed:
-            if not _GLOB_CHARS.search(directory) and directory not in paths:
+            if directory not in paths:
                 paths.append(directory)
     return paths
 

@@ -75,21 +75,73 @@ def test_manage_service_false_skips_the_service(sandbox):
     assert list(shown) == ["idlelock-sshd"]
 
 
-def test_socket_activated_sshd_is_neither_enabled_nor_reloaded(sandbox):
-    """Ubuntu >= 22.10: ssh.socket starts sshd per connection; enabling ssh.service breaks port 22."""
-    fake_systemd = REPO / "tests" / "support" / "fake_service"
-    minion_config = {
-        "module_dirs": [str(REPO), str(fake_systemd)],
-        "grains": {"init": "systemd", "os_family": "Debian"},
+FAKE_SERVICE = REPO / "tests" / "support" / "fake_service"
+# Grains per platform, and whether systemd socket-activates sshd there (the
+# stand-in service manager answers service.enabled ssh.socket).
+PLATFORMS = {
+    "Debian 12": ({"os_family": "Debian", "os": "Debian", "osrelease": "12"}, False),
+    "Ubuntu 24.04": ({"os_family": "Debian", "os": "Ubuntu", "osrelease": "24.04"}, True),
+    "Ubuntu 22.04": ({"os_family": "Debian", "os": "Ubuntu", "osrelease": "22.04"}, False),
+    "Rocky 9": ({"os_family": "RedHat", "os": "Rocky", "osrelease": "9.4"}, False),
+}
+
+
+def platform_minion(sandbox, platform, **sshd):
+    grains, socket = PLATFORMS[platform]
+    service = "sshd" if grains["os_family"] == "RedHat" else "ssh"
+    config = {
+        "module_dirs": [str(REPO), str(FAKE_SERVICE)],
+        "grains": dict(grains, init="systemd"),
         "idlelock_test_services": {
-            "ssh": {"pidfile": str(sandbox / "ssh.pid"), "enabled": False},
-            "ssh.socket": {"pidfile": str(sandbox / "ssh-socket.pid"), "enabled": True},
+            service: {"pidfile": str(sandbox / "sshd.pid"), "enabled": not socket},
+            f"{service}.socket": {"pidfile": str(sandbox / "socket.pid"), "enabled": socket},
         },
     }
-    pillar = sandbox_pillar(sandbox, sshd={"manage_service": True})
-    minion = LocalMinion(sandbox / "minion", pillar, minion_config)
+    pillar = sandbox_pillar(sandbox, sshd=dict({"manage_service": True}, **sshd))
+    return LocalMinion(sandbox / "minion", pillar, config), service
 
-    assert list(minion.call("state.show_sls", "idlelock.sshd")) == ["idlelock-sshd"]
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_rendered_sshd_sls_per_platform(sandbox, platform):
+    """
+    Every platform reloads the running sshd when the sshd state changed something;
+    where ssh.socket starts sshd (Ubuntu >= 22.10) nothing enables or starts
+    ssh.service (that breaks port 22): a reload guarded by "it runs".
+    """
+    minion, service = platform_minion(sandbox, platform)
+    shown = minion.call("state.show_sls", "idlelock.sshd")
+    reload = shown["idlelock-sshd-service-reload"]
+
+    if PLATFORMS[platform][1]:
+        assert sorted(shown) == ["idlelock-sshd", "idlelock-sshd-service-reload"]
+        assert {"service.reload": [{"name": service}]} in reload["module"]
+        assert {"onlyif": [{"fun": "service.status", "args": [service]}]} in reload["module"]
+        assert {"onchanges": [{"idlelock": "idlelock-sshd"}]} in reload["module"]
+        assert "run" in reload["module"]
+        assert not any("service" in state for state in shown.values()), \
+            "no service.* state: service.running would start ssh.service"
+    else:
+        assert {"name": service} in shown["idlelock-sshd-service-enabled"]["service"]
+        assert {"name": service} in reload["service"] and {"reload": True} in reload["service"]
+        assert {"watch": [{"idlelock": "idlelock-sshd"}]} in reload["service"]
+
+
+def test_socket_activated_sshd_is_reloaded_only_while_it_runs(sandbox):
+    """
+    Ubuntu >= 22.10 with ssh.service inactive (nobody logged in since boot): a
+    change reloads nothing and starts nothing; once it runs, the change reloads it.
+    """
+    minion, service = platform_minion(sandbox, "Ubuntu 24.04", client_alive_count_max=1)
+    calls = sandbox / "sshd.pid.calls"
+
+    first = states_by_id(minion.call("state.apply", "idlelock.sshd"))
+
+    assert first["idlelock-sshd"]["changes"]
+    assert first["idlelock-sshd-service-reload"]["result"] is True
+    assert "onlyif condition is false" in first["idlelock-sshd-service-reload"]["comment"]
+    made = calls.read_text().split("\n")
+    assert not {f"start {service}", f"enable {service}", f"reload {service}",
+                f"restart {service}"} & set(made), made
 
 
 def test_bad_pillar_fails_the_state_and_changes_nothing(sandbox):
