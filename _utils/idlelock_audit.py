@@ -407,16 +407,17 @@ def _judge_reload(audit, reload):
     if reload["pending"] is False:
         audit.passed.append("sshd reload")
         return
-    fix = ("reload sshd (systemctl reload ssh, or sshd on RedHat-like systems; "
-           "state.apply idlelock with sshd:manage_service: true does it)")
+    fix = ("reload sshd (systemctl reload ssh on Debian and Ubuntu, sshd elsewhere), or "
+           "state.apply idlelock with sshd:manage_service: true")
     if reload["pending"]:
-        audit.add("sshd reload", DEFAULT_RULES["reload"],
+        audit.add("sshd reload", _rule("reload", audit.thresholds, lambda limits: True),
                   "the running sshd has loaded the current files", reload["summary"],
                   ", ".join(entry["path"] for entry in reload["changed"]), "high", fix)
     else:
-        audit.add("sshd reload", DEFAULT_RULES["reload"],
+        audit.add("sshd reload", _rule("reload", audit.thresholds, lambda limits: True),
                   "the running sshd has loaded the current files", reload["summary"],
-                  reload["pidfile"] or "PidFile", "low", "set PidFile so idlelock can tell")
+                  reload["pidfile"] or "PidFile", "low",
+                  "set PidFile to a path, so that idlelock can tell when sshd loaded its files")
 
 
 def _judge_shell(audit, shell):

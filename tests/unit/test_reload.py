@@ -97,3 +97,10 @@ def test_the_state_names_the_pending_reload(manage_service, says):
     assert (warning is None) is manage_service
     assert idlelock_sshd.reload_note(dict(PENDING, pending=False), manage_service) == ("", None)
     assert idlelock_sshd.reload_note(None, manage_service) == ("", None)
+
+
+def test_a_profile_can_cite_its_own_rule_for_a_pending_reload():
+    result = idlelock_audit.judge({"reload": PENDING}, "acme", {"rules": {"reload": ["ACME-9"]}},
+                                  600)
+
+    assert [f["rule"] for f in result["findings"]] == ["ACME-9"]
