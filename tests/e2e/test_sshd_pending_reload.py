@@ -96,7 +96,7 @@ def test_pending_reload_with_manage_service_false(tmp_path, sshd):
     assert settled["comment"].startswith("sshd already enforces") and "warnings" not in settled
 
     # A hand edit after the reload brings it back (other kinds of edit:
-    # tests/functional/test_sshd_reload.py).
+    # tests/functional/test_sshd_pending_reload.py).
     time.sleep(TICK)
     sshd.config.write_text(sshd.config.read_text() + "# hand edit\n")
     reload = minion.call("idlelock.get")["reload"]

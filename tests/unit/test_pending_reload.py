@@ -1,5 +1,5 @@
 """
-Pending reload, pure: the reload scenario folder through ``reload_status``,
+Pending reload, pure: the pending_reload scenario folder through ``reload_status``,
 what sshd consults to load a tree, and what the audit and the state say.
 """
 
@@ -13,7 +13,7 @@ import idlelock_sshd
 from tests.support import scenarios
 
 
-@pytest.mark.parametrize("scenario", scenarios.params("reload"))
+@pytest.mark.parametrize("scenario", scenarios.params("pending_reload"))
 def test_scenario(scenario):
     status = idlelock_sshd.reload_status(scenario["config"], scenario["pidfile"],
                                          scenario["listener"], scenario["changed"])
