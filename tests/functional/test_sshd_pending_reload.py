@@ -120,3 +120,23 @@ def test_pidfile_none_is_unknown_and_only_informs(idlelock, sshd, tmp_path):
     assert finding["severity"] == "low"
     assert audit["compliant"] is all(f["severity"] == "low" for f in audit["findings"])
 
+
+
+@pytest.mark.parametrize("manage_service", [False, True])
+def test_test_mode_predicts_the_pending_reload(idlelock, sshd, manage_service):
+    before = {path: path.read_bytes() for path in sshd.etc_ssh.rglob("*") if path.is_file()}
+
+    ret = idlelock.set_sshd(test=True, config=str(sshd.config), timeout=3,
+                            manage_service=manage_service)
+
+    assert ret["result"] is None and ret["changes"]
+    assert ret["comment"].startswith("sshd files would set ClientAliveInterval 3")
+    assert f"pending reload: the running sshd (PID {sshd.pid})" in ret["comment"]
+    assert "enforce" not in ret["comment"]
+    if manage_service:
+        assert "the sshd service reload that watches this state loads them" in ret["comment"]
+        assert not any("pending reload" in w for w in ret["warnings"])
+    else:
+        assert any("manage_service is false" in w for w in ret["warnings"])
+    assert {path: path.read_bytes() for path in before} == before
+    assert reload_of(idlelock, sshd)["pending"] is False
