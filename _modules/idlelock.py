@@ -140,7 +140,10 @@ def get(**kwargs):
     For each managed sshd keyword: the value ``sshd -T`` reports and the
     ``file:line`` that set it (``default`` when no line does), found by following
     Include in sshd's own order. Also the OpenSSH version, and the Match blocks
-    that override a managed keyword for some connections.
+    that override a managed keyword for some connections. ``reload``: whether
+    the running sshd has loaded those files (``pending`` true: a file changed
+    after its PID file was written, with the files and times; null: it cannot
+    be told), or null under another ``root``.
 
     ``shell``: the TMOUT that each installed login shell really ends up with
     (found by running it), every line that sets TMOUT with its ``file:line``,

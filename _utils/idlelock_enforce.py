@@ -243,7 +243,7 @@ def set_sshd(resolved, test):
             return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
         # A reload that failed or was skipped, or a hand edit: report it as a
         # change so that the service reload watching this state runs again.
-        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reloaded"}}
+        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
                    if manage and live["reload"]["pending"] else {})
         return outcome(None if test and changes else True,
                        f"sshd files already set {settings}{note}", changes,
