@@ -40,16 +40,17 @@ SSHD_CHECKS = {"client_alive_interval": "ClientAliveInterval",
 
 
 # ---------------------------------------------------------------- profiles
-def profile_thresholds(name, policy):
+def profile_thresholds(name, policy, logind_supported=False):
     """
     The thresholds (and ``rules``) of profile ``name`` for this resolved policy.
 
     ``policy`` is the policy's own values as a profile: what ``state.apply
     idlelock`` would enforce, with stricter values accepted (a shorter TMOUT
-    passes). Raises ``ValueError`` for an unknown profile.
+    passes); its logind value counts only where this host's logind honours it
+    (``logind_supported``). Raises ``ValueError`` for an unknown profile.
     """
     if name == POLICY_PROFILE:
-        return _policy_thresholds(policy)
+        return _policy_thresholds(policy, logind_supported)
     profiles = policy.get("profiles", {})
     if name not in profiles:
         raise ValueError(f"unknown profile {name!r}; known: "
@@ -65,7 +66,7 @@ def _exact_or_range(thresholds, key, value):
         thresholds[f"{key}_min"], thresholds[f"{key}_max"] = 1, value
 
 
-def _policy_thresholds(policy):
+def _policy_thresholds(policy, logind_supported):
     thresholds = {"timeout_max": policy["timeout"]}
     sshd, shell, logind = policy["sshd"], policy["shell"], policy["logind"]
     if sshd["enabled"]:
@@ -78,7 +79,7 @@ def _policy_thresholds(policy):
         _exact_or_range(thresholds, "tmout", shell["tmout"])
         thresholds["readonly"] = shell["readonly"]
         thresholds["exported"] = True
-    if logind["enabled"] and logind.get("supported"):
+    if logind["enabled"] and logind_supported:
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
     return thresholds
 
@@ -251,6 +252,10 @@ def _judge_sshd(audit, context, effective, sources, keywords, fix):
                      sources.get(keyword, "default"), lambda expected, k=keyword: fix(k, expected))
 
 
+# The check a pending reload fails; the recorded verdict names it the same way.
+RELOAD_CHECK = "sshd reload"
+
+
 def _judge_reload(audit, reload):
     """
     New connections get what the running sshd loaded, not what ``sshd -T``
@@ -259,16 +264,16 @@ def _judge_reload(audit, reload):
     if reload is None:
         return  # not the running system (an image or chroot): no listener to check
     if reload["pending"] is False:
-        audit.passed.append("sshd reload")
+        audit.passed.append(RELOAD_CHECK)
         return
     fix = ("reload sshd (systemctl reload ssh on Debian and Ubuntu, sshd elsewhere), or "
            "state.apply idlelock with sshd:manage_service: true")
     if reload["pending"]:
-        audit.add("sshd reload", _rule("reload", audit.thresholds, lambda limits: True),
+        audit.add(RELOAD_CHECK, _rule("reload", audit.thresholds, lambda limits: True),
                   "the running sshd has loaded the current files", reload["summary"],
                   ", ".join(entry["path"] for entry in reload["changed"]), "high", fix)
     else:
-        audit.add("sshd reload", _rule("reload", audit.thresholds, lambda limits: True),
+        audit.add(RELOAD_CHECK, _rule("reload", audit.thresholds, lambda limits: True),
                   "the running sshd has loaded the current files", reload["summary"],
                   reload["pidfile"] or "PidFile", "low",
                   "set PidFile to a path, so that idlelock can tell when sshd loaded its files")

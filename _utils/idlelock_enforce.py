@@ -157,6 +157,21 @@ def get(resolved, logind_support):
     return report
 
 
+def reload_status(resolved):
+    """
+    The body of ``idlelock.reload_status``: ``idlelock_facts.reload_facts`` of
+    the live sshd, or None where sshd is not managed, cannot be probed (the
+    sshd state reports that itself) or lies under another ``root``.
+    """
+    if not resolved["sshd"]["enabled"]:
+        return None
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+        return sshd_state(resolved)["reload"]
+    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError):
+        return None
+
+
 def audit(resolved, profile, logind_support):
     """
     The body of ``idlelock.audit``: probe the host and judge it against ``profile``.
@@ -164,18 +179,17 @@ def audit(resolved, profile, logind_support):
     Raises ``ValueError`` for an unknown profile.
     """
     supported, reason = logind_support
-    resolved["logind"]["supported"] = supported
-    thresholds = idlelock_audit.profile_thresholds(profile, resolved)
-    version = None
+    thresholds = idlelock_audit.profile_thresholds(profile, resolved, supported)
+    version, openssh = None, None
     if resolved["sshd"]["enabled"]:
-        version = sshd_version(resolved["sshd"]["binary"], resolved["root"])[0]
+        version, openssh = sshd_version(resolved["sshd"]["binary"], resolved["root"])
     facts = idlelock_facts.audit_facts(
         resolved, version, idlelock_facts.logind_report(resolved, supported, reason))
     result = idlelock_audit.judge(facts, profile, thresholds, resolved["timeout"])
     result.update(
         environment=resolved["environment"],
         timeout=resolved["timeout"],
-        openssh=resolved["openssh"],
+        openssh=openssh,
         matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
                   if key in block} for block in facts["matches"]],
     )

@@ -67,8 +67,11 @@ def test_pending_reload_with_manage_service_false(tmp_path, sshd):
     dropin = sshd.dropin_dir / "00-idlelock.conf"
 
     state = states_by_id(minion.call("state.apply", "idlelock"))["idlelock-sshd"]
+    recorded = minion.call("grains.get", "idlelock")  # the formula run's own verdict
 
     assert state["result"] is True and state["changes"]
+    assert recorded["source"] == "state.apply idlelock" and recorded["compliant"] is False
+    assert "sshd reload" in recorded["failing"] and str(dropin) in recorded["pending_reload"]
     assert "enforces" not in state["comment"]
     assert "pending reload" in state["comment"] and f"PID {sshd.pid}" in state["comment"]
     assert any("manage_service is false" in w and str(dropin) in w for w in state["warnings"])
@@ -126,6 +129,9 @@ def test_failed_reload_is_retried_on_the_next_run(tmp_path, sshd):
     assert list(sshd_state["changes"]) == ["reload"]
     assert calls(sshd).count("reload ssh") == 1 and sshd.pid == listener
     assert fixed.call("idlelock.get")["reload"]["pending"] is False
+    # The verdict is taken after the run's reload, so it shows none pending.
+    grain = fixed.call("grains.get", "idlelock")
+    assert grain["compliant"] is True and "pending_reload" not in grain
 
     third = states_by_id(fixed.call("state.apply", "idlelock"))
     assert all(not state["changes"] for state in third.values())
@@ -143,9 +149,15 @@ def test_socket_activated_running_sshd_is_reloaded_never_enabled_or_started(tmp_
     first = states_by_id(minion.call("state.apply", "idlelock"))
     second = states_by_id(minion.call("state.apply", "idlelock"))
 
-    assert first["idlelock-sshd"]["changes"] and first["idlelock-sshd-service-reload"]["result"]
+    assert first["idlelock-sshd"]["changes"] and first["idlelock-sshd-socket-reload"]["result"]
+    assert first["idlelock-sshd-socket-reload"]["changes"], "the running sshd was reloaded"
+    for service_state in ("idlelock-sshd-service-enabled", "idlelock-sshd-service-reload"):
+        assert first[service_state]["comment"] == "unless condition is true"
     assert calls(sshd).count("reload ssh") == 1 and sshd.pid == listener
     assert not {"enable ssh", "start ssh", "restart ssh"} & set(calls(sshd))
     assert minion.call("idlelock.get")["reload"]["pending"] is False
+    # Recorded after the reload: the grain does not show the reload that was pending.
+    grain = minion.call("grains.get", "idlelock")
+    assert grain["compliant"] is True and "pending_reload" not in grain
     assert all(not state["changes"] for state in second.values())
     assert calls(sshd).count("reload ssh") == 1

@@ -104,44 +104,89 @@ def platform_minion(sandbox, platform, **sshd):
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_rendered_sshd_sls_per_platform(sandbox, platform):
     """
-    Every platform reloads the running sshd when the sshd state changed something;
-    where ssh.socket starts sshd (Ubuntu >= 22.10) nothing enables or starts
-    ssh.service (that breaks port 22): a reload guarded by "it runs".
+    Rendering asks no service manager, so every platform gets the same three
+    service states, decided when they run: enable and reload ssh.service unless
+    its socket unit is enabled (Ubuntu >= 22.10: enabling ssh.service there
+    breaks port 22, and service.running would start it), else reload it only
+    while it runs; every reload only when the sshd state changed something.
     """
     minion, service = platform_minion(sandbox, platform)
     shown = minion.call("state.show_sls", "idlelock.sshd")
-    reload = shown["idlelock-sshd-service-reload"]
+    socket_enabled = {"fun": "service.enabled", "args": [f"{service}.socket"]}
 
-    if PLATFORMS[platform][1]:
-        assert sorted(shown) == ["idlelock-sshd", "idlelock-sshd-service-reload"]
-        assert {"service.reload": [{"name": service}]} in reload["module"]
-        assert {"onlyif": [{"fun": "service.status", "args": [service]}]} in reload["module"]
-        assert {"onchanges": [{"idlelock": "idlelock-sshd"}]} in reload["module"]
-        assert "run" in reload["module"]
-        assert not any("service" in state for state in shown.values()), \
-            "no service.* state: service.running would start ssh.service"
-    else:
-        assert {"name": service} in shown["idlelock-sshd-service-enabled"]["service"]
-        assert {"name": service} in reload["service"] and {"reload": True} in reload["service"]
-        assert {"watch": [{"idlelock": "idlelock-sshd"}]} in reload["service"]
+    assert sorted(shown) == ["idlelock-sshd", "idlelock-sshd-service-enabled",
+                             "idlelock-sshd-service-reload", "idlelock-sshd-socket-reload"]
+    enable = shown["idlelock-sshd-service-enabled"]["service"]
+    running = shown["idlelock-sshd-service-reload"]["service"]
+    assert {"name": service} in enable and {"unless": [socket_enabled]} in enable
+    assert {"name": service} in running and {"reload": True} in running
+    assert {"unless": [socket_enabled]} in running
+    assert {"watch": [{"idlelock": "idlelock-sshd"}]} in running
+    socket = shown["idlelock-sshd-socket-reload"]["module"]
+    assert "run" in socket and {"service.reload": [{"name": service}]} in socket
+    assert {"onlyif": [socket_enabled, {"fun": "service.status", "args": [service]}]} in socket
+    assert {"onchanges": [{"idlelock": "idlelock-sshd"}]} in socket
+    assert not list(sandbox.glob("*.calls")), "rendering asked the service manager"
 
 
 def test_socket_activated_sshd_is_reloaded_only_while_it_runs(sandbox):
     """
     Ubuntu >= 22.10 with ssh.service inactive (nobody logged in since boot): a
-    change reloads nothing and starts nothing; once it runs, the change reloads it.
+    change enables nothing, starts nothing and reloads nothing. (A running one
+    is reloaded: tests/e2e/test_sshd_pending_reload.py, with a real sshd.)
     """
     minion, service = platform_minion(sandbox, "Ubuntu 24.04", client_alive_count_max=1)
     calls = sandbox / "sshd.pid.calls"
 
-    first = states_by_id(minion.call("state.apply", "idlelock.sshd"))
+    ran = states_by_id(minion.call("state.apply", "idlelock.sshd"))
 
-    assert first["idlelock-sshd"]["changes"]
-    assert first["idlelock-sshd-service-reload"]["result"] is True
-    assert "onlyif condition is false" in first["idlelock-sshd-service-reload"]["comment"]
-    made = calls.read_text().split("\n")
+    assert ran["idlelock-sshd"]["changes"], "the config was written"
+    for service_state in ("idlelock-sshd-service-enabled", "idlelock-sshd-service-reload"):
+        assert ran[service_state]["result"] is True
+        assert ran[service_state]["comment"] == "unless condition is true"
+    assert ran["idlelock-sshd-socket-reload"]["result"] is True
+    assert "onlyif condition is false" in ran["idlelock-sshd-socket-reload"]["comment"]
+    made = calls.read_text().split("\n") if calls.exists() else []
     assert not {f"start {service}", f"enable {service}", f"reload {service}",
                 f"restart {service}"} & set(made), made
+    assert not (sandbox / "sshd.pid.enabled.json").exists()
+
+
+@pytest.mark.parametrize("platform", [p for p, (_, socket) in PLATFORMS.items() if not socket])
+def test_sshd_without_socket_activation_is_left_to_the_service_states(sandbox, platform):
+    """Where the socket unit is not enabled, the socket reload steps aside at run time."""
+    minion, service = platform_minion(sandbox, platform, client_alive_count_max=1)
+
+    ran = states_by_id(minion.call("state.apply", "idlelock.sshd", check=False))
+
+    assert ran["idlelock-sshd"]["changes"]
+    assert ran["idlelock-sshd-service-enabled"]["comment"] == (
+        f"Service {service} is already enabled, and is in the desired state")
+    assert "unless condition" not in ran["idlelock-sshd-service-reload"]["comment"]
+    assert "onlyif condition is false" in ran["idlelock-sshd-socket-reload"]["comment"]
+
+
+def test_rendering_the_formula_changes_nothing_and_asks_no_service(sandbox):
+    """state.show_sls renders every SLS: no file under the minion's root, no systemd query."""
+    fake_systemd = REPO / "tests" / "support" / "fake_service"
+    minion_config = {
+        "module_dirs": [str(REPO), str(fake_systemd)],
+        "grains": {"init": "systemd", "os_family": "Debian"},
+        "idlelock_test_services": {"ssh": {"pidfile": str(sandbox / "ssh.pid")},
+                                   "ssh.socket": {"pidfile": str(sandbox / "ssh-socket.pid")}},
+    }
+    pillar = sandbox_pillar(sandbox, sshd={"manage_service": True}, schedule={"enabled": True})
+    minion = LocalMinion(sandbox / "minion", pillar, minion_config)
+    cachedir = sandbox / "minion" / "root" / "var" / "cache" / "salt" / "minion"
+    config = sandbox / "etc-ssh"
+    before = tree_digest(config)
+
+    shown = minion.call("state.show_sls", "idlelock")
+
+    assert "idlelock-sshd-socket-reload" in shown and "idlelock-schedule" in shown
+    assert tree_digest(config) == before
+    assert not list(cachedir.glob("idlelock*")), "rendering wrote idlelock state"
+    assert not list(sandbox.glob("ssh*.calls")), "rendering asked the service manager"
 
 
 def test_bad_pillar_fails_the_state_and_changes_nothing(sandbox):

@@ -1,6 +1,7 @@
 """
 Pending reload, pure: the pending_reload scenario folder through ``reload_status``,
-what sshd consults to load a tree, and what the audit and the state say.
+what sshd consults to load a tree, and what the audit, the state and the recorded
+verdict (the grain) say.
 """
 
 import fnmatch
@@ -10,6 +11,7 @@ import pytest
 import idlelock_audit
 import idlelock_facts
 import idlelock_sshd
+import idlelock_verdict
 from tests.support import scenarios
 
 
@@ -104,3 +106,33 @@ def test_a_profile_can_cite_its_own_rule_for_a_pending_reload():
                                   600)
 
     assert [f["rule"] for f in result["findings"]] == ["ACME-9"]
+
+
+POLICY = {"profile": "cis", "timeout": 600, "environment": "prod"}
+
+
+@pytest.mark.parametrize("reload,compliant", [
+    (PENDING, False), (dict(PENDING, pending=False), True),
+    (dict(PENDING, pending=None), True), (None, True)])
+def test_the_recorded_verdict_of_a_state_run_names_a_pending_reload(reload, compliant):
+    """What the grain reads after state.apply: every state succeeded, the daemon is behind."""
+    verdict = idlelock_verdict.from_states({"idlelock-sshd": {"result": True}}, POLICY, reload)
+
+    assert verdict["compliant"] is compliant
+    assert ("pending_reload" in verdict) is not compliant
+    if not compliant:
+        assert verdict["failing"] == ["sshd reload"]
+        assert verdict["pending_reload"] == PENDING["summary"]
+        assert "/etc/ssh/sshd_config.d/00-idlelock.conf" in verdict["pending_reload"]
+
+
+def test_the_recorded_verdict_of_an_audit_names_a_pending_reload():
+    result = idlelock_audit.judge({"reload": PENDING}, "policy", {}, 600)
+
+    verdict = idlelock_verdict.from_audit(dict(result, profile="policy"), POLICY)
+
+    assert verdict["compliant"] is False and verdict["failing"] == ["sshd reload"]
+    assert verdict["pending_reload"] == PENDING["summary"]
+    loaded = idlelock_verdict.from_audit(
+        idlelock_audit.judge({"reload": dict(PENDING, pending=False)}, "policy", {}, 600), POLICY)
+    assert loaded["compliant"] is True and "pending_reload" not in loaded
