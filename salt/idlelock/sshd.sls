@@ -11,6 +11,7 @@ idlelock-sshd:
     asked when the state runs, never while this file renders.
     Enabling lives apart from the watched state: Salt skips mod_watch when the
     enable step of a service.running changes something. #}
+
 idlelock-sshd-service-enabled:
   service.enabled:
     - name: {{ idlelock.sshd.service }}
@@ -40,6 +41,7 @@ idlelock-sshd-service-reload:
     start it, so: reload it only when the socket unit is enabled and the
     service runs (both asked at run time), and only when the sshd state
     changed something. #}
+
 idlelock-sshd-socket-reload:
   module.run:
     - service.reload:
