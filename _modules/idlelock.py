@@ -153,7 +153,10 @@ def get(**kwargs):
     For each managed sshd keyword: the value ``sshd -T`` reports and the
     ``file:line`` that set it (``default`` when no line does), found by following
     Include in sshd's own order. Also the OpenSSH version, and the Match blocks
-    that override a managed keyword for some connections.
+    that override a managed keyword for some connections. ``reload``: whether
+    the running sshd has loaded those files (``pending`` true: a file changed
+    after its PID file was written, with the files and times; null: it cannot
+    be told), or null under another ``root``.
 
     ``shell``: the TMOUT that each installed login shell really ends up with
     (found by running it), every line that sets TMOUT with its ``file:line``,
@@ -223,6 +226,32 @@ def audit(profile="policy", **kwargs):
         idlelock_verdict.record(__opts__["cachedir"], idlelock_verdict.from_audit(result, resolved))
     return result
 
+
+
+def reload_status(**kwargs):
+    """
+    Whether the running sshd has loaded the current configuration files: a
+    file sshd reads changed after the listener's PID file was written means a
+    pending reload. ``idlelock.get`` reports the same under ``reload``; this
+    is its cheap part (one ``sshd -T``, a few ``stat`` calls), which the
+    formula's ``idlelock.verdict`` state checks after the service reload.
+
+    Returns ``{pending, pidfile, summary}`` plus, when pending, ``pid``,
+    ``loaded`` and ``changed`` ``[{path, at}]``; ``pending`` is None when it
+    cannot be told (``PidFile none``). Returns None where sshd is not managed,
+    cannot be probed, or under another ``root``. Keyword arguments override
+    the policy's ``sshd`` keys (``config``, ``binary``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' idlelock.reload_status
+    """
+    resolved, errors = _resolve(idlelock_policy.route(kwargs, "sshd"))
+    if errors:
+        raise CommandExecutionError("Bad input: " + "; ".join(errors))
+    return idlelock_enforce.reload_status(resolved)
 
 
 def _begin(kwargs, section, test, what):

@@ -26,6 +26,8 @@ new}}`` plus a ``diff``; advice goes in ``warnings``.
 import idlelock_reload
 import idlelock_verdict
 
+from salt.exceptions import CommandExecutionError
+
 idlelock_reload.reload_replaced()
 
 __virtualname__ = "idlelock"
@@ -93,7 +95,13 @@ def sshd(
         The sshd that validates the candidate (``sshd -T``).
 
     On success the state changes only files, never the running daemon: reload
-    the sshd service with a ``watch`` on this state (the formula does).
+    the sshd service with a ``watch`` on this state (the formula does). When the
+    running sshd has not loaded the current files (its PID file is older than
+    a file it reads), the comment says "pending reload"; with
+    ``manage_service`` true the state then reports a ``reload`` change, so that
+    the watching reload runs again after one that failed or was skipped, and
+    with ``manage_service`` false it warns that new connections keep the old
+    values.
     """
     return _state(name, "idlelock.set_sshd", {
         "config": name, "timeout": timeout, "profile": profile, "root": root,
@@ -187,7 +195,9 @@ def verdict(name):
     """
     Record what this state run found, for the ``idlelock`` grain: the policy is
     in force when every ``idlelock.sshd``, ``idlelock.shell`` and
-    ``idlelock.logind`` state that ran before this one succeeded. Nothing is
+    ``idlelock.logind`` state that ran before this one succeeded, and the
+    running sshd has loaded the files (checked here, after the run's service
+    reload; a pending reload is recorded under ``pending_reload``). Nothing is
     recorded under ``test=True``. Run it last (the formula's ``init.sls`` does).
 
     .. code-block:: yaml
@@ -208,8 +218,18 @@ def verdict(name):
     if __opts__["test"]:
         ret["comment"] = "test mode: no verdict recorded"
         return ret
+    # Checked now, after the run's service reload: a verdict taken before it
+    # would keep reporting a reload that has since happened.
+    configs = [key.split("_|-")[2] for key in __running__
+               if key.startswith(f"{__virtualname__}_|-") and key.endswith("_|-sshd")]
+    reload = None
+    if configs:
+        try:
+            reload = __salt__["idlelock.reload_status"](config=configs[0])
+        except CommandExecutionError:
+            pass  # bad input: the sshd state has already failed the verdict on it
     found = idlelock_verdict.from_states(
-        results, __salt__["idlelock.policy"](strict=False))
+        results, __salt__["idlelock.policy"](strict=False), reload)
     if not idlelock_verdict.record(__opts__["cachedir"], found):
         ret["warnings"] = ["the verdict could not be recorded; see the minion log"]
     state = "in force" if found["compliant"] else "not in force: " + ", ".join(found["failing"])

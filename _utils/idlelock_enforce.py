@@ -124,6 +124,7 @@ def sshd_state(resolved):
         "tree": tree,
         "read": read,
         "expand": expand,
+        "reload": idlelock_facts.reload_facts(resolved, tree, effective),
     }
 
 
@@ -154,7 +155,23 @@ def get(resolved, logind_support):
         for keyword in MANAGED
     }
     report["match_overrides"] = override_notes(live["tree"], live["version"])
+    report["reload"] = live["reload"]
     return report
+
+
+def reload_status(resolved):
+    """
+    The body of ``idlelock.reload_status``: ``idlelock_facts.reload_facts`` of
+    the live sshd, or None where sshd is not managed, cannot be probed (the
+    sshd state reports that itself) or lies under another ``root``.
+    """
+    if not resolved["sshd"]["enabled"]:
+        return None
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+        return sshd_state(resolved)["reload"]
+    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError):
+        return None
 
 
 def audit(resolved, profile, logind_support):
@@ -236,8 +253,18 @@ def set_sshd(resolved, test):
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
                               resolved["sshd"]["layout"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    manage = resolved["sshd"]["manage_service"]
     if not plan.texts:
-        return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        note, warning = idlelock_sshd.reload_note(live["reload"], manage)
+        if not note:
+            return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        # A reload that failed or was skipped, or a hand edit: report it as a
+        # change so that the service reload watching this state runs again.
+        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
+                   if manage and live["reload"]["pending"] else {})
+        return outcome(None if test and changes else True,
+                       f"sshd files already set {settings}{note}", changes,
+                       warnings + [warning] * bool(warning))
     problem = verify_candidate(resolved, plan.tree, desired)
     if problem:
         return fail(f"{problem}; nothing was changed", warnings)
@@ -248,13 +275,18 @@ def set_sshd(resolved, test):
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
-    if test:
-        return outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
-    try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+    if not test:
+        try:
+            idlelock_system.write_all(resolved["root"], plan.texts)
+        except OSError as exc:
+            return _write_failed(exc, warnings)
+    note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
+        resolved, plan.tree, live["effective"], writing=plan.texts if test else ()), manage)
+    warnings += [warning] * bool(warning)
+    verb = ("files would set" if test else "files set") if note else (
+        "would enforce" if test else "enforces")
+    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}", changes,
+                   warnings)
 
 
 # ---------------------------------------------------------------- shell

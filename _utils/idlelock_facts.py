@@ -9,6 +9,7 @@ gathered one way only. Every path is inside the policy's ``root``.
 """
 
 import os
+import time
 
 import idlelock_logind
 import idlelock_match
@@ -29,6 +30,26 @@ def sshd_tree(root, config):
     read = lambda path: idlelock_system.read_text(root, path)  # noqa: E731
     expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
     return idlelock_sshd.walk(config, read, expand), read, expand
+
+
+def reload_facts(resolved, tree, effective, writing=()):
+    """
+    Has the running sshd loaded ``tree``? ``idlelock_sshd.reload_status`` for
+    the listener whose PID file ``sshd -T`` (``effective``) names, or ``None``
+    for a root other than the running system's, where no listener of it runs.
+
+    ``writing``: in-root paths about to be written (a ``test=True`` run),
+    counted as changed now.
+    """
+    if resolved["root"] not in ("", "/"):
+        return None
+    pidfile = effective.get("pidfile")
+    listener = None
+    if pidfile and pidfile != "none":
+        listener = idlelock_system.sshd_listener(resolved["root"], pidfile)
+    changed = idlelock_system.change_times(resolved["root"], idlelock_sshd.consulted_paths(tree))
+    changed.update(dict.fromkeys(writing, time.time_ns()))
+    return idlelock_sshd.reload_status(resolved["sshd"]["config"], pidfile, listener, changed)
 
 
 def override_blocks(tree):
@@ -241,6 +262,7 @@ def audit_facts(resolved, version, logind):
             winners = tree.winners(MANAGED)
             facts["sshd"] = {"effective": effective,
                              "sources": {k: d.source for k, d in winners.items()}}
+            facts["reload"] = reload_facts(resolved, tree, effective)
             facts["matches"] = match_facts(resolved, tree)
     report = shell_report(resolved)
     if report.get("error"):

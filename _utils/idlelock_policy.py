@@ -252,6 +252,7 @@ AUDIT_CHECKS = (
     "tmout_conflict",
     "stop_idle_session_sec",
     "idle_logout",
+    "reload",
 )
 # ``profile=policy`` in idlelock.audit: thresholds derived from the resolved policy.
 POLICY_PROFILE = "policy"

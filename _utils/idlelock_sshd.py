@@ -12,6 +12,7 @@ The sshd rules this follows (docs/how-idle-sessions-end.md §1):
   the file it is in (a Match in an included file ends with that file).
 """
 
+import datetime
 import fnmatch
 import posixpath
 import re
@@ -403,3 +404,144 @@ def unstage_message(message, staged_paths):
     for staged, original in staged_paths.items():
         message = message.replace(staged, original)
     return message
+
+
+# ---------------------------------------------------------------- the running listener
+# sshd reads its configuration when it starts and again when SIGHUP makes it
+# re-execute itself (same PID); each time it then rewrites its PID file. So a
+# file sshd reads that changed after the PID file was written has not been
+# loaded by the running listener: a pending reload.
+DEFAULT_CONFIG = posixpath.join(SSHDIR, "sshd_config")  # sshd's compiled-in -f
+_OPTIONS_WITH_ARGUMENT = frozenset("CEbcfghkopu")  # sshd.c getopt: "C:E:b:c:f:g:h:k:o:p:u:..."
+
+
+def argv_config(argv):
+    """
+    The main configuration file an sshd started with ``argv`` reads (``-f``,
+    else the default). ``argv`` is /proc/<pid>/cmdline split at NUL: the
+    listener replaces it with its title, ``sshd: <argv joined by spaces>
+    [listener] ...``, so a single word with a space is read as that title (a
+    ``-f`` value then runs up to the next word that starts with ``-``).
+    """
+    words = list(argv)
+    title = len(words) == 1 and " " in words[0]
+    if title:
+        words = words[0].removeprefix("sshd: ").split(" [listener]", 1)[0].split(" ")
+    config, words = DEFAULT_CONFIG, words[1:]
+    while words:
+        word = words.pop(0)
+        if word == "--" or not word.startswith("-") or word == "-":
+            break
+        for index, letter in enumerate(word[1:], 1):
+            if letter in _OPTIONS_WITH_ARGUMENT:
+                value = word[index + 1:] or (words.pop(0) if words else "")
+                while title and words and not words[0].startswith("-"):
+                    value += " " + words.pop(0)
+                if letter == "f":
+                    config = value
+                break
+    return config
+
+
+def consulted_paths(tree):
+    """
+    What sshd consults to load ``tree``: every file it read, then every
+    directory an Include lists (adding or removing a drop-in changes what sshd
+    loads without changing any file it read).
+    """
+    paths = list(tree.texts)
+    for directive in tree.directives:
+        if directive.keyword != "include":
+            continue
+        # A pattern's glob-free leading directories: a glob in a directory part
+        # (/srv/ssh/*/x.conf) also matches files in directories created later.
+        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0] + "x")
+                  for arg in directive.args]
+        listed += [posixpath.dirname(path) for path in directive.included]
+        for directory in listed:
+            if directory not in paths:
+                paths.append(directory)
+    return paths
+
+
+def _when(nanoseconds):
+    """A file time (ns since the epoch) as ISO 8601 UTC, to the millisecond."""
+    moment = datetime.datetime.fromtimestamp(nanoseconds / 1e9, datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def reload_status(config, pidfile, listener, changed):
+    """
+    Has the running sshd loaded the current configuration files?
+
+    config
+        The in-root main file (``sshd:config``); a listener started with
+        another ``-f`` is not the listener of this configuration.
+    pidfile
+        ``sshd -T``'s ``pidfile`` value.
+    listener
+        ``idlelock_system.sshd_listener(root, pidfile)``: ``None`` when there
+        is no PID file, else ``{pid, written (ns), alive, exe, argv}``.
+    changed
+        ``{in-root path: change time (ns) or None}`` of ``consulted_paths``.
+
+    Returns ``{pending, pidfile, summary}``, ``pending`` being True (a file
+    changed after the listener loaded its configuration: ``pid``, ``loaded``
+    and ``changed`` ``[{path, at}]`` say which and when), False (loaded, or no
+    sshd runs this configuration: the next one to start loads the files) or
+    None (idlelock cannot tell).
+    """
+    status = {"pidfile": pidfile}
+    if pidfile in (None, "", "none"):
+        return dict(status, pending=None, summary=(
+            "PidFile none: idlelock cannot tell whether the running sshd loaded the "
+            "current files"))
+    if listener is None:
+        return dict(status, pending=False, summary=(
+            f"no sshd is running ({pidfile} does not exist): the next one started loads "
+            "the current files"))
+    pid = listener.get("pid")
+    if pid is None:
+        problem = f"cannot read it: {listener['error']}" if listener.get("error") else "it holds no PID"
+        return dict(status, pending=None, summary=(
+            f"idlelock cannot tell whether the running sshd loaded the current files: "
+            f"{pidfile}: {problem}"))
+    exe = (listener.get("exe") or "").removesuffix(" (deleted)")
+    if not listener.get("alive") or not posixpath.basename(exe).startswith("sshd"):
+        what = "has exited" if not listener.get("alive") else f"is {exe or 'not sshd'}"
+        return dict(status, pending=False, summary=(
+            f"no sshd is running: PID {pid} from {pidfile} {what} (a stale PID file)"))
+    reads = argv_config(listener.get("argv") or [])
+    if posixpath.normpath(reads) != posixpath.normpath(config):
+        return dict(status, pending=False, pid=pid, summary=(
+            f"no running sshd reads {config}: the sshd with PID {pid} reads {reads}"))
+    loaded = listener["written"]
+    newer = sorted((at, path) for path, at in changed.items() if at is not None and at > loaded)
+    status.update(pid=pid, loaded=_when(loaded),
+                  changed=[{"path": path, "at": _when(at)} for at, path in newer])
+    if not newer:
+        return dict(status, pending=False, summary=(
+            f"the running sshd (PID {pid}) loaded the current files at {status['loaded']}"))
+    return dict(status, pending=True, summary=(
+        f"pending reload: the running sshd (PID {pid}) loaded its configuration at "
+        f"{status['loaded']}; changed since: "
+        + ", ".join(f"{entry['path']} at {entry['at']}" for entry in status["changed"])))
+
+
+def reload_note(status, manage_service):
+    """
+    ``(note, warning)`` for the ``idlelock.sshd`` state: what its comment adds
+    about the running listener (``reload_status``, or None off the running
+    system), and the warning when the files are not, or not provably, in force.
+    Both are empty when the listener has loaded the files or none runs.
+    """
+    if status is None or status["pending"] is False:
+        return "", None
+    if status["pending"] is None:
+        return f"; {status['summary']}", status["summary"]
+    if manage_service:
+        return (f"; {status['summary']}; the sshd service reload that watches this state "
+                "loads them"), None
+    warning = (f"{status['summary']}. sshd:manage_service is false, so idlelock does not "
+               "reload sshd: new connections keep the old values until sshd is reloaded")
+    return f"; {warning}", warning

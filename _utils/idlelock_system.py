@@ -481,3 +481,77 @@ def write_backups(root, paths):
 def is_dir(root, path):
     """True when the in-root ``path`` is a directory."""
     return os.path.isdir(host_path(root, path))
+
+
+# ---------------------------------------------------------------- the running sshd
+_PIDFILE_MAX = 64  # a PID and a newline; more is not a PID file
+_CMDLINE_MAX = 65536
+
+
+def _proc_text(pid, name, limit):
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
+
+
+def sshd_listener(root, pidfile):
+    """
+    What the PID file ``pidfile`` (in-root) says about a running sshd.
+
+    ``None`` when there is no such file, else ``{pid, written, alive, exe,
+    argv}``: the PID it holds (``None`` when it holds none), its mtime in ns
+    (sshd rewrites it after loading its configuration, at start and on every
+    SIGHUP), whether that process is alive (not a zombie), its executable and
+    its argv from /proc. Read without blocking and bounded: a FIFO or a huge
+    file is not a PID file.
+    """
+    try:
+        handle = os.open(host_path(root, pidfile), os.O_RDONLY | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return {"pid": None, "error": exc.strerror}
+    try:
+        info = os.fstat(handle)
+        data = os.read(handle, _PIDFILE_MAX) if stat.S_ISREG(info.st_mode) else b""
+    finally:
+        os.close(handle)
+    text = data.decode("ascii", "replace").strip()
+    pid = int(text) if text.isdigit() and 0 < int(text) < 2**22 else None
+    found = {"pid": pid, "written": info.st_mtime_ns, "alive": False, "exe": None, "argv": []}
+    if pid is None:
+        return found
+    proc_stat = _proc_text(pid, "stat", 4096)
+    try:
+        # The state letter follows the parenthesised command name; Z is a zombie.
+        found["alive"] = proc_stat is not None and proc_stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+    except IndexError:
+        found["alive"] = False
+    with contextlib.suppress(OSError):
+        found["exe"] = os.readlink(f"/proc/{pid}/exe")
+    cmdline = _proc_text(pid, "cmdline", _CMDLINE_MAX) or b""
+    found["argv"] = [word.decode("utf-8", "surrogateescape")
+                     for word in cmdline.split(b"\0")[:-1]]
+    return found
+
+
+def change_times(root, paths):
+    """
+    ``{in-root path: ns}``: when each file or directory last changed (its
+    ctime, which a write, rename, chmod or ``touch -d`` all move, unlike the
+    mtime that ``cp -p`` or ``rsync -t`` carry over). A symlink counts as
+    changed when the link or its target did; ``None`` for a missing path.
+    """
+    times = {}
+    for path in paths:
+        real = host_path(root, path)
+        try:
+            times[path] = os.lstat(real).st_ctime_ns
+        except OSError:
+            times[path] = None
+            continue
+        with contextlib.suppress(OSError):
+            times[path] = max(times[path], os.stat(real).st_ctime_ns)
+    return times
