@@ -136,7 +136,10 @@ def _root_error(root):
 
 def _split_overrides(kwargs, section):
     """State/CLI keyword arguments as a policy mapping (top-level keys or ``section``)."""
-    top_level = {"timeout", "environment", "profile", "root", "profiles"}
+    schema = idlelock_policy.SCHEMA
+    # A key of the section itself wins: shell:exempt_groups stays the alias it is.
+    top_level = {key for key, rule in schema.items()
+                 if not isinstance(rule, dict) and key not in schema.get(section, {})}
     overrides = {}
     for key, value in kwargs.items():
         if key.startswith("__"):
@@ -214,6 +217,8 @@ def _override_notes(tree, version):
     """Describe Match blocks that set a managed keyword for some connections."""
     notes = []
     for keyword, directive in tree.match_overrides(MANAGED):
+        if idlelock_sshd.is_own(directive):
+            continue  # idlelock's exempt_groups block, reported as such by set_sshd
         note = {
             "keyword": keyword,
             "value": directive.value,
@@ -418,12 +423,14 @@ def _begin(kwargs, section, test, what):
     return test, resolved, None
 
 
-def _verify_candidate(resolved, candidate_tree, desired):
+def _verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=None):
     """
     Validate the whole candidate with sshd before anything is replaced.
 
     Returns ``None`` when sshd accepts it and every desired value is effective,
-    else the reason, naming the file and line that win.
+    else the reason, naming the file and line that win. With ``exemption``
+    (the plan's Match Group block), ``proof`` receives what
+    ``idlelock_facts.prove_exemption`` finds on the candidate.
     """
     root, _, binary = _sshd_paths(resolved)
     with idlelock_system.stage_dir(root) as scratch:
@@ -431,6 +438,8 @@ def _verify_candidate(resolved, candidate_tree, desired):
         idlelock_system.write_plain(root, files)
         try:
             effective = idlelock_system.sshd_effective(binary, main, root)
+            if exemption:
+                proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
         except idlelock_system.ProbeError as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
@@ -498,13 +507,27 @@ def set_sshd(test=None, **kwargs):
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    groups = resolved["exempt_groups"] if resolved["sshd"]["exempt"] else ()
+    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"], groups)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    if groups and plan.exemption is None:
+        warnings.append(
+            f"{plan.target} has no drop-in directory included before any Match, so idlelock "
+            "writes no Match Group block for exempt_groups (in the main file it would capture "
+            "the lines after it); the shell guard is the only exemption")
+    if plan.exemption:
+        settings += f"; Match {plan.exemption['match']}: ChannelTimeout " \
+                    f"{plan.exemption['ChannelTimeout']}"
     if not plan.texts:
         return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)
-    problem = _verify_candidate(resolved, plan.tree, desired)
+    proof = []
+    problem = _verify_candidate(resolved, plan.tree, desired, plan.exemption, proof)
     if problem:
         return _fail(f"{problem}; nothing was changed", warnings)
+    if plan.exemption:
+        proven, problems = proof
+        warnings.extend(problems)
+        settings += f" (proven with sshd -T -C for {', '.join(proven) or 'no member'})"
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()

@@ -177,6 +177,20 @@ def _parse_match(args):
     return criteria, None
 
 
+def group_members(patterns, users, groups):
+    """
+    Accounts in any group that ``patterns`` (a Match Group pattern list) names,
+    as sshd counts them: listed members and users whose primary group it is.
+    ``users`` and ``groups`` as for :func:`connection_for`; sorted.
+    """
+    named = [(gid, members) for name, gid, members in groups
+             if pattern_list_matches(name, patterns)]
+    gids = {gid for gid, _ in named}
+    found = {member for _, members in named for member in members}
+    found |= {name for name, gid in users if gid in gids}
+    return sorted(found)
+
+
 def connection_for(args, users, groups):
     """
     A ``sshd -T -C`` connection that the Match block ``args`` applies to.
@@ -199,11 +213,8 @@ def connection_for(args, users, groups):
         "rdomain": lambda v: pattern_list_matches(v, criteria["rdomain"]),
     }
     if "group" in criteria:
-        gids = {gid for name, gid, _ in groups if pattern_list_matches(name, criteria["group"])}
-        members = {m for name, _, mem in groups
-                   if pattern_list_matches(name, criteria["group"]) for m in mem}
-        members |= {name for name, gid in users if gid in gids}
-        pool = sorted(m for m in members if "user" not in criteria or checks["user"](m))
+        pool = [m for m in group_members(criteria["group"], users, groups)
+                if "user" not in criteria or checks["user"](m)]
         if not pool:
             wanted = f"Group {criteria['group']}" + (
                 f" and User {criteria['user']}" if "user" in criteria else "")
@@ -432,8 +443,9 @@ def judge(facts, profile, thresholds, timeout):
     ``facts``: ``openssh`` (version tuple or None); ``sshd`` (``{effective,
     sources}`` or None when sshd is not audited); ``sshd_error``; ``matches``
     (one entry per Match block that sets a managed keyword: ``match``,
-    ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
-    ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
+    ``source``, ``sets`` ``{Keyword: {value, source}}``, ``exemption`` (true
+    for idlelock's own ``exempt_groups`` block, which is not judged), and
+    either ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
     None when no login shell was probed) and ``shell_error``; ``logind``.
     ``timeout`` is the policy timeout, used when the profile sets no
@@ -479,6 +491,10 @@ def judge(facts, profile, thresholds, timeout):
     for block in facts.get("matches", []):
         label = f" ({block['match']})"
         where = f"{block['match']} at {block['source']}"
+        if block.get("exemption"):
+            # idlelock's own block for exempt_groups: no idle logout is the policy there.
+            audit.passed.append(f"idle logout{label}: exempt (exempt_groups)")
+            continue
         if block.get("effective") is None:
             audit.add(f"sshd{label}", DEFAULT_RULES["idle_logout"],
                       "a connection this block applies to",
