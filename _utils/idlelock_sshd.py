@@ -188,8 +188,8 @@ def read_effective(output):
     first value. Lines are split on ``\n`` only, as sshd writes them.
 
     ``ChannelTimeout none`` and an unset ChannelTimeout are one setting: 9.2p1
-    prints no line for either, 10.3p1 and 10.6p1 print ``none`` for both;
-    the reader gives no ``channeltimeout`` key for either, as 9.2 does.
+    prints no line for either, 10.0p2, 10.3p1 and 10.6p1 print ``none`` (measured
+    by tests/matrix); the reader gives no ``channeltimeout`` key, as 9.2 does.
     """
     values = {}
     for line in output.split("\n"):

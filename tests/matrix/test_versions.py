@@ -1,12 +1,17 @@
 """Each OpenSSH gets only the keywords it understands, and the warnings that its limits call for.
 
 Runs ``idlelock.set_sshd`` / ``get`` through Salt's loader with ``root`` set to a chroot holding
-a real OpenSSH 8.4 or 10.0 (or the host's 9.2), on a copy of that system's own sshd_config.
+a real OpenSSH 8.4, 10.0, 10.3 or 10.6 (or the host's 9.2), on a copy of that system's own
+sshd_config.
 """
 
 import stat
 
+import idlelock_policy
+import idlelock_sshd
 import pytest
+
+from tests.support.chroots import ensure_chroot_user
 
 pytestmark = pytest.mark.matrix
 
@@ -17,8 +22,33 @@ MATCH_IGNORED = "(ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
 MANAGED = ("ClientAliveInterval", "ClientAliveCountMax", "ChannelTimeout", "UnusedConnectionTimeout")
 
 
+EXEMPT_GROUP, MEMBER = "idlexempt", "idlmember"
+CANNOT_EXEMPT = "so sshd cannot exempt exempt_groups (idlexempt)"
+
+
 def has_channel_timeout(target):
     return target.version >= (9, 2)
+
+
+def exempts_in_match(target):
+    return idlelock_policy.version_at_least(target.version,
+                                            idlelock_policy.V_CHANNEL_TIMEOUT_IN_MATCH)
+
+
+def test_the_reader_finds_every_managed_keyword_as_sshd_prints_it(idlelock, target):
+    """The next change in how sshd prints -T (case, separator, a renamed keyword) fails here."""
+    assert idlelock.set_sshd(timeout=TIMEOUT, **target.kwargs)["result"] is True
+    output = target.sshd_T()
+
+    values = idlelock_sshd.read_effective(output)
+
+    known = MANAGED if has_channel_timeout(target) else MANAGED[:2]
+    for keyword in known:
+        assert target.printed(keyword) is not None, f"sshd -T prints no {keyword} line"
+        assert values.get(keyword.lower()) == target.printed(keyword), keyword
+    assert values["clientaliveinterval"] == str(TIMEOUT)
+    case = "lower case" if "clientaliveinterval " in output else "mixed case"
+    print(f"\n[{target.label}] sshd -T prints keywords in {case}")
 
 
 def test_auto_writes_only_keywords_this_openssh_knows(idlelock, target):
@@ -54,9 +84,8 @@ def test_get_agrees_with_sshd_T_inside_the_root(idlelock, target):
 
     assert "error" not in report, report.get("error")
     assert report["openssh"].startswith("OpenSSH_%d.%d" % target.version)
-    values = target.effective()
     assert {k: v["value"] for k, v in report["sshd"].items()} == {
-        keyword: values.get(keyword.lower()) for keyword in MANAGED
+        keyword: target.printed(keyword) for keyword in MANAGED
     }
     dropin = f"{target.config.rsplit('/', 1)[0]}/sshd_config.d/00-idlelock.conf"
     assert report["sshd"]["ClientAliveInterval"]["source"].startswith(dropin + ":")
@@ -133,3 +162,53 @@ def test_missing_privilege_separation_dir_is_created_0755(idlelock, target):
     assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o755
     assert (info.st_uid, info.st_gid) == (0, 0)
     assert target.effective()["clientaliveinterval"] == str(TIMEOUT)
+
+
+def test_channel_timeout_none_is_applied_and_read_as_unset(idlelock, target):
+    if not has_channel_timeout(target):
+        pytest.skip("ChannelTimeout needs 9.2; test_explicit_channel_timeout_needs_9_2 covers 8.4")
+
+    ret = idlelock.set_sshd(timeout=TIMEOUT, channel_timeout="none", **target.kwargs)
+
+    assert ret["result"] is True, ret["comment"]
+    # 9.2 prints no line for it, 10.0 and later print "none": the same setting.
+    assert target.printed("ChannelTimeout") in (None, "none")
+    assert idlelock.get(**target.kwargs)["sshd"]["ChannelTimeout"]["value"] is None
+    again = idlelock.set_sshd(timeout=TIMEOUT, channel_timeout="none", **target.kwargs)
+    assert again["result"] is True and again["changes"] == {}
+
+
+@pytest.fixture
+def exempt_member(target, tmp_path):
+    """An account in EXEMPT_GROUP inside the chroot (never on the host)."""
+    if str(target.root) == "/":
+        return None  # 9.2 writes no block, so no member is needed
+    ensure_chroot_user(target.root, MEMBER, "ssh-ed25519 AAAA unused", groups=(EXEMPT_GROUP,))
+    return MEMBER
+
+
+def test_exempt_groups_become_a_match_group_block_where_sshd_applies_it(
+        idlelock, target, exempt_member):
+    ret = idlelock.set_sshd(timeout=TIMEOUT, exempt_groups=[EXEMPT_GROUP], **target.kwargs)
+
+    assert ret["result"] is True, ret["comment"]
+    written = "".join(target.texts().values())
+    member = f"user={MEMBER},host=localhost,addr=127.0.0.1"
+    if exempts_in_match(target):
+        dropin = target.texts()["sshd_config.d/00-idlelock.conf"]
+        assert dropin.endswith(f"Match Group {EXEMPT_GROUP}\n    ChannelTimeout none\n")
+        assert f"proven with sshd -T -C for {MEMBER}" in ret["comment"]
+        assert target.printed("ChannelTimeout", member) in (None, "none")
+        assert target.effective(member).get("channeltimeout") is None
+        assert not any("cannot exempt" in w or "Match Group" in w for w in ret["warnings"])
+    else:
+        assert "Match Group" not in written
+        # Where sshd closes idle sessions but ignores ChannelTimeout in Match, it says so.
+        assert any(CANNOT_EXEMPT in w for w in ret["warnings"]) is has_channel_timeout(target)
+    # Everyone else keeps the policy, whatever the version.
+    root_login = "user=root,host=localhost,addr=127.0.0.1"
+    if has_channel_timeout(target):
+        assert target.printed("ChannelTimeout", root_login) == f"session:*={TIMEOUT}"
+    again = idlelock.set_sshd(timeout=TIMEOUT, exempt_groups=[EXEMPT_GROUP], **target.kwargs)
+    assert again["result"] is True and again["changes"] == {}, again
+    assert not any("Match Group" in w for w in again["warnings"]), again["warnings"]
