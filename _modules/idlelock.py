@@ -503,6 +503,10 @@ def set_sshd(test=None, **kwargs):
     desired = idlelock_policy.sshd_directives(resolved["sshd"])
     for note in _override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
+        if note["effective"] and note["keyword"] == "ChannelTimeout" \
+                and note["value"].strip().lower() == "none":
+            state = (" (OpenSSH 10.6 drops each such session as it opens: 'bad timeout none'; "
+                     "use session:*=0 to turn the timeout off)")
         warnings.append(
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"

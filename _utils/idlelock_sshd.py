@@ -244,11 +244,16 @@ def exempt_channel_timeout(value):
     """
     The ChannelTimeout an exempt group gets: ``value`` (what idlelock sets
     globally, site entries included) without the entries that can close an
-    interactive session, or ``none`` when nothing is left.
+    interactive session, or ``session:*=0`` (no timeout) when nothing is left.
+
+    Never ``none``: 10.6p1 accepts ``ChannelTimeout none`` inside Match (``-t``
+    and ``-T -C`` too), then ends every matching session as it opens
+    ("server_process_channel_timeouts: internal error: bad timeout none",
+    measured by tests/matrix/test_idle_sessions.py).
     """
     kept = [entry for entry in value.split()
             if not _SESSION_TYPE_RE.fullmatch(entry.partition("=")[0])]
-    return " ".join(kept) or "none"
+    return " ".join(kept) or "session:*=0"
 
 
 def exemption_block(directives, exempt_groups):

@@ -64,10 +64,10 @@ def test_reader_splits_on_newline_only():
 
 
 @pytest.mark.parametrize("value,exempt", [
-    ("session:*=300", "none"),
+    ("session:*=300", "session:*=0"),
     ("session:*=300 direct-tcpip=600", "direct-tcpip=600"),
     ("session:shell=300 session:command=300 x11-connection=60", "x11-connection=60"),
-    ("*=300", "none"),
+    ("*=300", "session:*=0"),
     ("direct-tcpip=60 session:subsystem:sftp=5 global=900", "direct-tcpip=60 global=900"),
 ])
 def test_exempt_members_keep_every_entry_but_those_that_close_sessions(value, exempt):
@@ -80,7 +80,7 @@ def test_dropin_ends_with_the_exemption_block():
     text = idlelock_sshd.render_dropin(directives, block)
 
     assert text.endswith("ChannelTimeout session:*=300\n" + idlelock_sshd.EXEMPT_COMMENT
-                         + "Match Group ops,dba\n    ChannelTimeout none\n")
+                         + "Match Group ops,dba\n    ChannelTimeout session:*=0\n")
     files = {"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
              "/etc/ssh/sshd_config.d/00-idlelock.conf": text,
              "/etc/ssh/sshd_config.d/50-site.conf": "ClientAliveCountMax 2\n"}
