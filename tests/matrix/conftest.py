@@ -100,3 +100,13 @@ def target(request, tmp_path):
                      root / config.lstrip("/").rsplit("/", 1)[0])
     finally:
         remove_test_config(root, name)
+
+
+@pytest.fixture
+def etc_restored(target):
+    """Remove whatever the test adds under the chroot's /etc (the shell part writes there)."""
+    etc = target.root / "etc"
+    before = set(etc.rglob("*"))
+    yield etc
+    for path in sorted(set(etc.rglob("*")) - before, reverse=True):  # files before their dirs
+        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()

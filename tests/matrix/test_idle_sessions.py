@@ -145,14 +145,21 @@ def test_exempt_group_member_stays_connected_where_sshd_exempts(
     exempt_and_root_sessions(target, member, root_user, honoured)
 
 
-@pytest.fixture
-def etc_restored(target):
-    """Remove whatever the test adds under the chroot's /etc (the shell part writes there)."""
-    etc = target.root / "etc"
-    before = set(etc.rglob("*"))
-    yield etc
-    for path in sorted(set(etc.rglob("*")) - before, reverse=True):  # files before their dirs
-        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+@pytest.mark.parametrize("target", ["sid"], indirect=True)
+def test_channel_timeout_none_in_match_drops_the_session_on_10_6(idlelock, target, user):
+    """Why idlelock's exemption is session:*=0, and why it warns about a foreign "none"."""
+    main = target.copy_dir / "sshd_config"
+    main.write_text(main.read_text() + f"Match User {USER}\n    ChannelTimeout none\n")
+
+    ret = idlelock.set_sshd(timeout=TIMEOUT, **target.kwargs)
+
+    assert ret["result"] is True, ret["comment"]
+    assert any("'bad timeout none'" in w for w in ret["warnings"]), ret["warnings"]
+    with start_chroot_sshd(target.root, target.config, free_port()) as sshd, \
+            open_session(sshd, user, log_level="INFO") as session:
+        assert session.wait_closed(timeout=10) is not None, session.output[-300:]
+        assert not PROMPT.search(session.output), session.output[-300:]
+    assert "bad timeout none" in sshd.log()
 
 
 @pytest.mark.parametrize("target", ["bullseye"], indirect=True)

@@ -12,6 +12,7 @@ import idlelock_sshd
 import pytest
 
 from tests.support.chroots import ensure_chroot_user
+from tests.support.salt_call import LocalMinion, states_by_id
 
 pytestmark = pytest.mark.matrix
 
@@ -213,3 +214,35 @@ def test_exempt_groups_become_a_match_group_block_where_sshd_applies_it(
     again = idlelock.set_sshd(timeout=TIMEOUT, exempt_groups=[EXEMPT_GROUP], **target.kwargs)
     assert again["result"] is True and again["changes"] == {}, again
     assert not any("Match Group" in w for w in again["warnings"]), again["warnings"]
+
+
+@pytest.mark.parametrize("target", ["sid"], indirect=True)
+def test_formula_on_the_sid_chroot_is_idempotent_and_agrees_with_its_sshd(
+        target, exempt_member, etc_restored, tmp_path):
+    """``state.apply idlelock`` with ``root: <sid chroot>``; get, audit and the grain agree."""
+    minion = LocalMinion(tmp_path / "minion", {
+        "root": str(target.root),
+        "timeout": TIMEOUT,
+        "exempt_groups": [EXEMPT_GROUP],
+        "sshd": {"config": target.config, "manage_service": False},
+        "shell": {"profile_file": "/etc/profile.d/idlelock.sh"},
+        "schedule": {"enabled": False},
+    })
+
+    first = states_by_id(minion.call("state.apply", "idlelock"))
+    second = states_by_id(minion.call("state.apply", "idlelock"))
+
+    assert all(state["result"] is True for state in first.values()), first
+    assert f"Match Group {EXEMPT_GROUP}" in first["idlelock-sshd"]["comment"]
+    assert {name: state["changes"] for name, state in second.items()
+            if state["changes"]} == {}
+    report = minion.call("idlelock.get")
+    assert report["openssh"] == "OpenSSH_10.6p1"
+    assert {k: v["value"] for k, v in report["sshd"].items()} == {
+        keyword: target.printed(keyword) for keyword in MANAGED}
+    assert target.printed("ClientAliveInterval") == str(TIMEOUT)
+    audit = minion.call("idlelock.audit")
+    assert audit["compliant"] is True, audit["findings"]
+    assert f"idle logout (Match Group {EXEMPT_GROUP}): exempt (exempt_groups)" in audit["passed"]
+    grain = minion.call("grains.get", "idlelock")
+    assert grain["compliant"] is True, grain
