@@ -10,20 +10,12 @@ gathered one way only. Every path is inside the policy's ``root``.
 
 import os
 
-try:
-    import idlelock_audit
-    import idlelock_policy
-    import idlelock_shell
-    import idlelock_sshd
-    import idlelock_system
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import (
-        idlelock_audit,
-        idlelock_policy,
-        idlelock_shell,
-        idlelock_sshd,
-        idlelock_system,
-    )
+import idlelock_logind
+import idlelock_match
+import idlelock_policy
+import idlelock_shell
+import idlelock_sshd
+import idlelock_system
 
 MANAGED = tuple(idlelock_policy.SSHD_KEYWORDS.values())
 # The login shell whose TMOUT the audit judges, in order of preference: STIG and
@@ -90,7 +82,7 @@ def match_facts(resolved, tree):
     for match, sets in blocks.items():
         entry = {"match": match.describe(), "source": match.source, "sets": sets,
                  "exemption": idlelock_sshd.is_own(match)}
-        connection, reason = idlelock_audit.connection_for(match.args, *database)
+        connection, reason = idlelock_match.connection_for(match.args, *database)
         if connection is not None:
             entry["connection"] = connection
             try:
@@ -123,12 +115,12 @@ def prove_exemption(resolved, config, exemption):
     want = idlelock_sshd.normalize("ChannelTimeout", exemption["ChannelTimeout"])
     proven, problems = [], []
     for group in resolved["exempt_groups"]:
-        members = idlelock_audit.group_members(group, users, groups)
+        members = idlelock_match.group_members(group, users, groups)
         if not members:
             problems.append(f"group {group} has no member in this host's account database, "
                             "so its exemption in sshd is not proven")
         for member in members[:MAX_PROVEN_MEMBERS]:
-            connection = dict(idlelock_audit.DEFAULT_CONNECTION, user=member)
+            connection = dict(idlelock_match.DEFAULT_CONNECTION, user=member)
             got = idlelock_system.sshd_effective(binary, config, root, connection).get(
                 "channeltimeout")
             if got == want:
@@ -235,17 +227,17 @@ def logind_support(resolved, grains):
         version = int(str(version).split(".")[0]) if version is not None else None
     except ValueError:
         version = None
-    return idlelock_shell.logind_supported(version, grains.get("init"))
+    return idlelock_logind.logind_supported(version, grains.get("init"))
 
 
 def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
     root = resolved["root"]
     dropins = []
-    for directory in idlelock_shell.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
+    for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
         dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
-    order = [idlelock_shell.LOGIND_MAIN] + idlelock_shell.logind_order(sorted(set(dropins)))
-    value, source = idlelock_shell.logind_effective(
+    order = [idlelock_logind.LOGIND_MAIN] + idlelock_logind.logind_order(sorted(set(dropins)))
+    value, source = idlelock_logind.logind_effective(
         [(path, idlelock_system.read_text(root, path)) for path in order]
     )
     report = {"stop_idle_session_sec": value, "source": source or "default",
