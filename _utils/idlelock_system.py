@@ -17,10 +17,7 @@ import subprocess
 import tempfile
 import time
 
-try:
-    import idlelock_sshd
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import idlelock_sshd
+import idlelock_sshd
 
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
