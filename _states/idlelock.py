@@ -42,7 +42,8 @@ def sshd(name, **kwargs):
         A label for the state.
 
     Keyword arguments override the pillar policy for this state: ``timeout``,
-    ``profile``, ``root``, and the ``sshd`` keys (``client_alive_interval``,
+    ``profile``, ``root``, ``exempt_groups`` (a ``Match Group`` block on
+    OpenSSH >= 10.5), and the ``sshd`` keys (``client_alive_interval``,
     ``client_alive_count_max``, ``channel_timeout``,
     ``unused_connection_timeout``, ``config``, ``binary``).
 
