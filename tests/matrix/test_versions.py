@@ -246,3 +246,27 @@ def test_formula_on_the_sid_chroot_is_idempotent_and_agrees_with_its_sshd(
     assert f"idle logout (Match Group {EXEMPT_GROUP}): exempt (exempt_groups)" in audit["passed"]
     grain = minion.call("grains.get", "idlelock")
     assert grain["compliant"] is True, grain
+
+
+@pytest.mark.parametrize("target", ["sid"], indirect=True)
+@pytest.mark.parametrize("case", ["earlier-match", "no-member"])
+def test_an_exemption_sshd_does_not_give_a_member_is_named(idlelock, target, exempt_member, case):
+    if case == "earlier-match":
+        # A drop-in sorted before ours: its Match block is the one sshd applies first.
+        (target.copy_dir / "sshd_config.d" / "00-aaa.conf").write_text(
+            f"Match User {MEMBER}\n    ChannelTimeout session:*=100\n")
+        groups = [EXEMPT_GROUP]
+        expected = (f"{MEMBER} (group {EXEMPT_GROUP}) would get ChannelTimeout "
+                    "'session:*=100', not 'session:*=0'")
+    else:
+        groups = ["idlnobody"]
+        expected = ("group idlnobody has no member in this host's account database, so its "
+                    "exemption in sshd is not proven")
+
+    ret = idlelock.set_sshd(timeout=TIMEOUT, exempt_groups=groups, **target.kwargs)
+
+    assert ret["result"] is True, ret["comment"]
+    assert expected in ret["warnings"], ret["warnings"]
+    assert MEMBER not in ret["comment"].split("proven with sshd -T -C for ")[1]
+    # Everyone else still gets the policy.
+    assert target.printed("ChannelTimeout") == f"session:*={TIMEOUT}"
