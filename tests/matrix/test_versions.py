@@ -249,8 +249,21 @@ def test_formula_on_the_sid_chroot_is_idempotent_and_agrees_with_its_sshd(
 
 
 @pytest.mark.parametrize("target", ["sid"], indirect=True)
-@pytest.mark.parametrize("case", ["earlier-match", "no-member"])
+@pytest.mark.parametrize("case", ["earlier-match", "no-member", "main-file-layout"])
 def test_an_exemption_sshd_does_not_give_a_member_is_named(idlelock, target, exempt_member, case):
+    if case == "main-file-layout":
+        # No Include: idlelock's block goes to the top of the main file, where a Match
+        # block of its own would capture every line after it.
+        main = target.copy_dir / "sshd_config"
+        main.write_text(main.read_text().replace("Include ", "# Include "))
+        ret = idlelock.set_sshd(timeout=TIMEOUT, exempt_groups=[EXEMPT_GROUP], **target.kwargs)
+        assert ret["result"] is True, ret["comment"]
+        assert any("writes no Match Group block for exempt_groups" in w
+                   and "the shell guard is the only exemption" in w for w in ret["warnings"])
+        assert "Match Group" not in "".join(target.texts().values())
+        assert target.printed("ChannelTimeout", f"user={MEMBER},host=localhost,addr=127.0.0.1") \
+            == f"session:*={TIMEOUT}"
+        return
     if case == "earlier-match":
         # A drop-in sorted before ours: its Match block is the one sshd applies first.
         (target.copy_dir / "sshd_config.d" / "00-aaa.conf").write_text(
