@@ -120,8 +120,20 @@ def test_plan_places_the_block_only_in_the_dropin(main, placed):
     tree = idlelock_sshd.walk("/etc/ssh/sshd_config", read, expand)
     directives = {"ChannelTimeout": "session:*=300"}
 
-    plan = idlelock_sshd.plan(tree, directives, read, expand, ["ops"])
+    plan = idlelock_sshd.plan(tree, directives, read, expand, exempt_groups=["ops"])
 
     assert (plan.exemption is not None) is placed
     assert ("Match Group ops" in "".join(plan.texts.values())) is placed
     assert tree.main in plan.texts or placed
+
+
+def test_the_main_layout_gets_no_block_even_with_a_dropin_directory():
+    files = {"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n"}
+    read, expand = _fs(files)
+    tree = idlelock_sshd.walk("/etc/ssh/sshd_config", read, expand)
+
+    plan = idlelock_sshd.plan(tree, {"ChannelTimeout": "session:*=300"}, read, expand,
+                              layout="main", exempt_groups=["ops"])
+
+    assert plan.exemption is None and plan.target == tree.main
+    assert "Match" not in "".join(t for t in plan.texts.values() if t)
