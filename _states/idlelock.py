@@ -68,6 +68,7 @@ def sshd(
     channel_timeout=None,
     unused_connection_timeout=None,
     binary=None,
+    exempt_groups=None,
 ):
     """
     Make the idle-timeout sshd values effective in the sshd configuration
@@ -94,6 +95,12 @@ def sshd(
     binary
         The sshd that validates the candidate (``sshd -T``).
 
+    exempt_groups
+        Override the policy's ``exempt_groups``: on OpenSSH >= 10.5 its members
+        get a ``Match Group`` block at the end of idlelock's drop-in that lifts
+        the session timeout (proven per member with ``sshd -T -C``); older
+        versions get a warning that only the shell guard exempts them.
+
     On success the state changes only files, never the running daemon: reload
     the sshd service with a ``watch`` on this state (the formula does). When the
     running sshd has not loaded the current files (its PID file is older than
@@ -109,6 +116,7 @@ def sshd(
         "client_alive_count_max": client_alive_count_max,
         "channel_timeout": channel_timeout,
         "unused_connection_timeout": unused_connection_timeout, "binary": binary,
+        "exempt_groups": exempt_groups,
     })
 
 

@@ -353,8 +353,9 @@ def judge(facts, profile, thresholds, timeout):
     ``facts``: ``openssh`` (version tuple or None); ``sshd`` (``{effective,
     sources}`` or None when sshd is not audited); ``sshd_error``; ``matches``
     (one entry per Match block that sets a managed keyword: ``match``,
-    ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
-    ``effective`` (its ``sshd -T -C``) or ``reason``); ``reload``
+    ``source``, ``sets`` ``{Keyword: {value, source}}``, ``exemption`` (true
+    for idlelock's own ``exempt_groups`` block, which is not judged), and
+    either ``effective`` (its ``sshd -T -C``) or ``reason``); ``reload``
     (``idlelock_sshd.reload_status``, or None off the running system); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
     None when no login shell was probed) and ``shell_error``; ``logind``;
@@ -407,6 +408,10 @@ def judge(facts, profile, thresholds, timeout):
     for block in facts.get("matches", []):
         label = f" ({block['match']})"
         where = f"{block['match']} at {block['source']}"
+        if block.get("exemption"):
+            # idlelock's own block for exempt_groups: no idle logout is the policy there.
+            audit.passed.append(f"idle logout{label}: exempt (exempt_groups)")
+            continue
         if block.get("effective") is None:
             audit.add(f"sshd{label}", DEFAULT_RULES["idle_logout"],
                       "a connection this block applies to",

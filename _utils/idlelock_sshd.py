@@ -27,6 +27,11 @@ DISABLED_MARK = "# idlelock disabled: "
 BLOCK_BEGIN = "# BEGIN idlelock (managed by Salt; local edits are overwritten)"
 BLOCK_END = "# END idlelock"
 HEADER = "# Managed by Salt (idlelock): idle SSH session timeouts. Local edits are overwritten.\n"
+EXEMPT_COMMENT = ("# exempt_groups: no idle session timeout for members. Last in this file:\n"
+                  "# a Match block in an included file ends with that file.\n")
+# ChannelTimeout types that can match an interactive session's channel label
+# (session:shell, session:command, ...): what an exempt member must not get.
+_SESSION_TYPE_RE = re.compile(r"session(?::.*)?|\*")
 
 _LINE_RE = re.compile(r"^\s*([^\s=]+)(?:\s*=\s*|\s+|$)(.*)$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -178,6 +183,33 @@ def walk(main, read, expand):
 
 
 # ---------------------------------------------------------------- values
+def read_effective(output):
+    """
+    ``sshd -T`` output as ``{keyword: value}``, keywords in lower case.
+
+    The one reader of sshd's effective configuration: the state, ``get``,
+    ``audit`` and the grain all read it through here. sshd compares keywords
+    case-insensitively, and the case it prints them in is not stable across
+    releases: up to 10.3p1 ``-T`` prints ``clientaliveinterval 300``, 10.6p1
+    prints ``ClientAliveInterval 300`` (both measured by tests/matrix). Keys
+    are folded to lower case, as sshd folds keywords when it parses them. A
+    keyword printed on several lines (``hostkey``, ``listenaddress``) keeps its
+    first value. Lines are split on ``\n`` only, as sshd writes them.
+
+    ``ChannelTimeout none`` and an unset ChannelTimeout are one setting: 9.2p1
+    prints no line for either, 10.0p2, 10.3p1 and 10.6p1 print ``none`` (measured
+    by tests/matrix); the reader gives no ``channeltimeout`` key, as 9.2 does.
+    """
+    values = {}
+    for line in output.split("\n"):
+        keyword, _, value = line.strip().partition(" ")
+        if keyword:
+            values.setdefault(keyword.lower(), value.strip())
+    if values.get("channeltimeout", "").lower() == "none":
+        del values["channeltimeout"]
+    return values
+
+
 def normalize(keyword, value):
     """
     A value in the form ``sshd -T`` prints it, or ``None`` when sshd prints none.
@@ -214,11 +246,52 @@ class Plan:
     texts: dict  # path -> new text, only files whose text changes
     disabled: list  # foreign Directives that would beat ours, commented out
     tree: Tree  # the candidate configuration as sshd would read it
+    exemption: "dict | None" = None  # {match, ChannelTimeout} of the block written, if any
 
 
-def render_dropin(directives):
-    """The drop-in file idlelock owns."""
-    return HEADER + "".join(f"{keyword} {value}\n" for keyword, value in directives.items())
+def exempt_channel_timeout(value):
+    """
+    The ChannelTimeout an exempt group gets: ``value`` (what idlelock sets
+    globally, site entries included) without the entries that can close an
+    interactive session, or ``session:*=0`` (no timeout) when nothing is left.
+
+    Never ``none``: 10.6p1 accepts ``ChannelTimeout none`` inside Match (``-t``
+    and ``-T -C`` too), then ends every matching session as it opens
+    ("server_process_channel_timeouts: internal error: bad timeout none",
+    measured by tests/matrix/test_idle_sessions.py).
+    """
+    kept = [entry for entry in value.split()
+            if not _SESSION_TYPE_RE.fullmatch(entry.partition("=")[0])]
+    return " ".join(kept) or "session:*=0"
+
+
+def exemption_block(directives, exempt_groups):
+    """
+    ``{"match": "Group a,b", "ChannelTimeout": value}`` for the Match block that
+    exempts ``exempt_groups``, or ``None`` when idlelock sets no ChannelTimeout.
+    """
+    channel = directives.get("ChannelTimeout")
+    if not exempt_groups or channel is None or channel == "none":
+        return None
+    return {"match": "Group " + ",".join(exempt_groups),
+            "ChannelTimeout": exempt_channel_timeout(channel)}
+
+
+def render_dropin(directives, exemption=None):
+    """
+    The drop-in file idlelock owns; ``exemption`` (:func:`exemption_block`)
+    ends it with a Match block, which sshd closes at the end of the file.
+    """
+    text = HEADER + "".join(f"{keyword} {value}\n" for keyword, value in directives.items())
+    if exemption:
+        text += (f"{EXEMPT_COMMENT}Match {exemption['match']}\n"
+                 f"    ChannelTimeout {exemption['ChannelTimeout']}\n")
+    return text
+
+
+def is_own(directive):
+    """True for a line of idlelock's own drop-in (its exemption block included)."""
+    return posixpath.basename(directive.path) == DROPIN_NAME
 
 
 def _render_block(directives):
@@ -289,7 +362,7 @@ def overlay(read, expand, texts):
 LAYOUTS = ("dropin", "main")
 
 
-def plan(tree, directives, read, expand, layout="dropin"):
+def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
     """
     Plan the edits that make ``directives`` effective in ``tree``.
 
@@ -306,17 +379,24 @@ def plan(tree, directives, read, expand, layout="dropin"):
     file, before any Include, and *every* foreign global line for a managed
     keyword commented out, also those that lose anyway. idlelock's own drop-in
     from the other layout is removed. Match blocks are never edited.
+
+    ``exempt_groups`` get a ``Match Group`` block at the end of the drop-in
+    (``Plan.exemption``). A block at the top of the main file gets none: a
+    Match there would capture every line after it, and one appended at the end
+    of the file would capture whatever anyone appends later.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}")
     target = dropin_target(tree)
     texts = {}
+    exemption = None
     if layout == "main" and target:
         if target in tree.texts:
             texts[target] = None  # ours (it holds nothing else): the block replaces it
         target = None
     if target:
-        texts[target] = render_dropin(directives)
+        exemption = exemption_block(directives, exempt_groups)
+        texts[target] = render_dropin(directives, exemption)
         stripped = _strip_block(tree.texts[tree.main])
         if stripped != tree.texts[tree.main]:
             texts[tree.main] = stripped
@@ -345,7 +425,8 @@ def plan(tree, directives, read, expand, layout="dropin"):
                if tree.texts.get(path) != text and (text is not None or path in tree.texts)}
     if target not in tree.texts and target not in changed:
         changed[target] = texts[target]
-    return Plan(target=target, texts=changed, disabled=disabled, tree=candidate)
+    return Plan(target=target, texts=changed, disabled=disabled, tree=candidate,
+                exemption=exemption)
 
 
 def _foreign_lines(tree, directives, target):

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 import idlelock_record
+import idlelock_sshd
 
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
@@ -202,7 +203,8 @@ def sshd_version(binary, root="/"):
 
 def sshd_effective(binary, config, root="/", connection=None, files=()):
     """
-    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``.
+    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``
+    with keywords in lower case (``idlelock_sshd.read_effective``).
 
     ``connection`` (``{"user": .., "host": .., "addr": ..}``) applies the Match
     blocks for that connection. ``files``, every file of the configuration,
@@ -217,11 +219,7 @@ def sshd_effective(binary, config, root="/", connection=None, files=()):
         proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
             raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
-        values = {}
-        for line in proc.stdout.splitlines():
-            keyword, _, value = line.partition(" ")
-            values.setdefault(keyword, value)
-        return values
+        return idlelock_sshd.read_effective(proc.stdout)
 
     if not files or connection:  # -C depends on the account database too
         return probe()
