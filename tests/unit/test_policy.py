@@ -6,6 +6,7 @@ import idlelock_defaults
 import idlelock_policy as policy
 
 V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
+V103, V106 = (10, 3, 1), (10, 6, 1)
 
 INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
 # A `$` anchor matches before a trailing newline: only a full-string match refuses these.
@@ -24,6 +25,7 @@ KEYS = {
     "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS", "cis\n"]),
     "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5, "/mnt/image\n", "/mnt/a b",
                                    "/mnt/$(id)", "/mnt/.."]),
+    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;", "6h\n"]),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
@@ -46,15 +48,22 @@ KEYS = {
     "sshd:socket": (["ssh.socket", "sshd.socket", ""], ["ssh socket", "ssh.socket;reboot", "a\nb",
                                                        "ssh.socket\n"]),
     "sshd:manage_service": ([True, False], ["false"]),
+    "sshd:layout": (["dropin", "main"], ["Main", "main\n", "", "block", 1]),
     "shell:enabled": ([True, False], ["on"]),
     "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
     "shell:readonly": ([True, False], [1]),
     "shell:profile_file": (["/etc/profile.d/idlelock.sh", "/etc/profile.d/00_site-idle.v2.sh"],
                            ["idlelock.sh", "/etc/profile.d/a b\n"] + SHELL_PATHS),
     "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"] + SHELL_PATHS),
+    "exempt_groups": (
+        [[], ["wheel", "db-admins", "svc_backup"]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
+         ["a,b"], ["!wheel"], ["adm*"]],
+    ),
     "shell:exempt_groups": (
         [[], ["wheel", "db-admins", "svc_backup"]],
-        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
+         ["a,b"], ["!wheel"], ["adm*"]],
     ),
     "shell:takeover": ([True, False], ["yes"]),
     "shell:form": (["posix", "declare"], ["typeset", "posix\n", ""]),
@@ -114,7 +123,7 @@ def test_unknown_key_is_refused_not_defaulted(defaults):
     _, errors, _ = policy.resolve({"sshd": {"client_alive_intreval": 60}}, defaults, V92)
     assert errors == [
         "idlelock:sshd:client_alive_intreval: unknown key; known keys here: binary, "
-        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, "
+        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, layout, "
         "manage_service, service, socket, unused_connection_timeout"
     ]
 
@@ -240,6 +249,9 @@ def test_a_timeout_under_a_minute_is_accepted_but_each_section_warns(raw, warned
      {"logind": {"conf_file": "/x"}, "shell": {"profile_file": "/y"}}),
     ({"bogus": 1, "__pub_jid": "1"}, "shell", {"shell": {"bogus": 1}}),
     ({"bogus": 1}, None, {"bogus": 1}),
+    # The top-level list for the sshd state, its alias for the shell state.
+    ({"exempt_groups": ["ops"]}, "sshd", {"exempt_groups": ["ops"]}),
+    ({"exempt_groups": ["ops"]}, "shell", {"shell": {"exempt_groups": ["ops"]}}),
 ])
 def test_keyword_arguments_go_where_the_schema_has_them(kwargs, prefer, want):
     assert policy.route(kwargs, prefer) == want
@@ -254,3 +266,41 @@ def test_per_os_data_is_applied_in_the_resolution(defaults):
     # A family without data gets the defaults, which pass the schema on their own.
     assert policy.defaults_for("Plan9") == defaults
     assert policy.resolve({}, defaults, V92)[1] == []
+
+
+SSHD_CANNOT_EXEMPT = "so sshd cannot exempt exempt_groups (ops): their idle SSH sessions close"
+
+
+@pytest.mark.parametrize("raw", [{"exempt_groups": ["ops"]}, {"shell": {"exempt_groups": ["ops"]}},
+                                 {"exempt_groups": ["ops"], "shell": {"exempt_groups": ["ops"]}}],
+                         ids=["top-level", "shell-alias", "both-equal"])
+def test_exempt_groups_is_one_list_under_both_names(raw, defaults):
+    resolved, errors, _ = policy.resolve(raw, defaults, V106)
+    assert errors == []
+    assert resolved["exempt_groups"] == resolved["shell"]["exempt_groups"] == ["ops"]
+    assert resolved["sshd"]["exempt"] is True
+
+
+def test_exempt_groups_and_a_different_alias_are_refused(defaults):
+    raw = {"exempt_groups": ["ops"], "shell": {"exempt_groups": ["dba"]}}
+    _, errors, _ = policy.resolve(raw, defaults, V106)
+    assert errors == ["idlelock:shell:exempt_groups: ['dba'] is not accepted next to "
+                      "idlelock:exempt_groups ['ops']; it is an alias of that list: set one"]
+
+
+@pytest.mark.parametrize("version,exempt", [(V92, False), (V100, False), (V103, False),
+                                            ((10, 5, 1), True), (V106, True)])
+def test_sshd_exempts_only_where_channel_timeout_works_in_match(version, exempt, defaults):
+    resolved, errors, warnings = policy.resolve({"exempt_groups": ["ops"]}, defaults, version)
+    assert errors == []
+    assert resolved["sshd"]["exempt"] is exempt
+    assert any(SSHD_CANNOT_EXEMPT in w for w in warnings) is not exempt
+
+
+@pytest.mark.parametrize("raw", [{}, {"exempt_groups": ["ops"], "sshd": {"channel_timeout": "none"}},
+                                 {"exempt_groups": ["ops"], "sshd": {"enabled": False}}])
+def test_no_sshd_exemption_and_no_warning_where_sshd_closes_nothing(raw, defaults):
+    resolved, errors, warnings = policy.resolve(raw, defaults, V100)
+    assert errors == []
+    assert not resolved["sshd"].get("exempt")
+    assert not any("cannot exempt" in w for w in warnings)
