@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.fleet import minion_returns, sandboxed_minion
 from tests.support.sshd_sandbox import ensure_test_user
 
 pytestmark = pytest.mark.integration

@@ -480,3 +480,20 @@ class SshdSandbox:
             else:
                 result[keyword] = value
         return result
+
+
+def snapshot(root):
+    """Every file under ``root``: bytes and mtime."""
+    found = {}
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return found
+
+
+def effective(config):
+    """``sshd -T`` of ``config``: ``{keyword: value}`` as sshd prints them."""
+    out = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())

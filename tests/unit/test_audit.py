@@ -8,8 +8,8 @@ import pytest
 import idlelock_audit
 import idlelock_policy
 from tests.support import scenarios
+from tests.support.scenarios import PROFILES, found
 
-PROFILES = ("stig", "cis", "policy")
 NO_LOGIND = {"stop_idle_session_sec": None, "supported": False,
              "reason": "systemd is not the init system here"}
 
@@ -21,13 +21,9 @@ def resolved_policy(scenario, defaults):
     return policy
 
 
-def found(result):
-    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"])
-
-
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("scenario", scenarios.params("audit"))
-def test_scenario(scenario, profile, defaults):
+def test_audit_scenario(scenario, profile, defaults):
     policy = resolved_policy(scenario, defaults)
     facts = dict(scenario["facts"], openssh=tuple(scenario["openssh"]))
     facts.setdefault("logind", NO_LOGIND)
