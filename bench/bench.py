@@ -34,7 +34,7 @@ from tests.support.salt_call import SALT_CALL, LocalMinion  # noqa: E402
 from tests.support.sshd_sandbox import SshdSandbox  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
-# What the shell part reads and writes on Debian (map.jinja): bound over the real ones.
+# What the shell part reads and writes on Debian (per-OS data): bound over the real ones.
 SANDBOXED_ETC = ("ssh", "profile.d", "zsh", "csh")
 NAMESPACE_FLAG = "IDLELOCK_BENCH_NAMESPACE"
 STEP_TIMEOUT = 300
