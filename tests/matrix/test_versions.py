@@ -26,7 +26,7 @@ def test_auto_writes_only_keywords_this_openssh_knows(idlelock, target):
     ret = idlelock.set_sshd(timeout=TIMEOUT, **target.kwargs)
 
     assert ret["result"] is True, ret["comment"]
-    assert policy["openssh"].startswith("OpenSSH_%d.%d" % target.version)
+    assert policy["host"]["openssh"].startswith("OpenSSH_%d.%d" % target.version)
     written = "".join(target.texts().values())
     check = target.sshd("-t", "-f", target.config)
     assert check.returncode == 0, check.stderr
