@@ -42,7 +42,7 @@ def __virtual__():
 PROBE_RECORD = ("idlelock", "probes.json")
 
 
-def _resolve(overrides=None, record=True, judge_profile=True):
+def _resolve(overrides=None, record=True, judge_profile=True, store=True):
     """
     ``(policy, errors)`` for this minion: idlelock's defaults with the per-OS
     data for its ``os_family`` grain, then pillar, minion config and
@@ -51,7 +51,8 @@ def _resolve(overrides=None, record=True, judge_profile=True):
 
     ``record``: probes may be answered from the record of earlier runs for up to
     ``proof_max_age`` (state runs, the formula); ``False``: every probe runs
-    (``get`` and ``audit`` are the live answer).
+    (``get`` and ``audit`` are the live answer). ``store=False``: the record is
+    read, never written (rendering the formula changes nothing).
     """
     defaults = idlelock_policy.defaults_for(__grains__.get("os_family"))
     merge = idlelock_policy.merge
@@ -63,7 +64,7 @@ def _resolve(overrides=None, record=True, judge_profile=True):
     except ValueError:
         max_age = 0
     idlelock_system.remember_probes(
-        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age)
+        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age, store)
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
     root_error = idlelock_enforce.root_error(root)
@@ -110,7 +111,7 @@ def policy(strict=True, **kwargs):
          __grains__.get("os_family")], sort_keys=True, default=str)
     cached = __context__.get("idlelock.policy")
     if not cached or cached[0] != key:
-        resolved, errors = _resolve(idlelock_policy.route(kwargs))
+        resolved, errors = _resolve(idlelock_policy.route(kwargs), store=False)
         host = _host(resolved)
         resolved["schedule"]["job"] = idlelock_policy.schedule_job(
             resolved["schedule"], offline=not host["minion_daemon"]

@@ -112,19 +112,36 @@ def run_sshd(binary, args, root="/"):
 # Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
 _MAX_PROBES = 64
-_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0})
+_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0, "store": True})
+# Answers probed while the record may be read but not written (rendering the
+# formula changes nothing): written by the next caller that may write.
+_PENDING = globals().get("_PENDING", {})
 
 
-def remember_probes(path, max_age):
+def remember_probes(path, max_age, store=True):
     """
     Keep probe answers in the file ``path`` for ``max_age`` seconds, across runs.
 
     ``path=None`` or ``max_age=0``: answers live for this process only (a full
-    proof on every run).
+    proof on every run). ``store=False``: read the record but write nothing
+    yet; the answers probed meanwhile are written by the next call with
+    ``store=True`` (the state run after the formula has rendered).
     """
     if _RECORD["path"] and not (path and max_age):
         _PROBES.clear()  # a live proof from here on: forget answers the record gave
-    _RECORD.update(path=path if max_age else None, max_age=max_age)
+        _PENDING.clear()
+    _RECORD.update(path=path if max_age else None, max_age=max_age, store=store)
+    if store and _RECORD["path"]:
+        for key, answer in list(_PENDING.items()):
+            _store(key, answer)
+        _PENDING.clear()
+
+
+def _store(key, answer):
+    try:
+        idlelock_record.store(_RECORD["path"], key, answer)
+    except OSError:
+        pass  # a cache: the answer itself is right
 
 
 def file_identity(root, paths):
@@ -159,11 +176,10 @@ def _once(key, probe, decode=lambda answer: answer):
             found = False  # a record of another shape: prove afresh
     if not found:
         answer = probe()
-        if path:
-            try:
-                idlelock_record.store(path, key, answer)
-            except OSError:
-                pass  # a cache: the answer itself is right
+        if path and _RECORD["store"]:
+            _store(key, answer)
+        elif path:
+            _PENDING[key] = answer
     if len(_PROBES) >= _MAX_PROBES:
         _PROBES.clear()
     _PROBES[key] = answer
