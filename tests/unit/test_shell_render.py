@@ -155,6 +155,21 @@ def test_judge():
     assert shell.judge({"dash": dict(good, errors=["x: TMOUT: is read only"])}, policy)[0]
 
 
+@pytest.mark.parametrize("policy_readonly, probe_readonly, failures", [
+    (False, False, []),  # shell:readonly: false asks for a TMOUT the user may change
+    (False, True, []),   # stricter than asked: a foreign readonly line is judged elsewhere
+    (True, True, []),
+    (True, False, ["bash login gets TMOUT 5, but not readonly"]),
+])
+def test_judge_follows_shell_readonly(policy_readonly, probe_readonly, failures):
+    policy = {"tmout": 5, "readonly": policy_readonly, "exempt_groups": []}
+    probe = {"value": "5", "readonly": probe_readonly, "exported": True, "groups": ["root"],
+             "errors": []}
+    assert shell.judge({"bash": probe}, policy) == (failures, [])
+    zsh = shell.judge({"zsh": probe}, policy)
+    assert zsh == ([], [f.replace("bash", "zsh") for f in failures])
+
+
 def test_parse_probe():
     out = "noise\nIDLELOCK value=5\nIDLELOCK readonly=1\nIDLELOCK groups=root adm\n"
     err = "bash: no job control in this shell\n-bash: TMOUT: readonly variable\n"

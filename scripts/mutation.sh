@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `make mutation`: mutation testing with mutmut over the pure utils and the
+# write path, killed by the fast tests only (unit tests and the I/O layer's
+# own tests: no sshd, no Salt, no e2e). Prints the score per module. Not in CI:
+# a full run takes tens of minutes on 2 cores. See docs/mutation.md.
+#
+# Environment: MUTATION_VENV (mutmut's venv), MUTATION_DIR (scratch copy, kept
+# between runs for `mutmut show NAME`), MUTATION_TIMEOUT (seconds, default
+# 3600), MUTATION_CHILDREN (parallel workers, default 2). Extra arguments are
+# mutant names or globs to (re)run, e.g. scripts/mutation.sh 'idlelock_policy.*'
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv=${MUTATION_VENV:-/var/cache/idlelock/mutation-venv}
+work=${MUTATION_DIR:-/var/cache/idlelock/mutation}
+
+# The modules under mutation: the pure logic, and idlelock_system for its write
+# path (the score script counts its write functions apart from its probes).
+modules=(idlelock_policy idlelock_sshd idlelock_shell idlelock_audit idlelock_report
+         idlelock_logind idlelock_match idlelock_system)
+
+if [[ ! -x $venv/bin/mutmut ]]; then
+  echo "== creating $venv"
+  mkdir -p "$(dirname "$venv")"
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check -r "$repo/tests/requirements-mutation.txt"
+
+# mutmut names a mutant after its file's path and imports it from mutants/src,
+# while the tests import the utils as top-level modules (pytest's pythonpath
+# is _utils): lay the utils out as src/ in a scratch copy of the repository.
+if (($# == 0)); then
+  rm -rf "$work"
+fi
+mkdir -p "$work/src"
+rm -rf "$work/tests" "$work/_utils" "$work/src"/*.py
+cp -r "$repo/tests" "$work/tests"
+mkdir -p "$work/_utils"
+cp "$repo/_utils"/*.yaml "$work/_utils/"   # the defaults, where tests/unit reads them
+present=()
+for module in "${modules[@]}"; do
+  [[ -f $repo/_utils/$module.py ]] && present+=("src/$module.py")
+done
+for path in "$repo/_utils"/*.py; do   # the rest only imported, never mutated
+  cp "$path" "$work/src/"
+done
+{
+  echo "[mutmut]"
+  echo "source_paths = src"
+  echo "only_mutate ="
+  printf '    %s\n' "${present[@]}"
+  echo "also_copy = _utils"
+  echo "pytest_add_cli_args_test_selection ="
+  echo "    tests/unit"
+  echo "    tests/functional/test_system_io.py"
+  echo "pytest_add_cli_args ="
+  echo "    -p no:cacheprovider"
+  echo "    --ignore=tests/unit/test_formula_lint.py"
+  # Each test run imports the modules afresh with the mutant active, so that
+  # code run at import time (the schema's validators) is mutated too.
+  echo "process_isolation = forkserver"
+  echo "forkserver_warmup = none"
+  echo "[tool:pytest]"
+  echo "addopts = -p no:cacheprovider"
+} > "$work/setup.cfg"
+
+cd "$work"
+status=0
+timeout "${MUTATION_TIMEOUT:-3600}" nice -n 10 "$venv/bin/mutmut" run \
+  --max-children "${MUTATION_CHILDREN:-2}" "$@" > mutmut-run.log 2>&1 || status=$?
+if ((status == 124)); then
+  echo "mutmut stopped after ${MUTATION_TIMEOUT:-3600} s; the score covers the mutants it checked"
+elif ((status != 0)); then
+  tail -n 30 mutmut-run.log | tr '\r' '\n' | tail -n 20
+  exit "$status"
+fi
+"$venv/bin/mutmut" results --all true > mutmut-results.txt
+"$venv/bin/python" "$repo/scripts/mutation_score.py" mutmut-results.txt
