@@ -16,7 +16,7 @@ work=${MUTATION_DIR:-/var/cache/idlelock/mutation}
 # The modules under mutation: the pure logic, and idlelock_system for its write
 # path (the score script counts its write functions apart from its probes).
 modules=(idlelock_policy idlelock_sshd idlelock_shell idlelock_audit idlelock_report
-         idlelock_logind idlelock_match idlelock_system)
+         idlelock_logind idlelock_match idlelock_system idlelock_enforce)
 
 if [[ ! -x $venv/bin/mutmut ]]; then
   echo "== creating $venv"
@@ -32,10 +32,8 @@ if (($# == 0)); then
   rm -rf "$work"
 fi
 mkdir -p "$work/src"
-rm -rf "$work/tests" "$work/_utils" "$work/src"/*.py
+rm -rf "$work/tests" "$work/src"/*.py
 cp -r "$repo/tests" "$work/tests"
-mkdir -p "$work/_utils"
-cp "$repo/_utils"/*.yaml "$work/_utils/"   # the defaults, where tests/unit reads them
 present=()
 for module in "${modules[@]}"; do
   [[ -f $repo/_utils/$module.py ]] && present+=("src/$module.py")
@@ -48,7 +46,6 @@ done
   echo "source_paths = src"
   echo "only_mutate ="
   printf '    %s\n' "${present[@]}"
-  echo "also_copy = _utils"
   echo "pytest_add_cli_args_test_selection ="
   echo "    tests/unit"
   echo "    tests/functional/test_system_io.py"

@@ -14,18 +14,13 @@ sshd, and real filesystems.
 
 import os
 import subprocess
-import sys
 
 import pytest
 
+import idlelock_enforce
 import idlelock_sshd
 from tests.functional.test_sshd_scenarios import effective, snapshot
 from tests.support.private_etc import run_with_etc
-
-
-def candidate_check():
-    """The module's candidate check, as Salt loaded it."""
-    return sys.modules["salt.loaded.ext.module.idlelock"]._verify_candidate
 
 
 def candidate(files, main):
@@ -47,7 +42,7 @@ def test_candidate_that_sshd_rejects_is_refused_naming_file_and_line(resolved, t
     tree = candidate({main: f"Include {tmp_path}/d/*.conf\nHostKey {host_key}\n",
                       dropin: "ClientAliveCountMax 1\nClientAliveInterval soon\n"}, main)
 
-    reason = candidate_check()(resolved, tree, {"ClientAliveInterval": "60"})
+    reason = idlelock_enforce.verify_candidate(resolved, tree, {"ClientAliveInterval": "60"})
 
     assert reason is not None and reason.startswith("sshd rejects the candidate configuration")
     assert f"{dropin} line 2" in reason, reason  # the real path, not the staged copy
@@ -59,7 +54,7 @@ def test_candidate_where_a_foreign_value_wins_is_refused_naming_it(resolved, tmp
                             f"HostKey {host_key}\n",
                       f"{tmp_path}/d/00-idlelock.conf": "ClientAliveInterval 60\n"}, main)
 
-    reason = candidate_check()(resolved, tree, {"ClientAliveInterval": "60"})
+    reason = idlelock_enforce.verify_candidate(resolved, tree, {"ClientAliveInterval": "60"})
 
     assert reason == f"ClientAliveInterval would be '100', not '60': {main}:1 wins"
 
@@ -71,7 +66,7 @@ def test_candidate_that_sshd_accepts_with_every_value_passes(resolved, tmp_path,
                       f"{tmp_path}/d/00-idlelock.conf": "ClientAliveInterval 1m\n"
                                                         "ChannelTimeout session:*=60\n"}, main)
     desired = {"ClientAliveInterval": "60", "ChannelTimeout": "session:*=60"}
-    assert candidate_check()(resolved, tree, desired) is None
+    assert idlelock_enforce.verify_candidate(resolved, tree, desired) is None
 
 
 def test_recursive_include_fails_the_state_clearly_and_changes_nothing(session_loaders,
