@@ -6,6 +6,7 @@ why it cannot judge.
 from saltfactories.utils.functional import Loaders
 
 from tests.conftest import make_minion_opts
+from tests.support.private_etc import run_with_etc
 
 
 def grain(tmp_path, config):
@@ -15,10 +16,12 @@ def grain(tmp_path, config):
 
 
 def test_host_without_sshd_gets_a_reason_not_an_exception(tmp_path):
-    value = grain(tmp_path, {"sshd": {"binary": "/nonexistent/sbin/sshd"},
-                             "shell": {"enabled": False}})
+    # Login shells read an empty /etc/profile.d (whatever this host's has, e.g.
+    # after scripts/apply.sh): no TMOUT from there.
+    value = run_with_etc(tmp_path / "etc", lambda: grain(tmp_path, {
+        "sshd": {"binary": "/nonexistent/sbin/sshd"}, "shell": {"enabled": False}}))
     assert "no usable sshd at /nonexistent/sbin/sshd" in value["reason"]
-    # No TMOUT on this host either: a proven failure outranks what cannot be judged.
+    # No TMOUT either: a proven failure outranks what cannot be judged.
     assert value["compliant"] is False and value["failing"] == ["idle logout"]
     assert (value["profile"], value["timeout"]) == ("none", 600)
 

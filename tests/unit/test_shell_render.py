@@ -8,7 +8,9 @@ import pytest
 
 import idlelock_shell as shell
 
-SH_SHELLS = [s for s in ("sh", "dash", "bash", "zsh", "ksh") if shutil.which(s)]
+# Every shell the profile file is written for; a missing one is reported as a skip.
+SH_SHELLS = [pytest.param(s, marks=pytest.mark.skipif(not shutil.which(s), reason=f"{s} missing"))
+             for s in ("sh", "dash", "bash", "zsh", "ksh")]
 REPORT = 'echo "v=${TMOUT-unset}"; (unset TMOUT) 2>/dev/null && echo rw || echo ro; env | grep -c "^TMOUT=" || true'
 # ComplianceAsCode's accounts_tmout patterns (RedHat declare form; the multi-line form).
 CAC_DECLARE = re.compile(r"^[\s]*declare[\s]+-xr[\s]+TMOUT=([\w$]+).*$", re.M)
