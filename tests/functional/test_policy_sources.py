@@ -15,19 +15,12 @@ import subprocess
 
 import pytest
 
+from tests.functional.test_formula import sandbox  # noqa: F401 - the same sshd tree
 from tests.functional.test_sshd_scenarios import effective
 from tests.support.private_etc import run_with_etc
 from tests.support.salt_call import LocalMinion, states_by_id
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mount namespaces")
-
-
-@pytest.fixture
-def sandbox(tmp_path, host_key):
-    etc = tmp_path / "etc-ssh"
-    (etc / "sshd_config.d").mkdir(parents=True)
-    (etc / "sshd_config").write_text(f"Include {etc}/sshd_config.d/*.conf\nHostKey {host_key}\n")
-    return tmp_path
 
 
 def test_minion_config_wins_over_pillar_key_by_key(sandbox):

@@ -8,16 +8,14 @@ that highstate (salt/top.sls) enforces the policy, as ``sshd -T`` shows.
 import pytest
 import salt.utils.yaml
 
+from tests.functional.test_formula import sandbox  # noqa: F401 - the same sshd tree
 from tests.functional.test_sshd_scenarios import effective
 from tests.support.salt_call import LocalMinion, states_by_id
 
 
 @pytest.fixture
-def config(tmp_path, host_key):
-    etc = tmp_path / "etc-ssh"
-    (etc / "sshd_config.d").mkdir(parents=True)
-    (etc / "sshd_config").write_text(f"Include {etc}/sshd_config.d/*.conf\nHostKey {host_key}\n")
-    return etc / "sshd_config"
+def config(sandbox):
+    return sandbox / "etc-ssh" / "sshd_config"
 
 
 def persisted(minion):
