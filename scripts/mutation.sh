@@ -64,6 +64,7 @@ config() {  # $1: fork (fast) or forkserver (fresh imports per mutant)
   echo "pytest_add_cli_args_test_selection ="
   echo "    tests/unit"
   echo "    tests/functional/test_system_io.py"
+  echo "    tests/functional/test_system_writes.py"
   echo "pytest_add_cli_args ="
   echo "    -p no:cacheprovider"
   echo "    --ignore=tests/unit/test_formula_lint.py"

@@ -31,3 +31,29 @@ def test_address_lists(addr, patterns, matched):
 ])
 def test_pattern_lists(value, patterns, fold, matched):
     assert match.pattern_list_matches(value, patterns, fold_case=fold) is matched
+
+
+def test_folded_patterns_are_folded_too():
+    assert match.pattern_list_matches("web1.example.com", "*.EXAMPLE.com", fold_case=True)
+
+
+DEFAULTS = {"user": "idlelock-audit", "host": "audit.invalid", "addr": "192.0.2.1"}
+USERS = [("root", 0), ("alice", 1000), ("bob", 1001)]
+GROUPS = [("root", 0, []), ("alice", 1000, []), ("admins", 2000, ["bob"])]
+
+
+@pytest.mark.parametrize("args, connection", [
+    (("User", "ad?in"), dict(DEFAULTS, user="adxin")),
+    (("User", "*,!idlelock-audit"), dict(DEFAULTS, user="alice")),  # a real account
+    (("Group", "admins"), dict(DEFAULTS, user="bob")),
+    (("LocalAddress", "10.0.0.0/8"), dict(DEFAULTS, laddr="10.0.0.1")),
+    (("RDomain", "vrf1"), dict(DEFAULTS, rdomain="vrf1")),
+    (("Host", "*.EXAMPLE.com"), dict(DEFAULTS, host="x.EXAMPLE.com")),
+])
+def test_whole_connection_for_a_block(args, connection):
+    assert match.connection_for(args, USERS, GROUPS) == (connection, None)
+
+
+def test_host_negation_is_case_insensitive():
+    assert match.connection_for(("Host", "*,!AUDIT.INVALID"), USERS, GROUPS) == (
+        None, "no value satisfies Host *,!AUDIT.INVALID that idlelock can derive")

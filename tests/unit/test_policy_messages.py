@@ -46,3 +46,21 @@ def test_bad_profile_and_path_data_names_what_is_accepted(raw, error, defaults):
 def test_schedule_job_without_a_returner_key():
     job = policy.schedule_job({"highstate": False, "minutes": 5})
     assert "returner" not in job and job["minutes"] == 5 and "splay" not in job
+
+
+@pytest.mark.parametrize("raw, version, error", [
+    ({"sshd": {"channel_timeout": ["session:*=60"]}}, (8, 4),
+     "idlelock:sshd:channel_timeout: ['session:*=60'] is not accepted; ChannelTimeout needs "
+     "OpenSSH >= 9.2 and the managed sshd is 8.4; use auto or unmanaged"),
+    ({"profile": "cis", "shell": {"readonly": False}}, (9, 2),
+     "idlelock:shell:readonly: False is weaker than profile 'cis', which requires a readonly, "
+     "exported TMOUT"),
+    ({"profile": "pci"}, (9, 2),
+     "idlelock:profile: 'pci' is not accepted; expected one of cis, none, stig"),
+    ({"root": "/a/.."}, (9, 2),
+     "idlelock:root: '/a/..' is not accepted; expected an absolute path without control "
+     "characters, '#' or '..'"),
+])
+def test_refusals_word_for_word(raw, version, error, defaults):
+    _, errors, _ = policy.resolve(raw, defaults, version)
+    assert errors == [error]

@@ -4,6 +4,9 @@ expected value per shell, conflict messages, and the files it edits in place
 (the zsh hook, takeover undo), to the character.
 """
 
+import shutil
+import subprocess
+
 import pytest
 
 import idlelock_shell as shell
@@ -80,3 +83,45 @@ def test_zsh_hook_is_appended_after_the_existing_lines():
 def test_takeover_undo_on_a_last_line_without_newline():
     assert shell.restore_takeover("x=1\n  : # idlelock-takeover: TMOUT=5") == "x=1\n  TMOUT=5"
     assert shell.restore_takeover(": # idlelock-takeover: TMOUT=5\n") == "TMOUT=5\n"
+
+
+def test_unknown_form_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"^unknown form 'typeset'$"):
+        shell.render_profile(5, form="typeset")
+
+
+def test_etc_environment_is_read_as_pam_env():
+    assert shell.scan({"/etc/environment": "TMOUT=300\n"}) == {"lines": [{
+        "source": "/etc/environment:1", "file": "/etc/environment", "line": 1,
+        "text": "TMOUT=300", "value": "300", "readonly": False, "exported": True,
+        "unset": False, "simple": False, "ours": False, "environment": True}], "taken_over": []}
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="bash missing")
+@pytest.mark.parametrize("setup, want", [
+    ("", {"value": None, "readonly": False, "exported": False}),
+    ("TMOUT=5", {"value": "5", "readonly": False, "exported": False}),
+    ("export TMOUT=5", {"value": "5", "readonly": False, "exported": True}),
+    ("readonly TMOUT=5; export TMOUT", {"value": "5", "readonly": True, "exported": True}),
+])
+def test_the_sh_probe_reports_what_the_shell_has(setup, want):
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-s"], input=setup + "\n"
+                          + shell.probe_script("sh"), capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin"})
+    found = shell.parse_probe(proc.stdout, proc.stderr)
+    assert {key: found[key] for key in want} == want
+    assert found["groups"] and found["errors"] == []
+
+
+@pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
+@pytest.mark.parametrize("setup, want", [
+    ("", {"value": None, "readonly": False}),
+    ("set autologout = 2", {"value": "2", "readonly": False}),
+    ("set -r autologout = 2", {"value": "2", "readonly": True}),
+])
+def test_the_csh_probe_reports_what_tcsh_has(setup, want):
+    proc = subprocess.run(["tcsh", "-f"], input=setup + "\n" + shell.probe_script("csh"),
+                          capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    found = shell.parse_probe(proc.stdout, proc.stderr)
+    assert {key: found[key] for key in want} == want
+    assert found["groups"]
