@@ -20,13 +20,18 @@ def test_backups_keep_the_first_original_through_a_symlink(tmp_path):
     (tmp_path / "real.sh").write_text("original\n")
     (tmp_path / "link.sh").symlink_to("real.sh")
     (tmp_path / "other.sh").write_text("other\n")
-    backups = {"/link.sh": "/link.sh.bak", "/other.sh": "/other.sh.bak"}
-    system.write_backups(str(tmp_path), backups)
+    system.write_backups(str(tmp_path), {"/link.sh": "/link.sh.bak"})
     (tmp_path / "real.sh").write_text("changed\n")
-    system.write_backups(str(tmp_path), backups)
+    # One backup kept already does not stop the next one.
+    system.write_backups(str(tmp_path), {"/link.sh": "/link.sh.bak", "/other.sh": "/other.sh.bak"})
     assert (tmp_path / "link.sh.bak").read_text() == "original\n"
     assert not (tmp_path / "link.sh.bak").is_symlink()
     assert (tmp_path / "other.sh.bak").read_text() == "other\n"
+
+
+def test_undecodable_bytes_read_in_are_written_back_unchanged(tmp_path):
+    system.write_all("/", {str(tmp_path / "f.conf"): "x\udcff\n"})
+    assert (tmp_path / "f.conf").read_bytes() == b"x\xff\n"
 
 
 def test_an_interrupted_atomic_write_leaves_the_file_and_no_temp(tmp_path):

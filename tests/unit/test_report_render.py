@@ -70,6 +70,11 @@ def test_an_all_compliant_fleet_is_compliant():
     assert report.summarize("policy", {}, ["a"])["minions"]["a"]["environment"] == "unknown"
 
 
+def test_a_return_that_is_no_audit_is_not_compliant():
+    entry = report.summarize("policy", {"a": {"error": "no module"}}, ["a"])["minions"]["a"]
+    assert entry["status"] == "non-compliant" and entry["error"] == "{'error': 'no module'}"
+
+
 def test_a_minion_without_environment_or_passed_list():
     ret = {"compliant": False, "findings": [finding("x", "medium")]}
     entry = report.summarize("policy", {"a": ret}, ["a"])["minions"]["a"]
@@ -193,7 +198,8 @@ def test_svg_bars_scale_to_the_largest_environment():
     assert '<text class="total" data-env="prod" x="626.0" y="48" font-size="12">4</text>' in svg
     assert '<text class="total" data-env="dev" x="266.0" y="20" font-size="12">1</text>' in svg
     assert 'data-status="no answer"' not in svg
-    assert '<text x="0" y="22" font-size="13">dev</text>' in svg
+    assert '<text x="0" y="22" font-size="13">dev</text><rect class="bar" data-env="dev"' in svg
+    assert svg.endswith('font-size="12">4</text></svg>')
 
 
 def test_every_format_has_a_renderer(data):

@@ -110,7 +110,7 @@ def test_the_sh_probe_reports_what_the_shell_has(setup, want):
                           env={"PATH": "/usr/bin:/bin"})
     found = shell.parse_probe(proc.stdout, proc.stderr)
     assert {key: found[key] for key in want} == want
-    assert found["groups"] and found["errors"] == []
+    assert found["groups"] and found["errors"] == [] and proc.returncode == 0
 
 
 @pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
@@ -124,4 +124,4 @@ def test_the_csh_probe_reports_what_tcsh_has(setup, want):
                           capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
     found = shell.parse_probe(proc.stdout, proc.stderr)
     assert {key: found[key] for key in want} == want
-    assert found["groups"]
+    assert found["groups"] and proc.returncode == 0, proc.stderr
