@@ -75,7 +75,7 @@ def test_recursive_include_fails_the_state_clearly_and_changes_nothing(session_l
     config.write_text(f"Include {config}\nHostKey {host_key}\n")
     before = snapshot(tmp_path)
 
-    ret = session_loaders.states.idlelock.sshd(name="sshd idle timeout", config=str(config))
+    ret = session_loaders.states.idlelock.sshd(name=str(config))
 
     assert ret.result is False
     assert "Cannot read the sshd configuration" in ret.comment
@@ -103,8 +103,7 @@ def test_a_write_failing_part_way_through_the_state_puts_every_file_back(session
     def body():
         subprocess.run(["mount", "--bind", str(etc_ssh), str(etc_ssh)], check=True, timeout=30)
         subprocess.run(["mount", "-o", "remount,bind,ro", str(etc_ssh)], check=True, timeout=30)
-        ret = session_loaders.states.idlelock.sshd(name="sshd idle timeout", config=str(config),
-                                                   timeout=60)
+        ret = session_loaders.states.idlelock.sshd(name=str(config), timeout=60)
         return {"result": ret.result, "comment": ret.comment, "changes": ret.changes}
 
     ret = run_with_etc(tmp_path / "etc-upper", body)
