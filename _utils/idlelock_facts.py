@@ -242,4 +242,12 @@ def audit_facts(resolved, version, logind):
         facts["shell_error"] = report["error"]
     else:
         facts["shell"] = login_shell_facts(report)
+    facts["scanner_view"] = scanner_view(resolved["root"], sshd["config"])
     return facts
+
+
+def scanner_view(root, config):
+    """``{main, texts}``: the files an auditor's text scanner reads (see idlelock_scanner)."""
+    paths = [config, "/etc/profile"] + idlelock_system.expand_glob(root, "/etc/profile.d/*.sh")
+    return {"main": config, "texts": {path: idlelock_system.read_text(root, path)
+                                      for path in paths}}

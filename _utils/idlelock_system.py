@@ -258,12 +258,23 @@ def write_all(root, texts):
     """
     Write every file of ``{in-root path: text}``, or none of them.
 
-    When one write fails, the files already written get their old bytes back
-    (and new files are removed) before the error is raised.
+    A ``None`` text deletes that file. When one write fails, the files already
+    written get their old bytes back (and new files are removed) before the
+    error is raised. A deleted file is first moved aside in its directory, and
+    unlinked only once every write succeeded: a rollback moves it back with its
+    owner, mode and inode untouched.
     """
-    written = []
+    written, aside = [], []
     try:
         for path, text in texts.items():
+            if text is None:
+                real = host_path(root, path)
+                if os.path.lexists(real):
+                    directory, name = os.path.split(real)
+                    parked = os.path.join(directory, f".{name}.idlelock-removing")
+                    os.rename(real, parked)
+                    aside.append((parked, real))
+                continue
             old = _read_bytes(root, path)
             write_atomic(root, path, text.encode("utf-8", "surrogateescape"))
             written.append((path, old))
@@ -273,7 +284,11 @@ def write_all(root, texts):
                 os.unlink(host_path(root, resolve_symlinks(root, path)))
             else:
                 write_atomic(root, path, old)
+        for parked, real in reversed(aside):
+            os.rename(parked, real)
         raise
+    for parked, _ in aside:
+        os.unlink(parked)
 
 
 # ---------------------------------------------------------------- login shells
