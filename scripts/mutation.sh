@@ -27,7 +27,8 @@ limit=${MUTATION_TIMEOUT:-3600}
 # idlelock_enforce is orchestration, listed for completeness: only the
 # functional tests reach it.
 modules=(idlelock_policy idlelock_sshd idlelock_shell idlelock_audit idlelock_report
-         idlelock_logind idlelock_match idlelock_system idlelock_enforce)
+         idlelock_logind idlelock_match idlelock_unplan idlelock_scanner
+         idlelock_system idlelock_enforce)
 # Functions that run at import time (policy's validator factories, called to
 # build SCHEMA): a worker forked after the import keeps their original
 # behaviour, so their mutants are checked again with fresh imports.

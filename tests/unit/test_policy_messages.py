@@ -29,9 +29,7 @@ RULES = ("idlelock:profiles: {given} is not accepted; expected a mapping of chec
     ({"profiles": {"acme": 5}}, PROFILES.format(given="{'acme': 5}") + "; 'acme' is not a mapping"),
     ({"profiles": {"acme": {"bogus": 1}}},
      PROFILES.format(given="{'acme': {'bogus': 1}}") + "; unknown threshold acme:bogus, known: "
-     "client_alive_count_max_max, client_alive_count_max_min, client_alive_interval_max, "
-     "client_alive_interval_min, exported, readonly, rules, stop_idle_session_sec_max, "
-     "timeout_max, tmout_max, tmout_min"),
+     + ", ".join(sorted(policy.PROFILE_KEYS))),
     ({"profiles": {"acme": {"rules": 5}}}, RULES.format(given="{'acme': {'rules': 5}}")),
     ({"profiles": {"acme": {"rules": {"tmout": []}}}},
      RULES.format(given="{'acme': {'rules': {'tmout': []}}}") + "; bad entry 'tmout'"),

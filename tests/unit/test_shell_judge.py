@@ -1,7 +1,6 @@
 """
 What a user reads from the shell part: the judge's verdict per login shell, the
-expected value per shell, conflict messages, and the files it edits in place
-(the zsh hook, takeover undo), to the character.
+expected value per shell, conflict messages, and the zsh hook it edits in place, to the character.
 """
 
 import shutil
@@ -78,11 +77,6 @@ def test_zsh_hook_is_appended_after_the_existing_lines():
     assert shell.zsh_hook("emulate sh\n", "/p.sh") == (
         "emulate sh\n" + shell.ZSH_BEGIN + "\nif [ -r /p.sh ]; then . /p.sh; fi\n"
         + shell.ZSH_END + "\n")
-
-
-def test_takeover_undo_on_a_last_line_without_newline():
-    assert shell.restore_takeover("x=1\n  : # idlelock-takeover: TMOUT=5") == "x=1\n  TMOUT=5"
-    assert shell.restore_takeover(": # idlelock-takeover: TMOUT=5\n") == "TMOUT=5\n"
 
 
 def test_unknown_form_is_a_clear_error():

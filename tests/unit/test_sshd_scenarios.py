@@ -58,7 +58,8 @@ def test_sources_and_plan(scenario, defaults):
     assert (plan.texts == {}) is scenario.get("unchanged", False)
     # The files as written, read afresh (not the planner's own last walk): sshd's
     # first-value-wins rule picks the values the scenario expects.
-    written = dict(tree_files, **plan.texts)
+    written = {path: text for path, text in dict(tree_files, **plan.texts).items()
+               if text is not None}  # None: a file the plan removes
     final = idlelock_sshd.walk(f"{ROOT}/sshd_config", *fake_fs(written)).winners(
         idlelock_policy.SSHD_KEYWORDS.values())
     for keyword, value in scenarios.sshd_effective(scenario).items():
