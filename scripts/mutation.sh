@@ -69,6 +69,7 @@ config() {  # $1: fork (fast) or forkserver (fresh imports per mutant)
   echo "pytest_add_cli_args ="
   echo "    -p no:cacheprovider"
   echo "    --ignore=tests/unit/test_formula_lint.py"
+  echo "    --ignore=tests/unit/test_packaging.py"  # reads the real setup.cfg and _utils/
   if [[ $1 == forkserver ]]; then
     echo "process_isolation = forkserver"
     echo "forkserver_warmup = none"
