@@ -7,15 +7,19 @@ module is Salt glue: it resolves the policy from Salt's data and hands it to
 ``idlelock_enforce`` (plan, prove, write), turning its outcomes into Salt's.
 """
 
+import copy
 import logging
+import os
 
 import idlelock_defaults
 import idlelock_enforce
 import idlelock_facts
 import idlelock_policy
 import idlelock_reload
+import idlelock_system
 import idlelock_verdict
 
+import salt.utils.json
 import salt.utils.platform
 import salt.utils.process
 from salt.exceptions import CommandExecutionError
@@ -34,18 +38,32 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
-def _resolve(overrides=None, judge_profile=True):
+# Probe answers that state runs may reuse while their inputs are unchanged.
+PROBE_RECORD = ("idlelock", "probes.json")
+
+
+def _resolve(overrides=None, record=True, judge_profile=True):
     """
     ``(policy, errors)`` for this minion: idlelock's defaults with the per-OS
     data for its ``os_family`` grain, then pillar, minion config and
     ``overrides``, with ``auto`` resolved for its OpenSSH. Every entry point
     (CLI, states, audit, formula) resolves here, so all get the same values.
+
+    ``record``: probes may be answered from the record of earlier runs for up to
+    ``proof_max_age`` (state runs, the formula); ``False``: every probe runs
+    (``get`` and ``audit`` are the live answer).
     """
     defaults = idlelock_policy.defaults_for(__grains__.get("os_family"))
     merge = idlelock_policy.merge
     raw = merge(merge(__pillar__.get("idlelock", {}), __opts__.get("idlelock", {})),
                 overrides or {})
     merged = merge(defaults, raw if isinstance(raw, dict) else {})
+    try:  # before the version probe below; a bad value is refused by resolve()
+        max_age = idlelock_policy.parse_seconds(merged.get("proof_max_age")) if record else 0
+    except ValueError:
+        max_age = 0
+    idlelock_system.remember_probes(
+        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age)
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
     root_error = idlelock_enforce.root_error(root)
@@ -85,14 +103,23 @@ def policy(strict=True, **kwargs):
         salt '*' idlelock.policy
         salt '*' idlelock.policy timeout=300
     """
-    resolved, errors = _resolve(idlelock_policy.route(kwargs))
+    # Every SLS of the formula asks (map.jinja): one resolution per run, as
+    # long as nothing it depends on differs.
+    key = salt.utils.json.dumps(
+        [__pillar__.get("idlelock"), __opts__.get("idlelock"), kwargs,
+         __grains__.get("os_family")], sort_keys=True, default=str)
+    cached = __context__.get("idlelock.policy")
+    if not cached or cached[0] != key:
+        resolved, errors = _resolve(idlelock_policy.route(kwargs))
+        host = _host(resolved)
+        resolved["schedule"]["job"] = idlelock_policy.schedule_job(
+            resolved["schedule"], offline=not host["minion_daemon"]
+        )
+        resolved["host"] = host
+        cached = __context__["idlelock.policy"] = (key, resolved, errors)
+    resolved, errors = copy.deepcopy(cached[1:])
     if errors and strict:
         raise CommandExecutionError("; ".join(errors))
-    host = _host(resolved)
-    resolved["schedule"]["job"] = idlelock_policy.schedule_job(
-        resolved["schedule"], offline=not host["minion_daemon"]
-    )
-    resolved["host"] = host
     if not strict:
         resolved["errors"] = errors
     return resolved
@@ -141,7 +168,7 @@ def get(**kwargs):
         salt '*' idlelock.get
         salt-call idlelock.get root=/mnt/image
     """
-    resolved, _ = _resolve(idlelock_policy.route(kwargs))
+    resolved, _ = _resolve(idlelock_policy.route(kwargs), record=False)
     return idlelock_enforce.get(resolved, _logind_support(resolved))
 
 
@@ -183,7 +210,7 @@ def audit(profile="policy", **kwargs):
     overrides = idlelock_policy.route(kwargs)
     # Any host against any profile: a policy weaker than its own profile is
     # what an audit should find, not a reason to refuse one.
-    resolved, errors = _resolve(overrides, judge_profile=False)
+    resolved, errors = _resolve(overrides, record=False, judge_profile=False)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
     try:

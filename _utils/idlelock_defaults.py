@@ -20,6 +20,7 @@ DEFAULTS = {
     "environment": "",
     "profile": "none",
     "root": "/",
+    "proof_max_age": 6 * 3600,
     "sshd": {
         "enabled": True,
         "client_alive_interval": "auto",

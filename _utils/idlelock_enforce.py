@@ -115,7 +115,8 @@ def sshd_state(resolved):
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
-    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
+    effective = idlelock_system.sshd_effective(binary, config, root,
+                                               files=idlelock_sshd.inputs(tree))
     return {
         "version": version,
         "text": text,

@@ -112,9 +112,14 @@ def probe_shells(root, candidate=None, files=()):
     per process.
     """
     scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
-    raw = idlelock_system.probe_login_shells(
-        root, idlelock_system.installed_shells(root), scripts, candidate, files
-    )
+    shells = idlelock_system.installed_shells(root)
+    if files:
+        # The answer depends on more than the files that set TMOUT: every
+        # start-up file, the directories globs expand, the accounts, the shells.
+        expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
+        files = (list(files) + idlelock_shell.startup_inputs(expand)
+                 + sorted(path for path, _ in shells.values()))
+    raw = idlelock_system.probe_login_shells(root, shells, scripts, candidate, files)
     return {name: idlelock_shell.parse_probe(*output) for name, output in raw.items()}
 
 
@@ -229,7 +234,7 @@ def audit_facts(resolved, version, logind):
                                                  f"(root {root})")
             tree = sshd_tree(root, sshd["config"])[0]
             effective = idlelock_system.sshd_effective(sshd["binary"], sshd["config"], root,
-                                                       files=list(tree.texts))
+                                                       files=idlelock_sshd.inputs(tree))
         except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
             facts["sshd_error"] = str(exc)
         else:

@@ -330,6 +330,9 @@ SCHEMA = {
     "environment": _pattern(_LABEL_RE, "a short label (letters, digits, ' ._/:@+-')"),
     "profile": _pattern(_PROFILE_NAME_RE, "a profile name such as none, cis or stig"),
     "root": _abs_path,
+    # How long a state run may answer its probes from the record of an earlier
+    # run whose inputs are unchanged (see idlelock_record); 0: prove every run.
+    "proof_max_age": _seconds(0),
     "profiles": _profiles,
     "sshd": {
         "enabled": _boolean,

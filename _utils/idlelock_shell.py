@@ -217,6 +217,29 @@ def shell_files(expand, zsh_file=""):
     return paths
 
 
+# What a login shell may read before its prompt, beyond shell_files: the
+# start-up files of bash(1) INVOCATION, zsh(1) STARTUP/SHUTDOWN FILES (Debian's
+# /etc/zsh and upstream's /etc), ksh93(1) and tcsh(1) STARTUP, the directories
+# whose globs they expand, and the account database (group membership decides
+# an exemption).
+STARTUP_INPUTS = (
+    "/etc/environment", "/etc/profile", "/etc/profile.d", "/etc/bash.bashrc", "/etc/bashrc",
+    "/etc/zsh", "/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/zsh/zshrc", "/etc/zsh/zlogin",
+    "/etc/zshenv", "/etc/zprofile", "/etc/zshrc", "/etc/zlogin", "/etc/ksh.kshrc",
+    "/etc/csh.cshrc", "/etc/csh.login", "/etc/csh", "/etc/csh/login.d",
+    "/etc/passwd", "/etc/group",
+)
+STARTUP_GLOBS = ("/etc/profile.d/*", "/etc/csh/login.d/*")
+
+
+def startup_inputs(expand):
+    """Every in-root path whose change can change what a login shell ends up with."""
+    found = list(STARTUP_INPUTS)
+    for pattern in STARTUP_GLOBS:
+        found += expand(pattern)
+    return found
+
+
 def scan(texts, managed=()):
     """
     Every line that sets TMOUT: ``{"lines": [...], "taken_over": [...]}``.

@@ -117,6 +117,18 @@ def tokenize(line):
     return found.group(1).lower(), tuple(args)
 
 
+def inputs(tree):
+    """
+    Every path whose change can change what sshd reads for ``tree``: its files,
+    and the directories its Include globs expand (a new drop-in changes only its
+    directory).
+    """
+    globbed = {posixpath.dirname(include_path(arg))
+               for directive in tree.directives if directive.keyword == "include"
+               for arg in directive.args}
+    return list(tree.texts) + sorted(globbed - set(tree.texts))
+
+
 def include_path(pattern):
     """An Include argument as sshd resolves it: relative to /etc/ssh."""
     return pattern if pattern.startswith("/") else posixpath.join(SSHDIR, pattern)

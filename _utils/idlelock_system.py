@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import time
 
+import idlelock_record
+
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
@@ -101,35 +103,71 @@ def run_sshd(binary, args, root="/"):
     return proc
 
 
-# ---------------------------------------------------------------- one probe per process
-# A masterless salt-call computes the idlelock grain, then runs the states, and
-# both ask the same questions. Answers are kept for the life of the process,
-# keyed by the probe's inputs and the identity (inode, size, mtime) of every
-# file it reads, so that any write, ours or anyone's, makes the next call probe
-# afresh. The dict survives importlib.reload, which reuses the module namespace.
+# ---------------------------------------------------------------- one probe per input state
+# Every probe's answer is keyed by its arguments and the identity of every file
+# and directory it reads, so that any write, ours or anyone's, makes the next
+# call probe afresh. Answers are kept for the life of the process (the grain and
+# the states of one salt-call ask the same questions), and, where the Salt glue
+# names a record (see remember_probes), across processes: see idlelock_record.
+# Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
 _MAX_PROBES = 64
+_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0})
+
+
+def remember_probes(path, max_age):
+    """
+    Keep probe answers in the file ``path`` for ``max_age`` seconds, across runs.
+
+    ``path=None`` or ``max_age=0``: answers live for this process only (a full
+    proof on every run).
+    """
+    if _RECORD["path"] and not (path and max_age):
+        _PROBES.clear()  # a live proof from here on: forget answers the record gave
+    _RECORD.update(path=path if max_age else None, max_age=max_age)
 
 
 def file_identity(root, paths):
-    """What changes when any of the in-root ``paths`` is written, created or removed."""
+    """What changes when any of the in-root ``paths`` (files or directories) is written,
+    created, removed or replaced, or a directory gains or loses an entry."""
     identity = []
     for path in paths:
         try:
             info = os.stat(host_path(root, path))
-            identity.append((path, info.st_ino, info.st_size, info.st_mtime_ns))
+            identity.append((path, info.st_dev, info.st_ino, info.st_size,
+                             info.st_mtime_ns, info.st_ctime_ns))
         except OSError:
             identity.append((path, None))
     return tuple(identity)
 
 
-def _once(key, probe):
-    """``probe()``, or its answer from earlier in this process for the same ``key``."""
-    if key not in _PROBES:
-        if len(_PROBES) >= _MAX_PROBES:
-            _PROBES.clear()
-        _PROBES[key] = probe()
-    return _PROBES[key]
+def _once(key, probe, decode=lambda answer: answer):
+    """
+    ``probe()``, or its answer for the same ``key`` from earlier in this process
+    or from the record. ``decode`` turns a recorded (JSON) answer back into
+    what ``probe`` returns. A failing probe is never recorded.
+    """
+    if key in _PROBES:
+        return _PROBES[key]
+    path = _RECORD["path"]
+    found, answer = (idlelock_record.lookup(path, key, _RECORD["max_age"]) if path
+                     else (False, None))
+    if found:
+        try:
+            answer = decode(answer)
+        except (TypeError, ValueError, IndexError, KeyError):
+            found = False  # a record of another shape: prove afresh
+    if not found:
+        answer = probe()
+        if path:
+            try:
+                idlelock_record.store(path, key, answer)
+            except OSError:
+                pass  # a cache: the answer itself is right
+    if len(_PROBES) >= _MAX_PROBES:
+        _PROBES.clear()
+    _PROBES[key] = answer
+    return answer
 
 
 def sshd_version(binary, root="/"):
@@ -144,7 +182,8 @@ def sshd_version(binary, root="/"):
         major, minor, patch = found.groups()
         return (int(major), int(minor), int(patch or 0)), found.group(0)
 
-    return _once(("version", root, file_identity(root, [binary])), probe)
+    return _once(("version", root, file_identity(root, [binary])), probe,
+                 lambda answer: (tuple(answer[0]), answer[1]))
 
 
 def sshd_effective(binary, config, root="/", connection=None, files=()):

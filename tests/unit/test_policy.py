@@ -15,6 +15,7 @@ KEYS = {
     "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1"]),
     "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS"]),
     "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5]),
+    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;"]),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
