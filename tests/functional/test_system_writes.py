@@ -29,6 +29,12 @@ def test_backups_keep_the_first_original_through_a_symlink(tmp_path):
     assert (tmp_path / "other.sh.bak").read_text() == "other\n"
 
 
+def test_a_new_file_is_root_owned_0644(tmp_path):
+    system.write_all("/", {str(tmp_path / "new" / "00-idlelock.conf"): "x\n"})
+    info = (tmp_path / "new" / "00-idlelock.conf").stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o7777) == (0, 0, 0o644)
+
+
 def test_undecodable_bytes_read_in_are_written_back_unchanged(tmp_path):
     system.write_all("/", {str(tmp_path / "f.conf"): "x\udcff\n"})
     assert (tmp_path / "f.conf").read_bytes() == b"x\xff\n"

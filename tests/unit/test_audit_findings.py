@@ -82,3 +82,15 @@ def test_old_openssh_is_named_by_major_and_minor():
         "ClientAliveCountMax 0 disables ClientAlive disconnection on OpenSSH 8.4 (since 8.2)"),
         fix="state.apply idlelock with shell:tmout <= 600: OpenSSH 8.4 has no ChannelTimeout, "
             "so the shell must log out")]
+
+
+def test_a_foreign_tmout_is_named_in_the_fix():
+    shell = {"shell": "bash", "value": "900", "readonly": True, "exported": True,
+             "sources": {"value": "/etc/profile:1"}, "conflicts": []}
+    findings = judge({"openssh": (9, 2, 1), "shell": shell},
+                     dict(LIMIT, tmout_min=1, tmout_max=600))["findings"]
+    assert findings[0] == {
+        "check": "shell TMOUT", "rule": "idlelock:shell:tmout", "expected": "1..600",
+        "actual": "900", "source": "/etc/profile:1", "severity": "medium",
+        "fix": "state.apply idlelock with shell:tmout 1..600; /etc/profile:1 sets it now "
+               "(shell:takeover: true takes over foreign lines)"}
