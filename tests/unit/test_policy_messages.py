@@ -10,8 +10,7 @@ import idlelock_policy as policy
 
 PROFILES = "idlelock:profiles: {given} is not accepted; expected a mapping of profile name to thresholds"
 RULES = ("idlelock:profiles: {given} is not accepted; expected a mapping of check "
-         "(client_alive_interval, client_alive_count_max, tmout, tmout_readonly, tmout_exported, "
-         "tmout_conflict, stop_idle_session_sec, idle_logout) to a list of rule IDs or "
+         "(" + ", ".join(policy.AUDIT_CHECKS) + ") to a list of rule IDs or "
          "{{id: ID, <threshold>: value}}")
 
 
