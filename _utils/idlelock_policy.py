@@ -220,14 +220,15 @@ def _profiles(value):
                           "from the resolved policy")
         if not isinstance(thresholds, dict):
             raise Invalid(f"{accepted}; {name!r} is not a mapping")
-        for key, limit in thresholds.items():
+        for key in thresholds:
             if key not in PROFILE_KEYS:
                 raise Invalid(
                     f"{accepted}; unknown threshold {name}:{key}, known: "
                     + ", ".join(sorted(PROFILE_KEYS))
                 )
-            PROFILE_KEYS[key](limit)
-    return value
+    # The canonical values ("5m" -> 300), as every other key is resolved.
+    return {name: {key: PROFILE_KEYS[key](limit) for key, limit in thresholds.items()}
+            for name, thresholds in value.items()}
 
 
 # Thresholds a profile may set. ``timeout_max`` also bounds the idle logout
@@ -308,11 +309,11 @@ def _scanner(value):
     for rule, limits in value.items():
         if rule not in SCANNER_RULES or not isinstance(limits, dict) or not limits:
             raise Invalid(f"{accepted}; bad entry {rule!r}")
-        for key, limit in limits.items():
+        for key in limits:
             if key not in SCANNER_RULES[rule]:
                 raise Invalid(f"{accepted}; {rule} takes " + ", ".join(SCANNER_RULES[rule]))
-            THRESHOLD_KEYS[key](limit)
-    return value
+    return {rule: {key: THRESHOLD_KEYS[key](limit) for key, limit in limits.items()}
+            for rule, limits in value.items()}
 
 
 def _profile_defaults(value):
@@ -321,10 +322,10 @@ def _profile_defaults(value):
     if not isinstance(value, dict) or set(value) - set(PROFILE_DEFAULT_SECTIONS):
         raise Invalid(accepted)
     errors = []
-    _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
+    clean = _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
     if errors:
         raise Invalid(f"{accepted}; " + "; ".join(errors))
-    return value
+    return clean
 
 
 PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules, scanner=_scanner, defaults=_profile_defaults)
@@ -642,6 +643,15 @@ def resolve(raw, defaults, version=None, judge_profile=True):
     """
     errors, warnings = [], []
     clean = _validate(raw or {}, SCHEMA, "idlelock", errors)
+    built_in = sorted(set(clean.get("profiles", {})) & set(defaults.get("profiles", {})))
+    if built_in:
+        # A pillar that redefined cis would make every report labelled CIS judge
+        # against the site's thresholds instead.
+        errors.append(f"idlelock:profiles: {', '.join(map(repr, built_in))} is built in and "
+                      "cannot be redefined; give a site profile its own name "
+                      "(e.g. cis-site) and set profile: to it")
+        clean["profiles"] = {name: limits for name, limits in clean["profiles"].items()
+                             if name not in built_in}
     # A compliance profile's own defaults (e.g. the benchmark's ClientAliveCountMax)
     # sit between defaults.yaml and pillar: a site's explicit value still wins.
     chosen = merge(defaults, clean).get("profiles", {}).get(
