@@ -50,7 +50,7 @@ def test_sls_and_policy_agree(sandbox):
     assert values["clientaliveinterval"] == str(policy["sshd"]["client_alive_interval"]) == "42"
     # The CIS benchmark's remediation value, which the cis profile defaults to.
     assert values["clientalivecountmax"] == str(policy["sshd"]["client_alive_count_max"]) == "3"
-    assert values["unusedconnectiontimeout"] == str(policy["sshd"]["unused_connection_timeout"])
+    assert values["unusedconnectiontimeout"] == str(policy["sshd"]["unused_connection_timeout"]) == "42"
 
     again = minion.call("state.apply", "idlelock")
     assert all(not state["changes"] for state in again.values())
