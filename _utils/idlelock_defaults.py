@@ -21,6 +21,11 @@ DEFAULTS = {
     "profile": "none",
     "root": "/",
     "proof_max_age": 6 * 3600,
+    # Members of these groups get no idle logout: no TMOUT from the shell guard,
+    # and on OpenSSH >= 10.5 a `Match Group` block at the end of idlelock's
+    # drop-in that lifts ChannelTimeout's session timeout. shell:exempt_groups
+    # is an alias of this list.
+    "exempt_groups": [],
     "sshd": {
         "enabled": True,
         "client_alive_interval": "auto",
@@ -47,7 +52,6 @@ DEFAULTS = {
         "readonly": True,
         "profile_file": "/etc/profile.d/idlelock.sh",
         "csh_file": "/etc/profile.d/idlelock.csh",
-        "exempt_groups": [],
         "takeover": False,
         # posix: TMOUT=N / readonly TMOUT / export TMOUT (Debian/Ubuntu scanners);
         # declare: declare -xr TMOUT=N for bash (RedHat scanners). OS_FAMILY picks.
@@ -103,9 +107,13 @@ DEFAULTS = {
                                        "client_alive_count_max_max": 3},
                 "accounts_tmout": {"tmout_min": 1, "tmout_max": 600},
             },
+            # CIS Debian Linux 12 Benchmark: 5.1.7 "Ensure sshd ClientAliveInterval
+            # and ClientAliveCountMax are configured", 5.4.3.2 "Ensure default user
+            # shell timeout is configured" (public index of the IDs:
+            # github.com/ComplianceAsCode/content, controls/cis_debian12.yml).
             "rules": {
-                "client_alive_interval": ["CIS 5.1.x"],
-                "client_alive_count_max": ["CIS 5.1.x"],
+                "client_alive_interval": ["CIS 5.1.7"],
+                "client_alive_count_max": ["CIS 5.1.7"],
                 "tmout": ["CIS 5.4.3.2"],
                 "tmout_readonly": ["CIS 5.4.3.2"],
                 "tmout_exported": ["CIS 5.4.3.2"],

@@ -92,6 +92,8 @@ def override_notes(tree, version):
     """Describe Match blocks that set a managed keyword for some connections."""
     notes = []
     for keyword, directive in tree.match_overrides(MANAGED):
+        if idlelock_sshd.is_own(directive):
+            continue  # idlelock's exempt_groups block, reported as such by set_sshd
         note = {
             "keyword": keyword,
             "value": directive.value,
@@ -124,6 +126,7 @@ def sshd_state(resolved):
         "tree": tree,
         "read": read,
         "expand": expand,
+        "reload": idlelock_facts.reload_facts(resolved, tree, effective),
     }
 
 
@@ -154,7 +157,23 @@ def get(resolved, logind_support):
         for keyword in MANAGED
     }
     report["match_overrides"] = override_notes(live["tree"], live["version"])
+    report["reload"] = live["reload"]
     return report
+
+
+def reload_status(resolved):
+    """
+    The body of ``idlelock.reload_status``: ``idlelock_facts.reload_facts`` of
+    the live sshd, or None where sshd is not managed, cannot be probed (the
+    sshd state reports that itself) or lies under another ``root``.
+    """
+    if not resolved["sshd"]["enabled"]:
+        return None
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+        return sshd_state(resolved)["reload"]
+    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError):
+        return None
 
 
 def audit(resolved, profile, logind_support):
@@ -181,12 +200,14 @@ def audit(resolved, profile, logind_support):
     return result
 
 
-def verify_candidate(resolved, candidate_tree, desired):
+def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=None):
     """
     Validate the whole candidate with sshd before anything is replaced.
 
     Returns ``None`` when sshd accepts it and every desired value is effective,
-    else the reason, naming the file and line that win.
+    else the reason, naming the file and line that win. With ``exemption``
+    (the plan's Match Group block), ``proof`` receives what
+    ``idlelock_facts.prove_exemption`` finds on the candidate.
     """
     root, _, binary = _sshd_paths(resolved)
     with idlelock_system.stage_dir(root) as scratch:
@@ -194,6 +215,8 @@ def verify_candidate(resolved, candidate_tree, desired):
         idlelock_system.write_plain(root, files)
         try:
             effective = idlelock_system.sshd_effective(binary, main, root)
+            if exemption:
+                proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
         except idlelock_system.ProbeError as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
@@ -229,18 +252,47 @@ def set_sshd(resolved, test):
     desired = idlelock_policy.sshd_directives(resolved["sshd"])
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
+        if note["effective"] and note["keyword"] == "ChannelTimeout" \
+                and note["value"].strip().lower() == "none":
+            state = (" (OpenSSH 10.6 drops each such session as it opens: 'bad timeout none'; "
+                     "use session:*=0 to turn the timeout off)")
         warnings.append(
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
+    groups = resolved["exempt_groups"] if resolved["sshd"]["exempt"] else ()
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
-                              resolved["sshd"]["layout"])
+                              resolved["sshd"]["layout"], groups)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    if groups and plan.exemption is None:
+        warnings.append(
+            f"idlelock's block is at the top of {plan.target} (sshd:layout main, or no drop-in "
+            "directory included before any Match), so it writes no Match Group block for "
+            "exempt_groups (in the main file it would capture the lines after it); the shell "
+            "guard is the only exemption")
+    if plan.exemption:
+        settings += (f"; Match {plan.exemption['match']}: ChannelTimeout "
+                     f"{plan.exemption['ChannelTimeout']}")
+    manage = resolved["sshd"]["manage_service"]
     if not plan.texts:
-        return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
-    problem = verify_candidate(resolved, plan.tree, desired)
+        note, warning = idlelock_sshd.reload_note(live["reload"], manage)
+        if not note:
+            return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        # A reload that failed or was skipped, or a hand edit: report it as a
+        # change so that the service reload watching this state runs again.
+        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
+                   if manage and live["reload"]["pending"] else {})
+        return outcome(None if test and changes else True,
+                       f"sshd files already set {settings}{note}", changes,
+                       warnings + [warning] * bool(warning))
+    proof = []
+    problem = verify_candidate(resolved, plan.tree, desired, plan.exemption, proof)
     if problem:
         return fail(f"{problem}; nothing was changed", warnings)
+    if plan.exemption:
+        proven, problems = proof
+        warnings.extend(problems)
+        settings += f" (proven with sshd -T -C for {', '.join(proven) or 'no member'})"
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()
@@ -248,13 +300,18 @@ def set_sshd(resolved, test):
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
-    if test:
-        return outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
-    try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+    if not test:
+        try:
+            idlelock_system.write_all(resolved["root"], plan.texts)
+        except OSError as exc:
+            return _write_failed(exc, warnings)
+    note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
+        resolved, plan.tree, live["effective"], writing=plan.texts if test else ()), manage)
+    warnings += [warning] * bool(warning)
+    verb = ("files would set" if test else "files set") if note else (
+        "would enforce" if test else "enforces")
+    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}", changes,
+                   warnings)
 
 
 # ---------------------------------------------------------------- shell

@@ -90,7 +90,7 @@ def test_shell_scenario(scenario, idlelock, tmp_path):
     assert "diff" in first["changes"]
     assert out["after"]["effective"]["bash"]["value"] == want["bash"]
     if want["bash"] is not None:
-        assert out["after"]["effective"]["bash"]["readonly"] is True
+        assert out["after"]["effective"]["bash"]["readonly"] is want.get("readonly", True)
         assert out["after"]["effective"]["bash"]["exported"] is True
     assert not any(p["errors"] for p in out["after"]["effective"].values()), out["after"]
     # Idempotent: no changes, nothing rewritten.

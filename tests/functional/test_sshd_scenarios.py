@@ -37,7 +37,7 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     for expected in scenario.get("warnings", []):
         assert any(expected in w for w in warnings), (expected, warnings)
     values = effective(config)
-    for keyword, value in scenario.get("effective", {}).items():
+    for keyword, value in scenarios.sshd_effective(scenario).items():
         assert values.get(keyword) == value, keyword
     for disabled in scenario["disabled"]:
         rel, lineno = disabled.rsplit(":", 1)

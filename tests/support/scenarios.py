@@ -9,6 +9,18 @@ SCENARIOS = pathlib.Path(__file__).resolve().parent.parent / "scenarios"
 # The profiles every audit scenario states its expected findings for.
 PROFILES = ("stig", "cis", "policy")
 
+# What `sshd -T` prints after a run with the default policy (timeout 600 s):
+# written out here rather than derived from idlelock's own resolution, so that a
+# test compares the code with the expected values and not with itself. A
+# scenario's `effective` adds or overrides keywords.
+SSHD_DEFAULT_EFFECTIVE = {"clientaliveinterval": "300", "clientalivecountmax": "1",
+                          "channeltimeout": "session:*=600", "unusedconnectiontimeout": "600"}
+
+
+def sshd_effective(scenario):
+    """The effective values a successful run of an sshd scenario must leave."""
+    return dict(SSHD_DEFAULT_EFFECTIVE, **scenario.get("effective", {}))
+
 
 def load(kind):
     """``[(name, scenario dict)]`` for every ``tests/scenarios/<kind>/*.yaml``."""

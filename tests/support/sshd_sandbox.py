@@ -32,6 +32,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import idlelock_sshd
+
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec on SIGHUP unless started by absolute path
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")  # sshd -t/-T/-D all refuse to run without it
@@ -496,4 +498,4 @@ def effective(config):
     out = subprocess.run(
         ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
     ).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines())
+    return idlelock_sshd.read_effective(out)
