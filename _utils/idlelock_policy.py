@@ -25,7 +25,6 @@ MAX_COUNT = 100
 
 # OpenSSH versions at which a behaviour appears (docs/how-idle-sessions-end.md §1).
 V_COUNTMAX_ZERO_DISABLES = (8, 2)
-V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
 V_GLOBAL_CHANNEL_TYPE = (9, 7)
 # sshd applies a ChannelTimeout set inside Match to the session: upstream 10.5p1

@@ -37,7 +37,7 @@ SSHD = "/usr/sbin/sshd"
 # saltstack-formulas/openssh-formula, the peer of the no-op figure, where the
 # search tool's fetch left it (a bare repository; its code is never committed).
 PEER_MIRROR = pathlib.Path("/work/.mirror/saltstack-formulas+openssh-formula/repo")
-# What the shell part reads and writes on Debian (map.jinja): bound over the real ones.
+# What the shell part reads and writes on Debian (per-OS data): bound over the real ones.
 SANDBOXED_ETC = ("ssh", "profile.d", "zsh", "csh")
 NAMESPACE_FLAG = "IDLELOCK_BENCH_NAMESPACE"
 STEP_TIMEOUT = 300
@@ -266,6 +266,36 @@ def ping(work, pairs):
     return figures
 
 
+def apply_script(work, pairs):
+    """
+    A no-op ``scripts/apply.sh`` (the README's first command, with its own
+    config) against Salt's floor with the same config: ``state.single test.nop``.
+    """
+    env = dict(os.environ, IDLELOCK_STATE=str(work / "apply-state"))
+    pillar = 'pillar={"idlelock": {"sshd": {"manage_service": false}}}'
+
+    def run(argv, check_changes):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env,
+                              timeout=STEP_TIMEOUT, check=False)
+        seconds = time.perf_counter() - start
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        result = json.loads(proc.stdout)["local"]
+        assert not failures(result) and not (check_changes and changed(result)), result
+        return seconds
+
+    apply_sh = [str(REPO / "scripts" / "apply.sh"), pillar, "--out=json"]
+    floor = [SALT_CALL, "--local", "-c", env["IDLELOCK_STATE"], "--out=json",
+             "state.single", "test.nop", "name=floor"]
+    run(apply_sh, check_changes=False)  # the first run makes the host compliant
+    figures = {}
+    (figures["apply_ratio"], figures["apply_marginal_ms"], figures["apply_cpu_ratio"],
+     figures["apply_cpu_marginal_ms"]) = paired_runs(
+        lambda: run(floor, True), lambda: run(apply_sh, True), pairs)
+    figures["apply_floor_s"] = statistics.median(run(floor, True) for _ in range(3))
+    return figures
+
+
 _EXECVE_RE = re.compile(r'^execve\("([^"]+)", \[(.*?)\]\, .*\) = 0$')
 
 
@@ -345,7 +375,7 @@ def large_tree_get(work, pairs):
     """``idlelock.get`` (in Salt's loader, as a minion runs it) against ``sshd -T`` alone."""
     from saltfactories.utils.functional import Loaders
 
-    from tests.conftest import make_minion_opts
+    from tests.support.loader import make_minion_opts
 
     config = large_tree(work / "large")
     (work / "loader" / "pillar").mkdir(parents=True)
@@ -433,6 +463,10 @@ def report(figures):
         ("  marginal ms", "ping_marginal_ms", ""),
         ("  CPU time ratio", "ping_cpu_ratio", ""),
         ("  CPU marginal ms", "ping_cpu_marginal_ms", ""),
+        ("no-op scripts/apply.sh / Salt's floor (same config)", "apply_ratio", ""),
+        ("  marginal ms", "apply_marginal_ms", ""),
+        ("  CPU marginal ms", "apply_cpu_marginal_ms", ""),
+        ("  the floor, s", "apply_floor_s", ""),
         ("no-op state.apply idlelock / test.nop floor", "noop_ratio", "≤ 1.05"),
         ("  marginal ms", "noop_marginal_ms", "≤ ~100"),
         ("  CPU time ratio", "noop_cpu_ratio", ""),
@@ -492,7 +526,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 15)),
                         help="A/B pairs per figure (default 15)")
-    parser.add_argument("--only", choices=("ping", "masterless", "large", "fleet"),
+    parser.add_argument("--only", choices=("ping", "apply", "masterless", "large", "fleet"),
                         action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -505,12 +539,12 @@ def main():
     # environment that forbids that would charge every run with compiling them.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     reexec_in_namespace()
-    parts = args.only or ["ping", "masterless", "large", "fleet"]
+    parts = args.only or ["ping", "apply", "masterless", "large", "fleet"]
     work = pathlib.Path(tempfile.mkdtemp(prefix="idlelock-bench-"))
     figures = {"date": time.strftime("%Y-%m-%d"), "pairs": args.pairs}
     try:
         sandbox_etc(work)
-        for name, part in (("ping", ping), ("masterless", masterless),
+        for name, part in (("ping", ping), ("apply", apply_script), ("masterless", masterless),
                            ("large", large_tree_get), ("fleet", fleet)):
             if name in parts:
                 started = time.monotonic()

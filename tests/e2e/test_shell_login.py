@@ -42,7 +42,7 @@ def applied(tmp_path_factory):
     """The sandbox /etc upper layer after set_shell, and set_shell's return."""
     from saltfactories.utils.functional import Loaders
 
-    from tests.conftest import make_minion_opts
+    from tests.support.loader import make_minion_opts
 
     base = tmp_path_factory.mktemp("shell-login")
     upper = base / "etc"

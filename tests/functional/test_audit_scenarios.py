@@ -19,7 +19,7 @@ import idlelock_facts
 from tests.support import scenarios
 from tests.support.private_etc import run_with_etc
 from tests.support.sshd_sandbox import ensure_test_user
-from tests.unit.test_audit import PROFILES, found
+from tests.support.scenarios import PROFILES, found
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mount namespaces, test accounts"),

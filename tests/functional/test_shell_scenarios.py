@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="bash missing"),
 ]
 
-# The Debian per-OS values of map.jinja, so zsh and tcsh are covered too.
+# The Debian per-OS values (idlelock_defaults.OS_FAMILY), so zsh and tcsh are covered too.
 BASE_POLICY = {"tmout": 5, "zsh_file": "/etc/zsh/zprofile",
                "csh_file": "/etc/csh/login.d/idlelock.csh"}
 

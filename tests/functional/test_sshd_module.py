@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.functional.test_sshd_scenarios import effective, snapshot
+from tests.support.sshd_sandbox import effective, snapshot
 
 MAIN = """\
 ClientAliveInterval 100

@@ -7,34 +7,16 @@ no-op that writes nothing.
 """
 
 import os
-import pathlib
-import subprocess
 
-import idlelock_sshd
 import pytest
 
-from tests.functional.conftest import flatten
 from tests.support import scenarios
-
-
-def snapshot(root):
-    """Every file under ``root``: bytes and mtime."""
-    found = {}
-    for path in sorted(pathlib.Path(root).rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            found[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return found
-
-
-def effective(config):
-    out = subprocess.run(
-        ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
-    ).stdout
-    return idlelock_sshd.read_effective(out)
+from tests.support.scenarios import flatten
+from tests.support.sshd_sandbox import effective, snapshot
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", functional=(True, True)))
-def test_scenario(scenario, tmp_path, host_key, idlelock):
+def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     root = tmp_path / "tree"
     root.mkdir()
     scenarios.materialize(scenario, root, host_key)

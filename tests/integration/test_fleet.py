@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.fleet import minion_returns, sandboxed_minion
 from tests.support.salt_call import states_by_id
 
 pytestmark = pytest.mark.integration
@@ -110,14 +110,15 @@ def test_sync_all_brings_the_extension(synced):
         assert "utils.idlelock_policy" in ret["utils"]
 
 
-def test_pillar_top_targets_the_env_grain(salt_run_cli):
-    # The master compiles pillar for a minion it has never seen (no grains),
-    # then for one that claims each environment.
-    unknown = salt_run_cli.run("pillar.show_pillar", "no-such-minion")
+def test_pillar_top_targets_minion_ids_not_grains(salt_run_cli):
+    # The master compiles pillar for minions it has never seen: an id outside
+    # every pattern gets the baseline, an id of each environment its policy,
+    # and a grain that claims another environment changes nothing.
+    unknown = salt_run_cli.run("pillar.show_pillar", "no-such-minion", "env=prod")
     assert unknown.returncode == 0, unknown.stderr
     assert unknown.data == {"idlelock": {"environment": "default"}}
     for env, timeout in TIMEOUTS.items():
-        shown = salt_run_cli.run("pillar.show_pillar", "no-such-minion", f"env={env}")
+        shown = salt_run_cli.run("pillar.show_pillar", f"web01-{env}", "env=dev")
         assert shown.data["idlelock"]["environment"] == env
         assert shown.data["idlelock"]["timeout"] == timeout
 

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.fleet import minion_returns, sandboxed_minion
 from tests.support.sshd_sandbox import ensure_test_user
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 ENVS = {"report-dev": "dev", "report-staging": "staging", "report-prod": "prod"}
 TIMEOUTS = {"dev": 3600, "staging": 900, "prod": 600}  # pillar/idlelock/<env>.sls
 FLEET = ",".join(ENVS)
-GONE = "report-gone"
+GONE = "report-gone-dev"  # pillar/top.sls: "*-dev"
 ADMIN, ADMINS = "idlelock-audit-adm", "idlelock-audit-admins"
 MATCH_BLOCK = f"Match Group {ADMINS}\n    ClientAliveInterval 3600\n    ClientAliveCountMax 0\n"
 

@@ -6,6 +6,8 @@ import pathlib
 import yaml
 
 SCENARIOS = pathlib.Path(__file__).resolve().parent.parent / "scenarios"
+# The profiles every audit scenario states its expected findings for.
+PROFILES = ("stig", "cis", "policy")
 
 # What `sshd -T` prints after a run with the default policy (timeout 600 s):
 # written out here rather than derived from idlelock's own resolution, so that a
@@ -62,3 +64,21 @@ def materialize(scenario, root, host_key):
 def relative(text, root):
     """Sandbox paths in a message, made relative like the scenario's own paths."""
     return str(text).replace(str(root).rstrip("/") + "/", "")
+
+
+def flatten(policy):
+    """A pillar-shaped policy as ``idlelock.set_*`` keyword arguments."""
+    kwargs = {}
+    for key, value in policy.items():
+        if isinstance(value, dict) and key != "profiles":
+            kwargs.update(value)
+        else:
+            kwargs[key] = value
+    return kwargs
+
+
+def found(result):
+    """An audit's findings as sorted ``[check, rule, severity]``, as the scenarios state
+    them; the scanner view is judged apart (``scanner``)."""
+    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"]
+                  if not f["check"].startswith("scanner view: "))

@@ -36,7 +36,7 @@ def resolved_sshd(scenario, defaults):
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", error=(None, None)))
-def test_sources_and_plan(scenario, defaults):
+def test_sshd_scenario(scenario, defaults):
     tree_files = scenarios.files(scenario, ROOT)
     for rel, target in scenario.get("symlinks", {}).items():
         tree_files[posixpath.join(ROOT, rel)] = tree_files[posixpath.join(ROOT, target)]
