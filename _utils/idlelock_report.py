@@ -66,6 +66,23 @@ def _host_entry(name, ret, environment, transport, last_seen):
 
 
 _SILENT = object()
+NO_ANSWER = object()
+
+
+def ssh_answer(ret):
+    """
+    What one host returned to salt-ssh: the function's return (an audit, or
+    the error text when it failed on the host), or :data:`NO_ANSWER` when ssh
+    itself failed (unreachable, refused, bad key: salt-ssh gives retcode 255
+    and ssh's stderr, no return).
+    """
+    if isinstance(ret, dict) and "return" in ret:
+        return ret["return"]
+    if isinstance(ret, dict) and ret.get("retcode") == 255:
+        return NO_ANSWER
+    if isinstance(ret, dict) and ("stderr" in ret or "_error" in ret):
+        return str(ret.get("_error") or ret.get("stderr"))
+    return ret
 
 
 def _remediation(group, profile, hosts):
@@ -446,6 +463,8 @@ table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f0f0f0;white-space:nowrap}td.num,td.sev{white-space:nowrap}
 #hosts td,#rules td{overflow-wrap:anywhere}
+#rules{table-layout:fixed}#rules col.sev{width:6.5em}#rules col.rule{width:11em}#rules col.check{width:11em}
+#rules col.n{width:4.5em}#rules col.exp{width:10em}#rules col.act{width:22%}
 th.sort{cursor:pointer;user-select:none}th.sort:after{content:" \\2195";color:#999}
 th.sort[data-dir=asc]:after{content:" \\2191";color:#222}th.sort[data-dir=desc]:after{content:" \\2193";color:#222}
 td.num{text-align:right}
@@ -574,8 +593,10 @@ def _env_table(report):
 
 def _rules_table(report):
     esc = html.escape
-    rows = ['<table id="rules"><thead><tr><th>severity</th><th>rule</th><th>check</th>'
-            "<th>hosts</th><th>expected</th><th>actual</th><th>remediation</th></tr></thead><tbody>"]
+    rows = ['<table id="rules"><colgroup><col class="sev"><col class="rule"><col class="check">'
+            '<col class="n"><col class="exp"><col class="act"><col></colgroup>'
+            "<thead><tr><th>severity</th><th>rule</th><th>check</th><th>hosts</th><th>expected</th>"
+            "<th>actual</th><th>remediation</th></tr></thead><tbody>"]
     for group in report["rules"]:
         sev = group["severity"]
         rows.append(
