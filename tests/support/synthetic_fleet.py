@@ -150,3 +150,8 @@ def report(scale=1):
     return idlelock_report.summarize(PROFILE, returns, expected, envs, generated=GENERATED,
                                      target="*", last_seen=last_seen,
                                      history=history(total=len(expected)))
+
+
+if __name__ == "__main__":
+    # python -m tests.support.synthetic_fleet: rewrite docs/report-sample.html.
+    (REPO / "docs" / "report-sample.html").write_text(idlelock_report.render_html(report()))
