@@ -10,16 +10,16 @@ import datetime
 import logging
 import os
 
+import idlelock_reload
+import idlelock_report
+
 import salt.cache
 import salt.client
 import salt.utils.atomicfile
 import salt.utils.files
 import salt.utils.json
 
-try:
-    import idlelock_report
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import idlelock_report
+idlelock_reload.reload_replaced()
 
 log = logging.getLogger(__name__)
 
