@@ -36,10 +36,23 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
+# Under salt-ssh, ``salt-call`` on the target compiles no pillar; idlelock's
+# wrapper (_wrapper/idlelock.py) ships the target's ``idlelock`` pillar in this
+# minion option instead. Its presence also means: no minion daemon here.
+SSH_PILLAR = "idlelock_ssh_pillar"
+
+
+def _pillar():
+    """The ``idlelock`` pillar key: from salt-ssh's wrapper, else ``__pillar__``."""
+    if SSH_PILLAR in __opts__:
+        return __opts__[SSH_PILLAR]
+    return __pillar__.get("idlelock", {})
+
+
 def _raw(overrides=None, os_defaults=None):
     """Policy input: per-OS defaults, then pillar, then minion config, then overrides."""
     merge = idlelock_policy.merge
-    raw = merge(os_defaults or {}, __pillar__.get("idlelock", {}))
+    raw = merge(os_defaults or {}, _pillar())
     raw = merge(raw, __opts__.get("idlelock", {}))
     return merge(raw, overrides or {})
 
@@ -103,6 +116,8 @@ def policy(strict=True, os_defaults=None, **kwargs):
     resolved["schedule"]["job"] = idlelock_policy.schedule_job(
         resolved["schedule"], offline=not _minion_daemon_running()
     )
+    resolved["schedule"]["unavailable"] = idlelock_policy.schedule_unavailable(
+        salt_ssh=SSH_PILLAR in __opts__)
     if errors and strict:
         raise CommandExecutionError("; ".join(errors))
     if not errors and not _split_overrides(kwargs, "sshd"):

@@ -12,9 +12,8 @@ multiplies every count (5,000 hosts at ``scale=10``). Deterministic.
 import pathlib
 import random
 
-import yaml
-
 import idlelock_audit
+import idlelock_defaults
 import idlelock_report
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -30,8 +29,7 @@ VERSIONS = ((8, 4), (9, 2), (9, 6), (10, 0))
 
 def stig():
     """The stig profile's thresholds, as shipped."""
-    text = (REPO / "_utils" / "idlelock_defaults.yaml").read_text()
-    return yaml.safe_load(text)["idlelock"]["profiles"][PROFILE]
+    return idlelock_defaults.DEFAULTS["profiles"][PROFILE]
 
 
 def _compliant_facts(version):
