@@ -158,7 +158,8 @@ class _Page(html.parser.HTMLParser):
         if tag == "tr" and self._table == "environments" and "data-env" in attrs:
             self._env = self.envs.setdefault(attrs["data-env"], {})
         if tag == "td" and self._env is not None:
-            self._cell = attrs.get("class", "st-compliant").replace("st-", "").replace("-", " ")
+            cell = attrs.get("class", "st-compliant").removeprefix("st-")
+            self._cell = "no answer" if cell == "no-answer" else cell
             self._env.setdefault(self._cell, [])
         if tag == "a" and self._cell:
             self._env[self._cell].append(attrs["href"][len("#h-"):])
