@@ -116,7 +116,7 @@ def _ssh_returns(tgt, tgt_type, profile, timeout):
     """
     import salt.client.ssh.client  # pylint: disable=import-outside-toplevel
 
-    client = salt.client.ssh.client.SSHClient(mopts=__opts__, disable_custom_roster=True)
+    client = salt.client.ssh.client.SSHClient(mopts=__opts__)
     ssh = client._prep_ssh(tgt, "idlelock.audit", kwarg={"profile": profile},  # noqa: SLF001
                            timeout=timeout, tgt_type=tgt_type)
     expected, returns = list(ssh.targets), {}
