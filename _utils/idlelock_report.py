@@ -136,8 +136,8 @@ def _rules(hosts, profile):
                 "fixes": collections.Counter()})
             group["hosts"].append(name)
             group["environments"].add(entry["environment"])
-            group["expected"][str(finding["expected"])] += 1
-            group["actual"][str(finding["actual"])] += 1
+            group["expected"][value_text(finding["expected"])] += 1
+            group["actual"][value_text(finding["actual"])] += 1
             group["fixes"][finding["fix"]] += 1
     rules = []
     for group in groups.values():
@@ -150,6 +150,11 @@ def _rules(hosts, profile):
     rules.sort(key=lambda g: (SEVERITY_ORDER.get(g["severity"], 1), -len(g["hosts"]),
                               g["rule"], g["check"]))
     return rules
+
+
+def value_text(value):
+    """An expected or actual value as text; ``None`` (not set at all) as ``unset``."""
+    return "unset" if value is None else str(value)
 
 
 def history_entry(report):
@@ -354,8 +359,8 @@ def render_table(report):
         lines += ["", "TREND (compliant %): " + " -> ".join(
             f"{p['compliance']:g}" for p in report["trend"][-10:])]
     rows = [("SEVERITY", "HOST", "CHECK", "RULE", "EXPECTED", "ACTUAL", "SOURCE")]
-    rows += [(f["severity"], host, f["check"], f["rule"], f["expected"], f["actual"], f["source"])
-             for host, _, f in _findings(report)]
+    rows += [(f["severity"], host, f["check"], f["rule"], value_text(f["expected"]),
+              value_text(f["actual"]), f["source"]) for host, _, f in _findings(report)]
     if len(rows) > 1:
         lines += ["", "FINDINGS PER HOST:"] + ["  " + line for line in _columns(rows)]
     return "\n".join(lines) + "\n"
@@ -381,6 +386,9 @@ def render_csv(report):
             row = dict(common, **{key: finding.get(key, "") for key in
                                   ("severity", "rule", "check", "expected", "actual", "source",
                                    "fix")})
+            if finding:
+                row.update(expected=value_text(finding["expected"]),
+                           actual=value_text(finding["actual"]))
             row["remediation"] = remedies.get(
                 (finding.get("rule"), finding.get("check"), finding.get("severity")), "")
             writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
@@ -388,7 +396,7 @@ def render_csv(report):
 
 
 def _csv_cell(value):
-    text = str(value)
+    text = "" if value is None else str(value)
     # A cell that starts like a formula is run by spreadsheets (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
@@ -630,7 +638,7 @@ def _hosts_table(report):
         mech = entry["mechanisms"]
         findings = "".join(
             f'<li><span class="sev sev-{esc(f["severity"])}">{esc(f["severity"])}</span> '
-            f'<code>{esc(f["rule"])}</code> {esc(f["check"])}: {esc(str(f["actual"]))} '
+            f'<code>{esc(f["rule"])}</code> {esc(f["check"])}: {esc(value_text(f["actual"]))} '
             f'<small>({esc(f["source"])})</small></li>' for f in entry["findings"])
         alive = "-"
         if mech.get("ClientAliveInterval") is not None:

@@ -95,6 +95,8 @@ def test_text_puts_the_findings_by_rule_first(fleet):
     assert lines[by_rule + 1].split()[:3] == ["high", "56", "host(s)"]
     assert text.index("FINDINGS BY RULE") < text.index("ENVIRONMENT") < text.index(
         "FINDINGS PER HOST")
+    assert "expected 1..600; actual unset\n" in text  # no TMOUT at all, not "None"
+    assert "None" not in text
 
 
 def test_trend_follows_the_runs_of_the_same_profile_and_target(fleet):
