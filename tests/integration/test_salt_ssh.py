@@ -82,6 +82,9 @@ def run(checkout, tmp_path_factory):
             steps["minion audit after"] = timed(minion.call, "idlelock.audit")
             steps["ssh apply again"] = ssh.run("salt-ssh", HOST, "state.apply", "idlelock")
             steps["minion apply"] = timed(minion.call, "state.apply", "idlelock")
+            # What the README's master schedule runs: the ssh.cmd runner.
+            steps["master runner apply"] = ssh.run("salt-run", "ssh.cmd", HOST, "state.apply",
+                                                   '["idlelock"]')
             report = ("salt-run", "idlelock.report", "ssh=True", "format=json", "timeout=30")
             steps["report"] = ssh.run(*report, check=False)
             ssh.write_roster(down=(GONE,))
@@ -151,6 +154,8 @@ def test_second_apply_changes_nothing_and_a_minion_agrees(run):
     assert all(s["result"] is True and not s["changes"] for s in states.values()), states
     # The minion finds sshd and the shells as salt-ssh left them; unlike the
     # salt-ssh host, it keeps a schedule.
+    states = states_by_id(only(run["master runner apply"]))
+    assert all(s["result"] is True and not s["changes"] for s in states.values()), states
     minion = states_by_id(run["minion apply"][1])
     assert all(s["result"] is True for s in minion.values()), minion
     assert not minion["idlelock-sshd"]["changes"] and not minion["idlelock-shell"]["changes"]
