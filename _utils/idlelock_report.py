@@ -85,29 +85,36 @@ def ssh_answer(ret):
     return ret
 
 
+def _commands(names, hosts, functions):
+    """``salt -L`` (``salt-ssh -L``) lines running each of ``functions`` on ``names``."""
+    by_transport = collections.defaultdict(list)
+    for name in names:
+        by_transport[hosts[name]["transport"]].append(name)
+    commands = []
+    for transport, targets in sorted(by_transport.items()):
+        command = "salt-ssh" if transport == "salt-ssh" else "salt"
+        commands += [f"{command} -L {','.join(sorted(targets))} {function}"
+                     for function in functions[transport]]
+    return commands
+
+
 def _remediation(group, profile, hosts):
     """
     A runnable remediation for one rule: the command (and the pillar change
     when the profile asks for more than the hosts' policy) or, for what
     idlelock does not edit (Match blocks, a broken sshd), the command that
-    shows where, with the finding's own instruction.
+    shows where, with the finding's own instruction. ``functions`` holds what
+    to run per transport, so that a single host's command can be made too.
     """
-    by_transport = collections.defaultdict(list)
-    for name in group["hosts"]:
-        by_transport[hosts[name]["transport"]].append(name)
     fix = group["fix"]
     applies = fix.startswith("state.apply idlelock")
-    commands = []
-    for transport, names in sorted(by_transport.items()):
-        if applies:
-            functions = ["state.apply idlelock"]
-        elif group["rule"] == AUDIT_RULE:  # salt-ssh ships the modules with every call
-            functions = ["idlelock.audit"] if transport == "salt-ssh" else [
-                "saltutil.sync_all", "idlelock.audit"]
-        else:  # what idlelock never edits: show each value with the file:line that sets it
-            functions = ["idlelock.get"]
-        command = "salt-ssh" if transport == "salt-ssh" else "salt"
-        commands += [f"{command} -L {','.join(sorted(names))} {function}" for function in functions]
+    if applies:
+        functions = {"minion": ["state.apply idlelock"], "salt-ssh": ["state.apply idlelock"]}
+    elif group["rule"] == AUDIT_RULE:  # salt-ssh ships the modules with every call
+        functions = {"minion": ["saltutil.sync_all", "idlelock.audit"],
+                     "salt-ssh": ["idlelock.audit"]}
+    else:  # what idlelock never edits: show each value with the file:line that sets it
+        functions = {"minion": ["idlelock.get"], "salt-ssh": ["idlelock.get"]}
     pillar = {}
     if applies and profile not in ("policy", ""):
         # Judged against a named profile: make the hosts' own policy that
@@ -119,8 +126,8 @@ def _remediation(group, profile, hosts):
                                      and hosts[n]["timeout"] > limit for n in group["hosts"]):
             pillar["timeout"] = limit
     runnable = applies or group["rule"] == AUDIT_RULE
-    return {"commands": commands, "pillar": {"idlelock": pillar} if pillar else {},
-            "then": "" if runnable else fix}
+    return {"commands": _commands(group["hosts"], hosts, functions), "functions": functions,
+            "pillar": {"idlelock": pillar} if pillar else {}, "then": "" if runnable else fix}
 
 
 def _rules(hosts, profile):
@@ -279,13 +286,17 @@ def verdict(report):
     return "NOT COMPLIANT: " + ", ".join(parts)
 
 
-def remediation_lines(group):
-    """The remediation of one rule as shell-ready lines."""
+def remediation_lines(group, host=None, hosts=None):
+    """
+    The remediation of one rule as shell-ready lines: for all its hosts, or
+    for ``host`` alone (``hosts``: the report's host entries).
+    """
     remedy = group["remediation"]
     lines = []
     if remedy["pillar"]:
         lines.append("# first, in their pillar: " + json.dumps(remedy["pillar"], sort_keys=True))
-    lines += remedy["commands"]
+    lines += (remedy["commands"] if host is None else
+              _commands([host], hosts, remedy["functions"]))
     if remedy["then"]:
         lines.append(f"# then: {remedy['then']}")
     return lines
@@ -375,8 +386,7 @@ def render_csv(report):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    remedies = {(g["rule"], g["check"], g["severity"]): " ; ".join(remediation_lines(g))
-                for g in report["rules"]}
+    groups = {(g["rule"], g["check"], g["severity"]): g for g in report["rules"]}
     for host, entry in report["hosts"].items():
         common = {"host": host, "environment": entry["environment"], "status": entry["status"],
                   "transport": entry["transport"], "openssh": entry["openssh"] or "",
@@ -389,8 +399,10 @@ def render_csv(report):
             if finding:
                 row.update(expected=value_text(finding["expected"]),
                            actual=value_text(finding["actual"]))
-            row["remediation"] = remedies.get(
-                (finding.get("rule"), finding.get("check"), finding.get("severity")), "")
+            group = groups.get((finding.get("rule"), finding.get("check"), finding.get("severity")))
+            # This host's own command: the group's would repeat every host on every row.
+            row["remediation"] = " ; ".join(
+                remediation_lines(group, host, report["hosts"])) if group else ""
             writer.writerow([_csv_cell(row[column]) for column in CSV_COLUMNS])
     return out.getvalue()
 

@@ -120,7 +120,9 @@ def test_csv_has_a_row_per_host_and_finding(fleet):
     assert len(rows) == findings + bare
     assert {r["host"] for r in rows} == set(fleet["hosts"])
     high = [r for r in rows if r["severity"] == "high" and r["check"] == "idle logout"]
-    assert len(high) == 56 and all("state.apply idlelock" in r["remediation"] for r in high)
+    # Each row carries its own host's command, not the rule's whole host list.
+    assert len(high) == 56 and all(r["remediation"].endswith(
+        f"salt -L {r['host']} state.apply idlelock") for r in high)
 
 
 def test_csv_cells_never_start_a_formula():
