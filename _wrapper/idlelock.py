@@ -40,7 +40,7 @@ def _target(function, *args, **kwargs):
     return functions[f"idlelock.{function}"](*args, **kwargs)
 
 
-def policy(strict=True, os_defaults=None, **kwargs):
+def policy(strict=True, **kwargs):
     """
     The target's resolved policy, its pillar included; see ``idlelock.policy``.
 
@@ -50,7 +50,7 @@ def policy(strict=True, os_defaults=None, **kwargs):
 
         salt-ssh '*' idlelock.policy
     """
-    return _target("policy", strict=strict, os_defaults=os_defaults, **kwargs)
+    return _target("policy", strict=strict, **kwargs)
 
 
 def get(**kwargs):

@@ -30,17 +30,16 @@ pytestmark = [
     pytest.mark.skipif(not pathlib.Path("/usr/sbin/sshd").exists(), reason="openssh-server missing"),
 ]
 
-HOST, GONE = "ssh-prod", "ssh-gone"
+HOST, GONE = "web-prod", "gone-prod"
 PILLAR = {"environment": "prod", "timeout": 300, "profile": "none",
           "sshd": {"manage_service": False}}
 SITE_DROPIN = "/etc/ssh/sshd_config.d/50-site.conf"
 
 
 def _pillar_roots(directory):
-    """The master's pillar: the repository's layout, matched on the roster's ``env`` grain."""
+    """The master's pillar: the repository's layout, matched on the roster id."""
     (directory / "idlelock").mkdir(parents=True)
-    (directory / "top.sls").write_text("base:\n  'env:prod':\n    - match: grain\n"
-                                       "    - idlelock.prod\n")
+    (directory / "top.sls").write_text("base:\n  '*-prod':\n    - idlelock.prod\n")
     (directory / "idlelock" / "prod.sls").write_text(yaml.safe_dump({"idlelock": PILLAR}))
     return directory
 
@@ -63,11 +62,11 @@ def run(checkout, tmp_path_factory):
     """Every step, run once inside the namespace: ``{step: (exit code, output, seconds)}``."""
     base = tmp_path_factory.mktemp("salt-ssh")
     pillar = _pillar_roots(base / "pillar")
-    minion = LocalMinion(base / "minion", PILLAR, {"grains": {"env": "prod"}})
+    minion = LocalMinion(base / "minion", PILLAR)
 
     def body():
         pathlib.Path(SITE_DROPIN).write_text("ChannelTimeout session:*=600\n")
-        ssh = SaltSsh(base / "salt-ssh", checkout, pillar, {HOST: {"env": "prod"}, GONE: {"env": "prod"}})
+        ssh = SaltSsh(base / "salt-ssh", checkout, pillar, {HOST: {}, GONE: {}})
         ssh.start()
         steps = {}
         try:
@@ -128,7 +127,8 @@ def test_audit_judges_against_the_pillar_timeout(run):
 def test_apply_enforces_the_pillar_and_says_the_schedule_needs_a_minion(run):
     states = states_by_id(only(run["ssh apply"]))
     # manage_service: false reached map.jinja: no service state is included.
-    assert set(states) == {"idlelock-sshd", "idlelock-shell", "idlelock-schedule"}
+    assert set(states) == {"idlelock-sshd", "idlelock-shell", "idlelock-schedule",
+                           "idlelock-verdict"}
     assert all(state["result"] is True for state in states.values()), states
     assert states["idlelock-sshd"]["changes"]["ChannelTimeout"]["new"] == "session:*=300"
     schedule = states["idlelock-schedule"]
