@@ -15,6 +15,8 @@ import idlelock_report
 
 import salt.cache
 import salt.client
+import salt.client.ssh.client
+import salt.roster
 import salt.utils.atomicfile
 import salt.utils.files
 import salt.utils.json
@@ -114,13 +116,11 @@ def _ssh_returns(tgt, tgt_type, profile, timeout):
     that cannot be reached (ssh fails: retcode 255) is left out of the returns,
     so the report names it as silent.
     """
-    import salt.client.ssh.client  # pylint: disable=import-outside-toplevel
-
+    roster = salt.roster.Roster(__opts__, __opts__.get("roster", "flat"))
     client = salt.client.ssh.client.SSHClient(mopts=__opts__)
-    ssh = client._prep_ssh(tgt, "idlelock.audit", kwarg={"profile": profile},  # noqa: SLF001
-                           timeout=timeout, tgt_type=tgt_type)
-    expected, returns = list(ssh.targets), {}
-    for item in ssh.run_iter():
+    expected, returns = list(roster.targets(tgt, tgt_type)), {}
+    for item in client.cmd_iter(tgt, "idlelock.audit", kwarg={"profile": profile},
+                                timeout=timeout, tgt_type=tgt_type):
         for host, ret in item.items():
             answer = idlelock_report.ssh_answer(ret)
             if answer is not idlelock_report.NO_ANSWER:

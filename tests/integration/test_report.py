@@ -29,7 +29,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 ENVS = {"report-dev": "dev", "report-staging": "staging", "report-prod": "prod"}
 TIMEOUTS = {"dev": 3600, "staging": 900, "prod": 600}  # pillar/idlelock/<env>.sls
 FLEET = ",".join(ENVS)
-GONE = "report-gone"
+GONE = "report-gone-dev"  # pillar top by id: "*-dev" gives it the dev environment
 ADMIN, ADMINS = "idlelock-audit-adm", "idlelock-audit-admins"
 MATCH_BLOCK = f"Match Group {ADMINS}\n    ClientAliveInterval 3600\n    ClientAliveCountMax 0\n"
 
