@@ -53,7 +53,8 @@ def policy(strict=True, **kwargs):
     # Every SLS of the formula imports map.jinja, which asks for the policy;
     # under salt-ssh each ask is an ssh round trip. One state run renders on
     # the master with one __context__: ask the target once per run.
-    key = ("idlelock.policy", strict, repr(sorted(kwargs.items())))
+    # A text key: salt-ssh hands __context__ to the Jinja renderer as keywords.
+    key = f"idlelock.policy {strict} {sorted(kwargs.items())!r}"
     if key not in __context__:
         __context__[key] = _target("policy", strict=strict, **kwargs)
     return __context__[key]
