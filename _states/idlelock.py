@@ -7,6 +7,14 @@ States that close idle sessions; each one manages one file, named by ``name``.
       idlelock.sshd:
         - timeout: 600        # optional: overrides pillar for this state
 
+The ``*_absent`` states take idlelock back out (``idlelock.remove``); the
+``idlelock.clean`` SLS declares them all:
+
+.. code-block:: yaml
+
+    /etc/ssh/sshd_config:
+      idlelock.sshd_absent: []
+
 Every argument left out comes from the minion's resolved policy (pillar over
 idlelock's defaults and per-OS data), exactly as for ``idlelock.set_*`` on the
 command line; declaring a state manages its part even where pillar's
@@ -17,6 +25,8 @@ new}}`` plus a ``diff``; advice goes in ``warnings``.
 
 import idlelock_reload
 import idlelock_verdict
+
+from salt.exceptions import CommandExecutionError
 
 idlelock_reload.reload_replaced()
 
@@ -58,6 +68,7 @@ def sshd(
     channel_timeout=None,
     unused_connection_timeout=None,
     binary=None,
+    exempt_groups=None,
 ):
     """
     Make the idle-timeout sshd values effective in the sshd configuration
@@ -84,8 +95,20 @@ def sshd(
     binary
         The sshd that validates the candidate (``sshd -T``).
 
+    exempt_groups
+        Override the policy's ``exempt_groups``: on OpenSSH >= 10.5 its members
+        get a ``Match Group`` block at the end of idlelock's drop-in that lifts
+        the session timeout (proven per member with ``sshd -T -C``); older
+        versions get a warning that only the shell guard exempts them.
+
     On success the state changes only files, never the running daemon: reload
-    the sshd service with a ``watch`` on this state (the formula does).
+    the sshd service with a ``watch`` on this state (the formula does). When the
+    running sshd has not loaded the current files (its PID file is older than
+    a file it reads), the comment says "pending reload"; with
+    ``manage_service`` true the state then reports a ``reload`` change, so that
+    the watching reload runs again after one that failed or was skipped, and
+    with ``manage_service`` false it warns that new connections keep the old
+    values.
     """
     return _state(name, "idlelock.set_sshd", {
         "config": name, "timeout": timeout, "profile": profile, "root": root,
@@ -93,6 +116,7 @@ def sshd(
         "client_alive_count_max": client_alive_count_max,
         "channel_timeout": channel_timeout,
         "unused_connection_timeout": unused_connection_timeout, "binary": binary,
+        "exempt_groups": exempt_groups,
     })
 
 
@@ -179,7 +203,9 @@ def verdict(name):
     """
     Record what this state run found, for the ``idlelock`` grain: the policy is
     in force when every ``idlelock.sshd``, ``idlelock.shell`` and
-    ``idlelock.logind`` state that ran before this one succeeded. Nothing is
+    ``idlelock.logind`` state that ran before this one succeeded, and the
+    running sshd has loaded the files (checked here, after the run's service
+    reload; a pending reload is recorded under ``pending_reload``). Nothing is
     recorded under ``test=True``. Run it last (the formula's ``init.sls`` does).
 
     .. code-block:: yaml
@@ -200,10 +226,78 @@ def verdict(name):
     if __opts__["test"]:
         ret["comment"] = "test mode: no verdict recorded"
         return ret
+    # Checked now, after the run's service reload: a verdict taken before it
+    # would keep reporting a reload that has since happened.
+    configs = [key.split("_|-")[2] for key in __running__
+               if key.startswith(f"{__virtualname__}_|-") and key.endswith("_|-sshd")]
+    reload = None
+    if configs:
+        try:
+            reload = __salt__["idlelock.reload_status"](config=configs[0])
+        except CommandExecutionError:
+            pass  # bad input: the sshd state has already failed the verdict on it
     found = idlelock_verdict.from_states(
-        results, __salt__["idlelock.policy"](strict=False))
+        results, __salt__["idlelock.policy"](strict=False), reload)
     if not idlelock_verdict.record(__opts__["cachedir"], found):
         ret["warnings"] = ["the verdict could not be recorded; see the minion log"]
     state = "in force" if found["compliant"] else "not in force: " + ", ".join(found["failing"])
     ret["comment"] = f"recorded: the idle-timeout policy is {state} ({len(results)} states)"
     return ret
+
+
+def _absent(name, part, kwargs):
+    outcome = __salt__["idlelock.remove"](test=__opts__["test"], parts=[part], **kwargs)
+    ret = {
+        "name": name,
+        "result": outcome["result"],
+        "changes": outcome["changes"].get(part, {}),
+        "comment": outcome["comment"],
+    }
+    if outcome.get("warnings"):
+        ret["warnings"] = outcome["warnings"]
+    return ret
+
+
+def sshd_absent(name, root=None, binary=None):
+    """
+    Take idlelock out of the sshd configuration ``name`` (the main file, e.g.
+    ``/etc/ssh/sshd_config``): delete ``00-idlelock.conf`` or the block in the
+    main file, and give back every line idlelock commented out, byte for byte.
+
+    The whole restored configuration is validated with ``sshd -T`` first; if
+    sshd rejects it, nothing changes and the comment names the line. Changes
+    files only: reload the sshd service with a ``watch`` on this state.
+
+    root
+        A mounted image or chroot instead of this system (default: the policy's).
+
+    binary
+        The sshd that validates the restored configuration (default: the policy's).
+    """
+    return _absent(name, "sshd", _given(config=name, root=root, binary=binary))
+
+
+def shell_absent(name, csh_file=None, zsh_file=None, root=None):
+    """
+    Take idlelock out of the login shells: delete the profile file ``name``
+    (e.g. ``/etc/profile.d/idlelock.sh``) and ``csh_file``, remove the hook
+    block from ``zsh_file``, give back every taken-over TMOUT line and delete
+    the ``.idlelock.bak`` backups. Where a taken-over file changed since, only
+    idlelock's markers go, and a warning says so.
+    """
+    return _absent(name, "shell", _given(profile_file=name, csh_file=csh_file,
+                                         zsh_file=zsh_file, root=root))
+
+
+def logind_absent(name, root=None):
+    """
+    Delete idlelock's logind drop-in ``name`` (e.g.
+    ``/etc/systemd/logind.conf.d/idlelock.conf``). systemd-logind is not
+    restarted: it drops StopIdleSessionSec at its next restart.
+    """
+    return _absent(name, "logind", _given(conf_file=name, root=root))
+
+
+def _given(**kwargs):
+    """The arguments a state was given; the rest come from the pillar policy."""
+    return {key: value for key, value in kwargs.items() if value is not None}

@@ -12,6 +12,7 @@ or a site's own profile in pillar); nothing here names a benchmark.
 """
 
 import idlelock_policy
+import idlelock_scanner
 
 POLICY_PROFILE = idlelock_policy.POLICY_PROFILE
 # Severities that make a host non-compliant. ``unknown``: the audit could not
@@ -29,6 +30,7 @@ DEFAULT_RULES = {
     "tmout_conflict": "idlelock:shell:takeover",
     "stop_idle_session_sec": "idlelock:logind:stop_idle_session_sec",
     "idle_logout": "idlelock:timeout",
+    "reload": "idlelock:sshd:manage_service",
 }
 # What decides whether sshd closes an idle session; a Match context that
 # leaves them as they are globally needs no idle-logout check of its own.
@@ -80,6 +82,10 @@ def _policy_thresholds(policy, logind_supported):
         thresholds["exported"] = True
     if logind["enabled"] and logind_supported:
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
+    # A policy under a compliance profile is read by that profile's scanner too.
+    scanner = policy.get("profiles", {}).get(policy.get("profile"), {}).get("scanner")
+    if scanner:
+        thresholds["scanner"] = scanner
     return thresholds
 
 
@@ -251,6 +257,33 @@ def _judge_sshd(audit, context, effective, sources, keywords, fix):
                      sources.get(keyword, "default"), lambda expected, k=keyword: fix(k, expected))
 
 
+# The check a pending reload fails; the recorded verdict names it the same way.
+RELOAD_CHECK = "sshd reload"
+
+
+def _judge_reload(audit, reload):
+    """
+    New connections get what the running sshd loaded, not what ``sshd -T``
+    reads from the files: a pending reload makes every sshd value unproven.
+    """
+    if reload is None:
+        return  # not the running system (an image or chroot): no listener to check
+    if reload["pending"] is False:
+        audit.passed.append(RELOAD_CHECK)
+        return
+    fix = ("reload sshd (systemctl reload ssh on Debian and Ubuntu, sshd elsewhere), or "
+           "state.apply idlelock with sshd:manage_service: true")
+    if reload["pending"]:
+        audit.add(RELOAD_CHECK, _rule("reload", audit.thresholds, lambda limits: True),
+                  "the running sshd has loaded the current files", reload["summary"],
+                  ", ".join(entry["path"] for entry in reload["changed"]), "high", fix)
+    else:
+        audit.add(RELOAD_CHECK, _rule("reload", audit.thresholds, lambda limits: True),
+                  "the running sshd has loaded the current files", reload["summary"],
+                  reload["pidfile"] or "PidFile", "low",
+                  "set PidFile to a path, so that idlelock can tell when sshd loaded its files")
+
+
 def _judge_shell(audit, shell):
     name = shell["shell"]
     sources = shell.get("sources", {})
@@ -280,6 +313,39 @@ def _judge_conflicts(audit, shell):
         audit.passed.append("shell TMOUT conflicts")
 
 
+# What an sshd rule's text reading stands for in ``sshd -T``.
+_SCANNER_EFFECTIVE = {"sshd_set_idle_timeout": "clientaliveinterval",
+                      "sshd_set_keepalive": "clientalivecountmax"}
+
+
+def _judge_scanner_view(audit, facts, scanner):
+    """
+    ``{SSG rule: pass|fail}`` as the auditor's text scanner would judge the host,
+    with a ``low`` finding per failing rule: evidence to answer the scanner's
+    report, not a verdict (the verdict is about what is in force).
+    """
+    seen = facts.get("scanner_view")
+    if not scanner or not seen:
+        return None
+    effective = (facts.get("sshd") or {}).get("effective", {})
+    verdicts = {}
+    for result in idlelock_scanner.read(scanner, seen["main"], seen["texts"]):
+        verdicts[result["rule"]] = "pass" if result["passed"] else "fail"
+        name = f"scanner view: {result['rule']}"
+        if result["passed"]:
+            audit.passed.append(name)
+            continue
+        keyword = _SCANNER_EFFECTIVE.get(result["rule"])
+        actual = "the scanner reads " + result["reading"]
+        if keyword and keyword in effective:
+            actual += f"; in force (sshd -T): {keyword} {effective[keyword]}"
+        audit.add(name, f"SSG {result['rule']}", result["expected"], actual, result["source"],
+                  "low", "state.apply idlelock with sshd:layout: main and shell:form: declare "
+                  "(the defaults of the cis and stig profiles): the scanner reads text, not "
+                  "what sshd and bash do")
+    return verdicts
+
+
 def judge(facts, profile, thresholds, timeout):
     """
     Judge probed ``facts`` against ``thresholds`` (from :func:`profile_thresholds`).
@@ -287,14 +353,19 @@ def judge(facts, profile, thresholds, timeout):
     ``facts``: ``openssh`` (version tuple or None); ``sshd`` (``{effective,
     sources}`` or None when sshd is not audited); ``sshd_error``; ``matches``
     (one entry per Match block that sets a managed keyword: ``match``,
-    ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
-    ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
+    ``source``, ``sets`` ``{Keyword: {value, source}}``, ``exemption`` (true
+    for idlelock's own ``exempt_groups`` block, which is not judged), and
+    either ``effective`` (its ``sshd -T -C``) or ``reason``); ``reload``
+    (``idlelock_sshd.reload_status``, or None off the running system); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
-    None when no login shell was probed) and ``shell_error``; ``logind``.
-    ``timeout`` is the policy timeout, used when the profile sets no
+    None when no login shell was probed) and ``shell_error``; ``logind``;
+    ``scanner_view`` (``{main, texts}``: the files a text scanner reads, judged
+    when the profile has ``scanner`` thresholds). ``timeout`` is the policy timeout, used when the profile sets no
     ``timeout_max``.
 
-    Returns ``{compliant, profile, findings, passed}``.
+    Returns ``{compliant, profile, findings, passed}``, and ``scanner``
+    (``{SSG rule: pass|fail}``, the text scanner's predicted verdict) when the
+    profile has ``scanner`` thresholds.
     """
     audit = _Audit(thresholds)
     version = facts.get("openssh")
@@ -313,6 +384,7 @@ def judge(facts, profile, thresholds, timeout):
     if sshd is not None:
         _judge_sshd(audit, "", sshd["effective"], sshd["sources"], SSHD_CHECKS.values(),
                     sshd_fix)
+    _judge_reload(audit, facts.get("reload"))
     if facts.get("shell_error"):
         audit.add("shell TMOUT", "idlelock:shell", "login shells can be probed",
                   facts["shell_error"], "login shells", "unknown",
@@ -328,12 +400,18 @@ def judge(facts, profile, thresholds, timeout):
                      f"logind:stop_idle_session_sec {expected}",
                      key="stop_idle_session_sec")
 
+    scanner = _judge_scanner_view(audit, facts, thresholds.get("scanner"))
+
     contexts = []
     if sshd is not None or shell is not None or logind is not None:
         contexts.append(("", sshd["effective"] if sshd else None, "global configuration"))
     for block in facts.get("matches", []):
         label = f" ({block['match']})"
         where = f"{block['match']} at {block['source']}"
+        if block.get("exemption"):
+            # idlelock's own block for exempt_groups: no idle logout is the policy there.
+            audit.passed.append(f"idle logout{label}: exempt (exempt_groups)")
+            continue
         if block.get("effective") is None:
             audit.add(f"sshd{label}", DEFAULT_RULES["idle_logout"],
                       "a connection this block applies to",
@@ -374,7 +452,7 @@ def judge(facts, profile, thresholds, timeout):
                   "nothing closes it: " + "; ".join(missing), where, "high",
                   _idle_fix(version, limit))
 
-    return {
+    verdict = {
         "compliant": not any(f["severity"] in BLOCKING for f in audit.findings),
         "profile": profile,
         "findings": audit.findings,
@@ -401,3 +479,6 @@ def mechanisms(sshd, shell, logind):
         "StopIdleSessionSec": (_logind_seconds((logind or {}).get("stop_idle_session_sec"))
                                if (logind or {}).get("supported") else None),
     }
+    if scanner is not None:
+        verdict["scanner"] = scanner
+    return verdict

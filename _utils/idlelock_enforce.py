@@ -20,6 +20,7 @@ import idlelock_policy
 import idlelock_shell
 import idlelock_sshd
 import idlelock_system
+import idlelock_unplan
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,15 @@ def _write_failed(exc, warnings=()):
 
 
 def diff(old_texts, new_texts):
-    """A unified diff of every changed file (``None`` old text: a new file)."""
+    """A unified diff of every changed file (``None`` text: a file created or deleted)."""
     chunks = []
     for path, new in new_texts.items():
         old = old_texts.get(path)
         chunks.extend(difflib.unified_diff(
             (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
+            (new or "").splitlines(keepends=True),
             fromfile=path if old is not None else "/dev/null",
-            tofile=path,
+            tofile=path if new is not None else "/dev/null",
         ))
     return "".join(chunks)
 
@@ -91,6 +92,8 @@ def override_notes(tree, version):
     """Describe Match blocks that set a managed keyword for some connections."""
     notes = []
     for keyword, directive in tree.match_overrides(MANAGED):
+        if idlelock_sshd.is_own(directive):
+            continue  # idlelock's exempt_groups block, reported as such by set_sshd
         note = {
             "keyword": keyword,
             "value": directive.value,
@@ -114,7 +117,8 @@ def sshd_state(resolved):
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
-    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
+    effective = idlelock_system.sshd_effective(binary, config, root,
+                                               files=idlelock_sshd.inputs(tree))
     return {
         "version": version,
         "text": text,
@@ -122,6 +126,7 @@ def sshd_state(resolved):
         "tree": tree,
         "read": read,
         "expand": expand,
+        "reload": idlelock_facts.reload_facts(resolved, tree, effective),
     }
 
 
@@ -152,7 +157,23 @@ def get(resolved, logind_support):
         for keyword in MANAGED
     }
     report["match_overrides"] = override_notes(live["tree"], live["version"])
+    report["reload"] = live["reload"]
     return report
+
+
+def reload_status(resolved):
+    """
+    The body of ``idlelock.reload_status``: ``idlelock_facts.reload_facts`` of
+    the live sshd, or None where sshd is not managed, cannot be probed (the
+    sshd state reports that itself) or lies under another ``root``.
+    """
+    if not resolved["sshd"]["enabled"]:
+        return None
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+        return sshd_state(resolved)["reload"]
+    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError):
+        return None
 
 
 def audit(resolved, profile, logind_support):
@@ -179,12 +200,14 @@ def audit(resolved, profile, logind_support):
     return result
 
 
-def verify_candidate(resolved, candidate_tree, desired):
+def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=None):
     """
     Validate the whole candidate with sshd before anything is replaced.
 
     Returns ``None`` when sshd accepts it and every desired value is effective,
-    else the reason, naming the file and line that win.
+    else the reason, naming the file and line that win. With ``exemption``
+    (the plan's Match Group block), ``proof`` receives what
+    ``idlelock_facts.prove_exemption`` finds on the candidate.
     """
     root, _, binary = _sshd_paths(resolved)
     with idlelock_system.stage_dir(root) as scratch:
@@ -192,6 +215,8 @@ def verify_candidate(resolved, candidate_tree, desired):
         idlelock_system.write_plain(root, files)
         try:
             effective = idlelock_system.sshd_effective(binary, main, root)
+            if exemption:
+                proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
         except idlelock_system.ProbeError as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
@@ -227,17 +252,47 @@ def set_sshd(resolved, test):
     desired = idlelock_policy.sshd_directives(resolved["sshd"])
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
+        if note["effective"] and note["keyword"] == "ChannelTimeout" \
+                and note["value"].strip().lower() == "none":
+            state = (" (OpenSSH 10.6 drops each such session as it opens: 'bad timeout none'; "
+                     "use session:*=0 to turn the timeout off)")
         warnings.append(
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    groups = resolved["exempt_groups"] if resolved["sshd"]["exempt"] else ()
+    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
+                              resolved["sshd"]["layout"], groups)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    if groups and plan.exemption is None:
+        warnings.append(
+            f"idlelock's block is at the top of {plan.target} (sshd:layout main, or no drop-in "
+            "directory included before any Match), so it writes no Match Group block for "
+            "exempt_groups (in the main file it would capture the lines after it); the shell "
+            "guard is the only exemption")
+    if plan.exemption:
+        settings += (f"; Match {plan.exemption['match']}: ChannelTimeout "
+                     f"{plan.exemption['ChannelTimeout']}")
+    manage = resolved["sshd"]["manage_service"]
     if not plan.texts:
-        return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
-    problem = verify_candidate(resolved, plan.tree, desired)
+        note, warning = idlelock_sshd.reload_note(live["reload"], manage)
+        if not note:
+            return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        # A reload that failed or was skipped, or a hand edit: report it as a
+        # change so that the service reload watching this state runs again.
+        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
+                   if manage and live["reload"]["pending"] else {})
+        return outcome(None if test and changes else True,
+                       f"sshd files already set {settings}{note}", changes,
+                       warnings + [warning] * bool(warning))
+    proof = []
+    problem = verify_candidate(resolved, plan.tree, desired, plan.exemption, proof)
     if problem:
         return fail(f"{problem}; nothing was changed", warnings)
+    if plan.exemption:
+        proven, problems = proof
+        warnings.extend(problems)
+        settings += f" (proven with sshd -T -C for {', '.join(proven) or 'no member'})"
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()
@@ -245,13 +300,18 @@ def set_sshd(resolved, test):
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
-    if test:
-        return outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
-    try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+    if not test:
+        try:
+            idlelock_system.write_all(resolved["root"], plan.texts)
+        except OSError as exc:
+            return _write_failed(exc, warnings)
+    note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
+        resolved, plan.tree, live["effective"], writing=plan.texts if test else ()), manage)
+    warnings += [warning] * bool(warning)
+    verb = ("files would set" if test else "files set") if note else (
+        "would enforce" if test else "enforces")
+    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}", changes,
+                   warnings)
 
 
 # ---------------------------------------------------------------- shell
@@ -379,3 +439,145 @@ def set_logind(resolved, test, logind_support):
     except OSError as exc:
         return _write_failed(exc)
     return outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)
+
+
+# ---------------------------------------------------------------- removal
+# The bodies of ``idlelock.remove``. Each ``remove_*`` returns an outcome whose
+# ``changes`` hold ``removed`` (files deleted), ``restored`` (``file:line`` given
+# back) and a unified ``diff``; empty ``changes``: there was nothing to remove.
+# The pure half, what each file held before idlelock, is ``idlelock_unplan``.
+def _apply(root, what, removal, old_texts, test):
+    """Predict or write ``removal``; ``what`` names the mechanism in the comment."""
+    if not removal.texts:
+        return outcome(True, f"{what}: nothing to remove", warnings=removal.notes)
+    changes = {"removed": sorted(p for p, text in removal.texts.items() if text is None),
+               "restored": removal.restored,
+               "diff": diff(old_texts, removal.texts)}
+    changes = {key: value for key, value in changes.items() if value}
+    summary = "; ".join(
+        part for part in (
+            f"files {', '.join(changes['removed'])}" if changes.get("removed") else "",
+            f"lines {', '.join(changes['restored'])} given back" if changes.get("restored") else "",
+        ) if part) or "idlelock's lines"
+    if test:
+        return outcome(None, f"{what}: would remove {summary}", changes, removal.notes)
+    try:
+        idlelock_system.write_all(root, removal.texts)
+    except OSError as exc:
+        return outcome(False, f"{what}: writing {exc.filename or 'a file'} failed "
+                               f"({exc.strerror}); every file was restored", warnings=removal.notes)
+    return outcome(True, f"{what}: removed {summary}", changes, removal.notes)
+
+
+def _sshd_accepts(root, binary, tree):
+    """``None`` when sshd accepts the configuration ``tree``, else sshd's reason."""
+    with idlelock_system.stage_dir(root) as scratch:
+        files, main, names = idlelock_sshd.stage(tree, scratch)
+        idlelock_system.write_plain(root, files)
+        try:
+            idlelock_system.sshd_effective(binary, main, root)
+        except idlelock_system.ProbeError as exc:
+            return idlelock_sshd.unstage_message(str(exc), names)
+    return None
+
+
+def remove_sshd(resolved, test):
+    """
+    Take idlelock out of the sshd configuration: delete ``00-idlelock.conf`` (or
+    the block at the top of the main file) and give back every line it
+    commented out, byte for byte.
+
+    The whole restored configuration is validated with ``sshd -T`` before
+    anything is written; when sshd rejects it (a line given back that this
+    sshd no longer accepts), nothing changes and the comment names the line.
+    """
+    root, config, binary = resolved["root"], resolved["sshd"]["config"], resolved["sshd"]["binary"]
+    what = "sshd"
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"{what}: {exc}; nothing was changed")
+    if idlelock_system.read_text(root, config) is None:
+        return outcome(True, f"{what}: nothing to remove ({config} does not exist)")
+    try:
+        tree, read, expand = idlelock_facts.sshd_tree(root, config)
+    except idlelock_sshd.ConfigError as exc:
+        return outcome(False, f"{what}: cannot read the configuration, so idlelock leaves it "
+                               f"untouched: {exc}")
+    target = idlelock_sshd.dropin_target(tree)
+    removal = idlelock_unplan.unplan_sshd(
+        tree, read(target) if target else None, MANAGED)
+    if removal.refusals:
+        return outcome(False, f"{what}: {'; '.join(removal.refusals)}; nothing was changed",
+                       warnings=removal.notes)
+    if removal.texts:
+        try:
+            idlelock_system.check_root(root, binary)
+            candidate = idlelock_sshd.walk(config, *idlelock_sshd.overlay(read, expand,
+                                                                          removal.texts))
+            problem = _sshd_accepts(root, binary, candidate)
+        except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
+            problem = str(exc)
+        if problem:
+            given = (f" (lines given back: {', '.join(removal.restored)})"
+                     if removal.restored else "")
+            return outcome(False, f"{what}: the restored configuration would be invalid: "
+                                   f"{problem}{given}; nothing was changed",
+                            warnings=removal.notes)
+    return _apply(root, what, removal, {**tree.texts, **({target: read(target)} if target else {})},
+                  test)
+
+
+def _backups(root, texts):
+    """``{path: text of its backup}`` for every file idlelock may have taken over."""
+    suffix = idlelock_shell.BACKUP_SUFFIX
+    candidates = set(texts)
+    for pattern in idlelock_shell.SHELL_FILES:
+        # A taken-over file deleted since still leaves its backup behind.
+        candidates.update(path[:-len(suffix)]
+                          for path in idlelock_system.expand_glob(root, pattern + suffix))
+    found = {}
+    for path in sorted(candidates):
+        text = idlelock_system.read_text(root, path + suffix)
+        if text is not None:
+            found[path] = text
+    return found
+
+
+def remove_shell(resolved, test):
+    """
+    Take idlelock out of the login shells: delete the profile and csh files,
+    remove the zsh hook block, give back every line it took over and delete
+    the ``.idlelock.bak`` copies (see ``idlelock_unplan.unplan_shell``).
+    """
+    root, shell = resolved["root"], resolved["shell"]
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"login shells: {exc}; nothing was changed")
+    texts = idlelock_facts.shell_texts(root, shell)
+    backups = _backups(root, texts)
+    removal = idlelock_unplan.unplan_shell(
+        texts, backups, own=(shell["profile_file"], shell["csh_file"]))
+    old = dict(texts)
+    old.update({path + idlelock_shell.BACKUP_SUFFIX: text for path, text in backups.items()})
+    return _apply(root, "login shells", removal, old, test)
+
+
+def remove_logind(resolved, test):
+    """
+    Delete the logind drop-in. systemd-logind is not restarted: it keeps
+    StopIdleSessionSec until its next restart (stopping sessions is what a
+    restart could do wrong).
+    """
+    root, path = resolved["root"], resolved["logind"]["conf_file"]
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"logind: {exc}; nothing was changed")
+    text = idlelock_system.read_text(root, path)
+    ret = _apply(root, "logind", idlelock_unplan.unplan_logind(path, text), {path: text}, test)
+    if ret["changes"]:
+        ret["warnings"].append("systemd-logind keeps StopIdleSessionSec until it restarts "
+                               "(idlelock restarts nothing when it is removed)")
+    return ret

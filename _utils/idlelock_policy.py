@@ -28,6 +28,9 @@ V_COUNTMAX_ZERO_DISABLES = (8, 2)
 V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
 V_GLOBAL_CHANNEL_TYPE = (9, 7)
+# sshd applies a ChannelTimeout set inside Match to the session: upstream 10.5p1
+# (openssh-portable commit caa6d7d19, docs/how-idle-sessions-end.md). Measured by tests/matrix on real sessions:
+# 10.0p2 and 10.3p1 parse it, report it in `sshd -T -C` and ignore it; 10.6p1 applies it.
 V_CHANNEL_TIMEOUT_IN_MATCH = (10, 5)
 
 # The schedule interval: each unit in seconds. Salt's scheduler adds them up.
@@ -252,6 +255,7 @@ AUDIT_CHECKS = (
     "tmout_conflict",
     "stop_idle_session_sec",
     "idle_logout",
+    "reload",
 )
 # ``profile=policy`` in idlelock.audit: thresholds derived from the resolved policy.
 POLICY_PROFILE = "policy"
@@ -285,14 +289,58 @@ def _rules(value):
     return value
 
 
-PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules)
+# What an auditor's text scanner demands, per rule of the SCAP Security Guide
+# (SSG): the thresholds its OVAL check applies to the text it reads.
+SCANNER_RULES = {
+    "sshd_set_idle_timeout": ("client_alive_interval_min", "client_alive_interval_max"),
+    "sshd_set_keepalive": ("client_alive_count_max_min", "client_alive_count_max_max"),
+    "accounts_tmout": ("tmout_min", "tmout_max"),
+}
+# Policy sections a profile may give defaults for (below pillar, above defaults.yaml).
+PROFILE_DEFAULT_SECTIONS = ("sshd", "shell")
+
+
+def _scanner(value):
+    """``{SSG rule: {threshold: value}}``: the limits a text scanner checks."""
+    accepted = "a mapping of SSG rule (" + ", ".join(SCANNER_RULES) + ") to its thresholds"
+    if not isinstance(value, dict):
+        raise Invalid(accepted)
+    for rule, limits in value.items():
+        if rule not in SCANNER_RULES or not isinstance(limits, dict) or not limits:
+            raise Invalid(f"{accepted}; bad entry {rule!r}")
+        for key, limit in limits.items():
+            if key not in SCANNER_RULES[rule]:
+                raise Invalid(f"{accepted}; {rule} takes " + ", ".join(SCANNER_RULES[rule]))
+            THRESHOLD_KEYS[key](limit)
+    return value
+
+
+def _profile_defaults(value):
+    """Policy values a profile sets where pillar does not: ``{sshd: {...}, shell: {...}}``."""
+    accepted = "a mapping of " + " and ".join(PROFILE_DEFAULT_SECTIONS) + " keys to values"
+    if not isinstance(value, dict) or set(value) - set(PROFILE_DEFAULT_SECTIONS):
+        raise Invalid(accepted)
+    errors = []
+    _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
+    if errors:
+        raise Invalid(f"{accepted}; " + "; ".join(errors))
+    return value
+
+
+PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules, scanner=_scanner, defaults=_profile_defaults)
 
 SCHEMA = {
     "timeout": _seconds(1),
     "environment": _pattern(_LABEL_RE, "a short label (letters, digits, ' ._/:@+-')"),
     "profile": _pattern(_PROFILE_NAME_RE, "a profile name such as none, cis or stig"),
     "root": _abs_path,
+    # How long a state run may answer its probes from the record of an earlier
+    # run whose inputs are unchanged (see idlelock_record); 0: prove every run.
+    "proof_max_age": _seconds(0),
     "profiles": _profiles,
+    # Groups exempt from idle logout, for every mechanism that can honour it:
+    # the shell guard, and sshd's Match Group where ChannelTimeout works in Match.
+    "exempt_groups": _group_list,
     "sshd": {
         "enabled": _boolean,
         "client_alive_interval": _keyword(_seconds(0)),
@@ -304,6 +352,9 @@ SCHEMA = {
         "service": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a service name"),
         "socket": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a socket unit name, or empty"),
         "manage_service": _boolean,
+        # dropin: 00-idlelock.conf; main: a block at the top of sshd_config, the
+        # layout text scanners read (the cis and stig profiles default to it).
+        "layout": _pattern(re.compile(r"dropin|main"), "dropin or main"),
     },
     "shell": {
         "enabled": _boolean,
@@ -311,7 +362,7 @@ SCHEMA = {
         "readonly": _boolean,
         "profile_file": _abs_path,
         "csh_file": _abs_path,
-        "exempt_groups": _group_list,
+        "exempt_groups": _group_list,  # alias of the top-level exempt_groups
         "takeover": _boolean,
         "form": _pattern(re.compile(r"^(?:posix|declare)$"), "posix or declare"),
         "zsh_file": _optional_path,
@@ -405,12 +456,12 @@ def version_at_least(version, minimum):
     return version is not None and tuple(version[:2]) >= minimum
 
 
-def _resolve_sshd(sshd, timeout, version, errors, warnings):
+def _resolve_sshd(sshd, timeout, version, errors, warnings, interval_limits=()):
     """Resolve ``auto`` for this OpenSSH and refuse what it cannot do."""
     shown = "unknown" if version is None else ".".join(map(str, version[:2]))
     has_channel_timeout = version_at_least(version, V_CHANNEL_TIMEOUT)
     if sshd.get("client_alive_interval") == AUTO:
-        sshd["client_alive_interval"] = min(timeout, 300)
+        sshd["client_alive_interval"] = min([timeout, 300, *interval_limits])
     for key in ("channel_timeout", "unused_connection_timeout"):
         value = sshd.get(key)
         if value == AUTO:
@@ -442,6 +493,47 @@ def _resolve_sshd(sshd, timeout, version, errors, warnings):
         warnings.append(
             f"OpenSSH {shown}: no ChannelTimeout session:* is set, so sshd cannot "
             "close an idle but live session; idle logout rests on the shell timeout"
+        )
+
+
+def _resolve_exempt_groups(policy, clean, errors):
+    """
+    The one ``exempt_groups`` list, from the top-level key or its alias
+    ``shell:exempt_groups``; the resolved policy carries it under both names
+    (the shell side reads ``shell:exempt_groups``).
+    """
+    given = clean.get("exempt_groups")
+    alias = clean.get("shell", {}).get("exempt_groups") if isinstance(clean.get("shell"), dict) \
+        else None
+    if given is not None and alias is not None and given != alias:
+        errors.append(
+            f"idlelock:shell:exempt_groups: {_show(alias)} is not accepted next to "
+            f"idlelock:exempt_groups {_show(given)}; it is an alias of that list: set one"
+        )
+    groups = given if given is not None else alias
+    if groups is None:
+        groups = policy.get("exempt_groups", policy["shell"].get("exempt_groups", []))
+    policy["exempt_groups"] = list(groups)
+    policy["shell"]["exempt_groups"] = list(groups)
+
+
+def _resolve_sshd_exemption(policy, version, warnings):
+    """
+    Whether sshd itself exempts ``exempt_groups`` from ChannelTimeout
+    (``sshd:exempt``), and the warning when it cannot although it closes
+    idle sessions.
+    """
+    sshd, groups = policy["sshd"], policy["exempt_groups"]
+    closes = _closes_idle_sessions(sshd.get("channel_timeout"))
+    in_match = version_at_least(version, V_CHANNEL_TIMEOUT_IN_MATCH)
+    sshd["exempt"] = bool(groups) and closes and in_match
+    if groups and closes and not in_match:
+        shown = "unknown" if version is None else ".".join(map(str, version[:2]))
+        warnings.append(
+            f"OpenSSH {shown} ignores ChannelTimeout in Match (applied from 10.5), so sshd "
+            f"cannot exempt exempt_groups ({', '.join(groups)}): their idle SSH sessions "
+            f"close after {policy['timeout']} s like everyone's, and the shell guard is "
+            "the only exemption"
         )
 
 
@@ -523,7 +615,16 @@ def _check_profile(policy, thresholds, errors):
         )
 
 
-def resolve(raw, defaults, version=None):
+def _limits(profile, key):
+    """Every ``key`` limit of a profile: its own and its text scanner's."""
+    found = [profile[key]] if isinstance(profile.get(key), int) else []
+    for limits in (profile.get("scanner") or {}).values():
+        if isinstance(limits.get(key), int):
+            found.append(limits[key])
+    return found
+
+
+def resolve(raw, defaults, version=None, judge_profile=True):
     """
     Resolve a policy.
 
@@ -531,10 +632,21 @@ def resolve(raw, defaults, version=None):
     ``idlelock_defaults.DEFAULTS``, ``version`` the OpenSSH version
     tuple (or ``None`` when unknown). Returns ``(policy, errors, warnings)``;
     ``policy`` is only meaningful when ``errors`` is empty.
+
+    The chosen profile's ``defaults`` apply where pillar sets nothing, and
+    ``auto`` never exceeds the profile's (or its scanner's) maximum: with
+    ``profile: cis`` and ``timeout: 900``, TMOUT is 600, the most that the
+    packaged CIS content's ``accounts_tmout`` accepts. ``judge_profile=False``
+    skips the "weaker than its profile" refusal (``idlelock.audit`` judges a
+    host against any profile, whatever its own policy says).
     """
     errors, warnings = [], []
     clean = _validate(raw or {}, SCHEMA, "idlelock", errors)
-    policy = merge(defaults, clean)
+    # A compliance profile's own defaults (e.g. the benchmark's ClientAliveCountMax)
+    # sit between defaults.yaml and pillar: a site's explicit value still wins.
+    chosen = merge(defaults, clean).get("profiles", {}).get(
+        clean.get("profile", defaults.get("profile")), {})
+    policy = merge(merge(defaults, chosen.get("defaults", {})), clean)
     timeout = policy["timeout"]
     profiles = policy.get("profiles", {})
     if policy["profile"] not in profiles:
@@ -543,13 +655,16 @@ def resolve(raw, defaults, version=None):
             "expected one of " + ", ".join(sorted(profiles))
         )
     if policy["shell"]["tmout"] == AUTO:
-        policy["shell"]["tmout"] = timeout
+        policy["shell"]["tmout"] = min([timeout] + _limits(chosen, "tmout_max"))
     if policy["logind"]["stop_idle_session_sec"] == AUTO:
         policy["logind"]["stop_idle_session_sec"] = timeout
+    _resolve_exempt_groups(policy, clean, errors)
     if policy["sshd"]["enabled"]:
-        _resolve_sshd(policy["sshd"], timeout, version, errors, warnings)
+        _resolve_sshd(policy["sshd"], timeout, version, errors, warnings,
+                      _limits(chosen, "client_alive_interval_max"))
+        _resolve_sshd_exemption(policy, version, warnings)
     _resolve_schedule(policy["schedule"], clean.get("schedule"), errors)
-    if not errors and policy["profile"] in profiles:
+    if judge_profile and not errors and policy["profile"] in profiles:
         _check_profile(policy, profiles[policy["profile"]], errors)
     policy["warnings"] = warnings
     return policy, errors, warnings

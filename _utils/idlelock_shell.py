@@ -129,29 +129,39 @@ def render_csh(tmout, readonly=True, exempt_groups=()):
     return "\n".join(lines) + "\n"
 
 
+def put_block(text, begin, body, end):
+    """
+    ``text`` with the ``begin`` .. ``end`` block holding ``body`` (lines):
+    replaced in place when present, else appended.
+
+    Every byte outside the block is kept (the text is split on ``\\n`` only,
+    as the shells read it). A text without a final newline gets one before the
+    block and none after it, so that removing the block
+    (``idlelock_unplan.remove_block``) gives back the exact original bytes.
+    """
+    block = [begin, *body, end]
+    lines = text.split("\n")
+    if begin in lines and end in lines[lines.index(begin) + 1:]:
+        start = lines.index(begin)
+        lines[start:lines.index(end, start + 1) + 1] = block
+        return "\n".join(lines)
+    if text == "" or text.endswith("\n"):
+        return text + "\n".join(block) + "\n"
+    return text + "\n" + "\n".join(block)
+
+
 def zsh_hook(text, profile_file):
     """
     ``text`` of the zsh startup file with idlelock's block that sources ``profile_file``.
 
     Debian's zsh reads neither /etc/profile nor /etc/profile.d. The block is
-    replaced in place when present, else appended. ``None`` (no such file: zsh
-    is not installed) stays ``None``.
+    replaced in place when present, else appended (see ``put_block``).
+    ``None`` (no such file: zsh is not installed) stays ``None``.
     """
     if text is None:
         return None
-    block = [
-        ZSH_BEGIN,
-        f"if [ -r {profile_file} ]; then . {profile_file}; fi",
-        ZSH_END,
-    ]
-    lines = text.splitlines()
-    if ZSH_BEGIN in lines and ZSH_END in lines[lines.index(ZSH_BEGIN):]:
-        start = lines.index(ZSH_BEGIN)
-        end = lines.index(ZSH_END, start)
-        lines[start:end + 1] = block
-    else:
-        lines += block
-    return "\n".join(lines) + "\n"
+    return put_block(text, ZSH_BEGIN, [f"if [ -r {profile_file} ]; then . {profile_file}; fi"],
+                     ZSH_END)
 
 
 # ---------------------------------------------------------------- reading
@@ -205,6 +215,29 @@ def shell_files(expand, zsh_file=""):
     if zsh_file:
         paths.append(zsh_file)
     return paths
+
+
+# What a login shell may read before its prompt, beyond shell_files: the
+# start-up files of bash(1) INVOCATION, zsh(1) STARTUP/SHUTDOWN FILES (Debian's
+# /etc/zsh and upstream's /etc), ksh93(1) and tcsh(1) STARTUP, the directories
+# whose globs they expand, and the account database (group membership decides
+# an exemption).
+STARTUP_INPUTS = (
+    "/etc/environment", "/etc/profile", "/etc/profile.d", "/etc/bash.bashrc", "/etc/bashrc",
+    "/etc/zsh", "/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/zsh/zshrc", "/etc/zsh/zlogin",
+    "/etc/zshenv", "/etc/zprofile", "/etc/zshrc", "/etc/zlogin", "/etc/ksh.kshrc",
+    "/etc/csh.cshrc", "/etc/csh.login", "/etc/csh", "/etc/csh/login.d",
+    "/etc/passwd", "/etc/group",
+)
+STARTUP_GLOBS = ("/etc/profile.d/*", "/etc/csh/login.d/*")
+
+
+def startup_inputs(expand):
+    """Every in-root path whose change can change what a login shell ends up with."""
+    found = list(STARTUP_INPUTS)
+    for pattern in STARTUP_GLOBS:
+        found += expand(pattern)
+    return found
 
 
 def scan(texts, managed=()):
@@ -292,16 +325,6 @@ def plan_takeover(texts, lines):
             taken.append(f"{path}:{number}")
         new_texts[path] = "".join(old)
     return new_texts, taken, refused
-
-
-def restore_takeover(text):
-    """``text`` with idlelock's takeover markers undone (the original lines back)."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        ending = "\n" if line.endswith("\n") else ""
-        mark = TAKEOVER_RE.match(line[: len(line) - len(ending)])
-        out.append(mark.group(1) + mark.group(2) + ending if mark else line)
-    return "".join(out)
 
 
 # ---------------------------------------------------------------- judging

@@ -17,6 +17,9 @@ import subprocess
 import tempfile
 import time
 
+import idlelock_record
+import idlelock_sshd
+
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
@@ -101,35 +104,85 @@ def run_sshd(binary, args, root="/"):
     return proc
 
 
-# ---------------------------------------------------------------- one probe per process
-# A masterless salt-call computes the idlelock grain, then runs the states, and
-# both ask the same questions. Answers are kept for the life of the process,
-# keyed by the probe's inputs and the identity (inode, size, mtime) of every
-# file it reads, so that any write, ours or anyone's, makes the next call probe
-# afresh. The dict survives importlib.reload, which reuses the module namespace.
+# ---------------------------------------------------------------- one probe per input state
+# Every probe's answer is keyed by its arguments and the identity of every file
+# and directory it reads, so that any write, ours or anyone's, makes the next
+# call probe afresh. Answers are kept for the life of the process (the grain and
+# the states of one salt-call ask the same questions), and, where the Salt glue
+# names a record (see remember_probes), across processes: see idlelock_record.
+# Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
 _MAX_PROBES = 64
+_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0, "write": False})
+_UNRECORDED = globals().get("_UNRECORDED", set())  # answers probed while not writing
+
+
+def remember_probes(path, max_age, write=True):
+    """
+    Keep probe answers in the file ``path`` for ``max_age`` seconds, across runs.
+
+    ``path=None`` or ``max_age=0``: answers live for this process only (a full
+    proof on every run). ``write=False`` reads the record but adds nothing to it:
+    rendering the formula changes nothing on the minion; the state run that
+    follows records what rendering probed.
+    """
+    if _RECORD["path"] and not (path and max_age):
+        _PROBES.clear()  # a live proof from here on: forget answers the record gave
+        _UNRECORDED.clear()
+    _RECORD.update(path=path if max_age else None, max_age=max_age, write=write)
 
 
 def file_identity(root, paths):
-    """What changes when any of the in-root ``paths`` is written, created or removed."""
+    """What changes when any of the in-root ``paths`` (files or directories) is written,
+    created, removed or replaced, or a directory gains or loses an entry."""
     identity = []
     for path in paths:
         try:
             info = os.stat(host_path(root, path))
-            identity.append((path, info.st_ino, info.st_size, info.st_mtime_ns))
+            identity.append((path, info.st_dev, info.st_ino, info.st_size,
+                             info.st_mtime_ns, info.st_ctime_ns))
         except OSError:
             identity.append((path, None))
     return tuple(identity)
 
 
-def _once(key, probe):
-    """``probe()``, or its answer from earlier in this process for the same ``key``."""
-    if key not in _PROBES:
-        if len(_PROBES) >= _MAX_PROBES:
-            _PROBES.clear()
-        _PROBES[key] = probe()
-    return _PROBES[key]
+def _once(key, probe, decode=lambda answer: answer):
+    """
+    ``probe()``, or its answer for the same ``key`` from earlier in this process
+    or from the record. ``decode`` turns a recorded (JSON) answer back into
+    what ``probe`` returns. A failing probe is never recorded.
+    """
+    path = _RECORD["path"]
+    if key in _PROBES:
+        if path and _RECORD["write"] and key in _UNRECORDED:
+            _record(path, key, _PROBES[key])
+        return _PROBES[key]
+    found, answer = (idlelock_record.lookup(path, key, _RECORD["max_age"]) if path
+                     else (False, None))
+    if found:
+        try:
+            answer = decode(answer)
+        except (TypeError, ValueError, IndexError, KeyError):
+            found = False  # a record of another shape: prove afresh
+    if not found:
+        answer = probe()
+        if path and _RECORD["write"]:
+            _record(path, key, answer)
+        elif path:
+            _UNRECORDED.add(key)
+    if len(_PROBES) >= _MAX_PROBES:
+        _PROBES.clear()
+        _UNRECORDED.clear()
+    _PROBES[key] = answer
+    return answer
+
+
+def _record(path, key, answer):
+    _UNRECORDED.discard(key)
+    try:
+        idlelock_record.store(path, key, answer)
+    except OSError:
+        pass  # a cache: the answer itself is right
 
 
 def sshd_version(binary, root="/"):
@@ -144,12 +197,14 @@ def sshd_version(binary, root="/"):
         major, minor, patch = found.groups()
         return (int(major), int(minor), int(patch or 0)), found.group(0)
 
-    return _once(("version", root, file_identity(root, [binary])), probe)
+    return _once(("version", root, file_identity(root, [binary])), probe,
+                 lambda answer: (tuple(answer[0]), answer[1]))
 
 
 def sshd_effective(binary, config, root="/", connection=None, files=()):
     """
-    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``.
+    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``
+    with keywords in lower case (``idlelock_sshd.read_effective``).
 
     ``connection`` (``{"user": .., "host": .., "addr": ..}``) applies the Match
     blocks for that connection. ``files``, every file of the configuration,
@@ -164,11 +219,7 @@ def sshd_effective(binary, config, root="/", connection=None, files=()):
         proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
             raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
-        values = {}
-        for line in proc.stdout.splitlines():
-            keyword, _, value = line.partition(" ")
-            values.setdefault(keyword, value)
-        return values
+        return idlelock_sshd.read_effective(proc.stdout)
 
     if not files or connection:  # -C depends on the account database too
         return probe()
@@ -258,12 +309,23 @@ def write_all(root, texts):
     """
     Write every file of ``{in-root path: text}``, or none of them.
 
-    When one write fails, the files already written get their old bytes back
-    (and new files are removed) before the error is raised.
+    A ``None`` text deletes that file. When one write fails, the files already
+    written get their old bytes back (and new files are removed) before the
+    error is raised. A deleted file is first moved aside in its directory, and
+    unlinked only once every write succeeded: a rollback moves it back with its
+    owner, mode and inode untouched.
     """
-    written = []
+    written, aside = [], []
     try:
         for path, text in texts.items():
+            if text is None:
+                real = host_path(root, path)
+                if os.path.lexists(real):
+                    directory, name = os.path.split(real)
+                    parked = os.path.join(directory, f".{name}.idlelock-removing")
+                    os.rename(real, parked)
+                    aside.append((parked, real))
+                continue
             old = _read_bytes(root, path)
             write_atomic(root, path, text.encode("utf-8", "surrogateescape"))
             written.append((path, old))
@@ -273,7 +335,11 @@ def write_all(root, texts):
                 os.unlink(host_path(root, resolve_symlinks(root, path)))
             else:
                 write_atomic(root, path, old)
+        for parked, real in reversed(aside):
+            os.rename(parked, real)
         raise
+    for parked, _ in aside:
+        os.unlink(parked)
 
 
 # ---------------------------------------------------------------- login shells
@@ -413,3 +479,77 @@ def write_backups(root, paths):
 def is_dir(root, path):
     """True when the in-root ``path`` is a directory."""
     return os.path.isdir(host_path(root, path))
+
+
+# ---------------------------------------------------------------- the running sshd
+_PIDFILE_MAX = 64  # a PID and a newline; more is not a PID file
+_CMDLINE_MAX = 65536
+
+
+def _proc_text(pid, name, limit):
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
+
+
+def sshd_listener(root, pidfile):
+    """
+    What the PID file ``pidfile`` (in-root) says about a running sshd.
+
+    ``None`` when there is no such file, else ``{pid, written, alive, exe,
+    argv}``: the PID it holds (``None`` when it holds none), its mtime in ns
+    (sshd rewrites it after loading its configuration, at start and on every
+    SIGHUP), whether that process is alive (not a zombie), its executable and
+    its argv from /proc. Read without blocking and bounded: a FIFO or a huge
+    file is not a PID file.
+    """
+    try:
+        handle = os.open(host_path(root, pidfile), os.O_RDONLY | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return {"pid": None, "error": exc.strerror}
+    try:
+        info = os.fstat(handle)
+        data = os.read(handle, _PIDFILE_MAX) if stat.S_ISREG(info.st_mode) else b""
+    finally:
+        os.close(handle)
+    text = data.decode("ascii", "replace").strip()
+    pid = int(text) if text.isdigit() and 0 < int(text) < 2**22 else None
+    found = {"pid": pid, "written": info.st_mtime_ns, "alive": False, "exe": None, "argv": []}
+    if pid is None:
+        return found
+    proc_stat = _proc_text(pid, "stat", 4096)
+    try:
+        # The state letter follows the parenthesised command name; Z is a zombie.
+        found["alive"] = proc_stat is not None and proc_stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+    except IndexError:
+        found["alive"] = False
+    with contextlib.suppress(OSError):
+        found["exe"] = os.readlink(f"/proc/{pid}/exe")
+    cmdline = _proc_text(pid, "cmdline", _CMDLINE_MAX) or b""
+    found["argv"] = [word.decode("utf-8", "surrogateescape")
+                     for word in cmdline.split(b"\0")[:-1]]
+    return found
+
+
+def change_times(root, paths):
+    """
+    ``{in-root path: ns}``: when each file or directory last changed (its
+    ctime, which a write, rename, chmod or ``touch -d`` all move, unlike the
+    mtime that ``cp -p`` or ``rsync -t`` carry over). A symlink counts as
+    changed when the link or its target did; ``None`` for a missing path.
+    """
+    times = {}
+    for path in paths:
+        real = host_path(root, path)
+        try:
+            times[path] = os.lstat(real).st_ctime_ns
+        except OSError:
+            times[path] = None
+            continue
+        with contextlib.suppress(OSError):
+            times[path] = max(times[path], os.stat(real).st_ctime_ns)
+    return times

@@ -15,6 +15,9 @@ for tool in ssh:openssh-client zsh:zsh ksh:ksh tcsh:tcsh dash:dash debootstrap:d
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# The auditor's scanner and its Ubuntu CIS/STIG content (tests/matrix/test_scanner.py).
+command -v oscap >/dev/null || missing+=(openscap-scanner)
+[[ -f /usr/share/xml/scap/ssg/content/ssg-ubuntu2204-ds.xml ]] || missing+=(ssg-debderived)
 if ((${#missing[@]})); then
   echo "== installing: ${missing[*]}"
   apt-get update -qq
@@ -31,5 +34,5 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
 "$venv/bin/pip" check >/dev/null
 
-scripts/build-chroots.sh   # OpenSSH 8.4 and 10.0 for tests/matrix; cached, ~1 min when cold
+scripts/build-chroots.sh   # OpenSSH 8.4, 10.0, 10.3, 10.6 for tests/matrix, in parallel; cached (cold: 2-9 min)
 exec "$venv/bin/python" -m pytest "$@"

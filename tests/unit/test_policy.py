@@ -6,6 +6,7 @@ import idlelock_defaults
 import idlelock_policy as policy
 
 V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
+V103, V106 = (10, 3, 1), (10, 6, 1)
 
 INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
 
@@ -15,6 +16,7 @@ KEYS = {
     "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1"]),
     "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS"]),
     "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5]),
+    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;"]),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
@@ -33,14 +35,21 @@ KEYS = {
     "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""], ["ssh d", "ssh;reboot", "a\nb"]),
     "sshd:socket": (["ssh.socket", "sshd.socket", ""], ["ssh socket", "ssh.socket;reboot", "a\nb"]),
     "sshd:manage_service": ([True, False], ["false"]),
+    "sshd:layout": (["dropin", "main"], ["Main", "main\n", "", "block", 1]),
     "shell:enabled": ([True, False], ["on"]),
     "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
     "shell:readonly": ([True, False], [1]),
     "shell:profile_file": (["/etc/profile.d/idlelock.sh"], ["idlelock.sh", "/etc/profile.d/a b\n"]),
     "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"]),
+    "exempt_groups": (
+        [[], ["wheel", "db-admins", "svc_backup"]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
+         ["a,b"], ["!wheel"], ["adm*"]],
+    ),
     "shell:exempt_groups": (
         [[], ["wheel", "db-admins", "svc_backup"]],
-        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
+         ["a,b"], ["!wheel"], ["adm*"]],
     ),
     "shell:takeover": ([True, False], ["yes"]),
     "shell:form": (["posix", "declare"], ["typeset", "posix\n", ""]),
@@ -99,7 +108,7 @@ def test_unknown_key_is_refused_not_defaulted(defaults):
     _, errors, _ = policy.resolve({"sshd": {"client_alive_intreval": 60}}, defaults, V92)
     assert errors == [
         "idlelock:sshd:client_alive_intreval: unknown key; known keys here: binary, "
-        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, "
+        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, layout, "
         "manage_service, service, socket, unused_connection_timeout"
     ]
 
@@ -196,6 +205,70 @@ def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
     }
 
 
+# ---------------------------------------------------------------- compliance profiles
+@pytest.mark.parametrize("profile,count", [("cis", 3), ("stig", 1)])
+def test_profile_defaults_follow_the_benchmarks_remediation_values(profile, count, defaults):
+    resolved, errors, _ = policy.resolve({"profile": profile, "timeout": 600}, defaults, V92)
+    assert errors == []
+    assert resolved["sshd"]["client_alive_count_max"] == count
+    assert resolved["sshd"]["layout"] == "main"
+    assert resolved["shell"]["form"] == "declare"
+
+
+def test_without_a_profile_the_dropin_layout_stays(defaults):
+    resolved, errors, _ = policy.resolve({"timeout": 600}, defaults, V92)
+    assert errors == []
+    assert (resolved["sshd"]["layout"], resolved["sshd"]["client_alive_count_max"]) == ("dropin", 1)
+
+
+def test_a_sites_own_value_beats_the_profile_default(defaults):
+    raw = {"profile": "cis", "sshd": {"layout": "dropin", "client_alive_count_max": 2},
+           "shell": {"form": "posix"}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    assert resolved["sshd"]["layout"] == "dropin"
+    assert resolved["sshd"]["client_alive_count_max"] == 2
+    assert resolved["shell"]["form"] == "posix"
+
+
+def test_auto_tmout_stays_within_the_scanners_limit(defaults):
+    # CIS allows 900 s; the packaged CIS content's accounts_tmout accepts at most 600.
+    resolved, errors, _ = policy.resolve({"profile": "cis", "timeout": 900}, defaults, V92)
+    assert errors == []
+    assert resolved["shell"]["tmout"] == 600
+    assert resolved["sshd"]["client_alive_interval"] == 300
+    assert resolved["sshd"]["channel_timeout"] == ["session:*=900"]
+
+
+def test_auto_interval_stays_within_a_site_profiles_scanner_limit(defaults):
+    raw = {"profile": "site", "timeout": 600, "profiles": {"site": {
+        "scanner": {"sshd_set_idle_timeout": {"client_alive_interval_max": 120}}}}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    assert resolved["sshd"]["client_alive_interval"] == 120
+
+
+@pytest.mark.parametrize("bad", [
+    {"scanner": {"sshd_set_keepalive": {"tmout_max": 3}}},
+    {"scanner": {"no_such_rule": {"tmout_max": 3}}},
+    {"scanner": {"accounts_tmout": {}}},
+    {"defaults": {"logind": {"enabled": True}}},
+    {"defaults": {"sshd": {"layout": "sideways"}}},
+    {"defaults": {"sshd": {"client_alive_count_max": "3\nPermitRootLogin yes"}}},
+])
+def test_bad_profile_data_is_refused(bad, defaults):
+    _, errors, _ = policy.resolve({"profiles": {"site": bad}}, defaults, V92)
+    assert len(errors) == 1 and errors[0].startswith("idlelock:profiles: "), errors
+
+
+def test_weaker_than_its_profile_is_refused_unless_only_judged(defaults):
+    raw = {"profile": "stig", "timeout": 600, "sshd": {"client_alive_count_max": 3}}
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors and "weaker than profile 'stig'" in errors[0]
+    resolved, errors, _ = policy.resolve(raw, defaults, V92, judge_profile=False)
+    assert errors == [] and resolved["sshd"]["client_alive_count_max"] == 3
+
+
 @pytest.mark.parametrize("kwargs, prefer, want", [
     ({"timeout": 300, "tmout": 60}, "sshd", {"timeout": 300, "shell": {"tmout": 60}}),
     ({"enabled": True, "config": "/c"}, "sshd", {"sshd": {"enabled": True, "config": "/c"}}),
@@ -204,6 +277,9 @@ def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
      {"logind": {"conf_file": "/x"}, "shell": {"profile_file": "/y"}}),
     ({"bogus": 1, "__pub_jid": "1"}, "shell", {"shell": {"bogus": 1}}),
     ({"bogus": 1}, None, {"bogus": 1}),
+    # The top-level list for the sshd state, its alias for the shell state.
+    ({"exempt_groups": ["ops"]}, "sshd", {"exempt_groups": ["ops"]}),
+    ({"exempt_groups": ["ops"]}, "shell", {"shell": {"exempt_groups": ["ops"]}}),
 ])
 def test_keyword_arguments_go_where_the_schema_has_them(kwargs, prefer, want):
     assert policy.route(kwargs, prefer) == want
@@ -218,3 +294,41 @@ def test_per_os_data_is_applied_in_the_resolution(defaults):
     # A family without data gets the defaults, which pass the schema on their own.
     assert policy.defaults_for("Plan9") == defaults
     assert policy.resolve({}, defaults, V92)[1] == []
+
+
+SSHD_CANNOT_EXEMPT = "so sshd cannot exempt exempt_groups (ops): their idle SSH sessions close"
+
+
+@pytest.mark.parametrize("raw", [{"exempt_groups": ["ops"]}, {"shell": {"exempt_groups": ["ops"]}},
+                                 {"exempt_groups": ["ops"], "shell": {"exempt_groups": ["ops"]}}],
+                         ids=["top-level", "shell-alias", "both-equal"])
+def test_exempt_groups_is_one_list_under_both_names(raw, defaults):
+    resolved, errors, _ = policy.resolve(raw, defaults, V106)
+    assert errors == []
+    assert resolved["exempt_groups"] == resolved["shell"]["exempt_groups"] == ["ops"]
+    assert resolved["sshd"]["exempt"] is True
+
+
+def test_exempt_groups_and_a_different_alias_are_refused(defaults):
+    raw = {"exempt_groups": ["ops"], "shell": {"exempt_groups": ["dba"]}}
+    _, errors, _ = policy.resolve(raw, defaults, V106)
+    assert errors == ["idlelock:shell:exempt_groups: ['dba'] is not accepted next to "
+                      "idlelock:exempt_groups ['ops']; it is an alias of that list: set one"]
+
+
+@pytest.mark.parametrize("version,exempt", [(V92, False), (V100, False), (V103, False),
+                                            ((10, 5, 1), True), (V106, True)])
+def test_sshd_exempts_only_where_channel_timeout_works_in_match(version, exempt, defaults):
+    resolved, errors, warnings = policy.resolve({"exempt_groups": ["ops"]}, defaults, version)
+    assert errors == []
+    assert resolved["sshd"]["exempt"] is exempt
+    assert any(SSHD_CANNOT_EXEMPT in w for w in warnings) is not exempt
+
+
+@pytest.mark.parametrize("raw", [{}, {"exempt_groups": ["ops"], "sshd": {"channel_timeout": "none"}},
+                                 {"exempt_groups": ["ops"], "sshd": {"enabled": False}}])
+def test_no_sshd_exemption_and_no_warning_where_sshd_closes_nothing(raw, defaults):
+    resolved, errors, warnings = policy.resolve(raw, defaults, V100)
+    assert errors == []
+    assert not resolved["sshd"].get("exempt")
+    assert not any("cannot exempt" in w for w in warnings)
