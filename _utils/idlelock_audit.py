@@ -460,6 +460,9 @@ def judge(facts, profile, thresholds, timeout):
         "mechanisms": mechanisms(sshd, shell, logind),
         "thresholds": {key: value for key, value in thresholds.items() if key != "rules"},
     }
+    if scanner is not None:
+        verdict["scanner"] = scanner
+    return verdict
 
 
 def mechanisms(sshd, shell, logind):
@@ -479,6 +482,3 @@ def mechanisms(sshd, shell, logind):
         "StopIdleSessionSec": (_logind_seconds((logind or {}).get("stop_idle_session_sec"))
                                if (logind or {}).get("supported") else None),
     }
-    if scanner is not None:
-        verdict["scanner"] = scanner
-    return verdict
