@@ -456,6 +456,21 @@ def fleet(work, pairs):
     return json.loads(out.read_text())
 
 
+# ---------------------------------------------------------------- fleet report, salt-ssh
+def report_render(work, pairs):  # pylint: disable=unused-argument
+    """The fleet report at 500 and 5,000 hosts (bench/report_render.py)."""
+    import report_render as part  # bench/ is sys.path[0]  # pylint: disable=import-outside-toplevel
+
+    return part.render_times(pairs, paired)
+
+
+def salt_ssh(work, pairs):
+    """salt-ssh against salt-call, no-op apply (bench/salt_ssh.py); fewer pairs: ~10 s each."""
+    import salt_ssh as part  # bench/ is sys.path[0]  # pylint: disable=import-outside-toplevel
+
+    return part.apply_times(work, max(3, pairs // 3), paired)
+
+
 # ---------------------------------------------------------------- report
 def report(figures):
     rows = [
@@ -495,6 +510,15 @@ def report(figures):
         ("  1 minion, s", "fleet_floor_one_s", ""),
         ("  CPU s of the master, 1 minion", "fleet_floor_master_cpu_s", ""),
         ("  CPU s of the minion and its job", "fleet_floor_minion_cpu_s", ""),
+        ("report, 500 hosts, all formats, ms", "report_500_ms", ""),
+        ("  / Salt's msgpack decode of their returns", "report_500_decode_ratio", ""),
+        ("  HTML page, KiB", "report_500_html_kb", ""),
+        ("report, 5,000 hosts, all formats, ms", "report_5000_ms", ""),
+        ("  / Salt's msgpack decode of their returns", "report_5000_decode_ratio", ""),
+        ("  HTML page, KiB", "report_5000_html_kb", ""),
+        ("salt-ssh state.apply / salt-call, no-op", "ssh_apply_ratio", ""),
+        ("  salt-ssh, s", "ssh_apply_s", ""),
+        ("  salt-call (minion), s", "minion_apply_s", ""),
     ]
     print(f"\n{'figure':48} {'measured':>10}  target")
     for label, key, target in rows:
@@ -526,7 +550,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 15)),
                         help="A/B pairs per figure (default 15)")
-    parser.add_argument("--only", choices=("ping", "apply", "masterless", "large", "fleet"),
+    parser.add_argument("--only",
+                        choices=("ping", "apply", "masterless", "large", "fleet", "report", "ssh"),
                         action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -539,13 +564,14 @@ def main():
     # environment that forbids that would charge every run with compiling them.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     reexec_in_namespace()
-    parts = args.only or ["ping", "apply", "masterless", "large", "fleet"]
+    parts = args.only or ["ping", "apply", "masterless", "large", "fleet", "report", "ssh"]
     work = pathlib.Path(tempfile.mkdtemp(prefix="idlelock-bench-"))
     figures = {"date": time.strftime("%Y-%m-%d"), "pairs": args.pairs}
     try:
         sandbox_etc(work)
         for name, part in (("ping", ping), ("apply", apply_script), ("masterless", masterless),
-                           ("large", large_tree_get), ("fleet", fleet)):
+                           ("large", large_tree_get), ("fleet", fleet),
+                           ("report", report_render), ("ssh", salt_ssh)):
             if name in parts:
                 started = time.monotonic()
                 figures.update(part(work, args.pairs, args.peer) if name == "masterless"
