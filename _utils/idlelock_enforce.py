@@ -10,6 +10,7 @@ outcome. The execution module resolves the policy and turns errors into Salt's.
 """
 
 import difflib
+import functools
 import logging
 import os
 
@@ -317,6 +318,8 @@ def _set_sshd(resolved, test, warnings):
     try:
         plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
                                   resolved["sshd"]["layout"], groups)
+        if plan.target != live["tree"].main:
+            idlelock_system.check_own(resolved["root"], plan.target, "idlelock's sshd drop-in")
     except _UNREADABLE as exc:
         return fail(f"Cannot plan the sshd configuration: {exc}; nothing was changed", warnings)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
@@ -387,6 +390,8 @@ def set_shell(resolved, test, cachedir):
 def _set_shell(resolved, test, warnings):
     """``set_shell`` under the root's lock: read, plan, prove with real shells, write."""
     shell, root = resolved["shell"], resolved["root"]
+    for path in (shell["profile_file"], shell["csh_file"]):
+        idlelock_system.check_own(root, path, "idlelock's login-shell file")
     texts = idlelock_facts.shell_texts(root, shell)
     managed = (shell["profile_file"],)
     found = idlelock_shell.scan(texts, managed)
@@ -399,6 +404,9 @@ def _set_shell(resolved, test, warnings):
                 "TMOUT; edit it by hand. Nothing was changed"
             )
         planned.update(edits)
+    for source in {source.rsplit(":", 1)[0] for source in taken}:
+        idlelock_system.check_own(root, source + idlelock_shell.BACKUP_SUFFIX,
+                                  f"where idlelock keeps the original of {source}", replaced=True)
     tmout, readonly, exempt = shell["tmout"], shell["readonly"], shell["exempt_groups"]
     planned[shell["profile_file"]] = idlelock_shell.render_profile(
         tmout, readonly, exempt, shell["form"]
@@ -506,6 +514,7 @@ def _set_logind(resolved, test, warnings):
     """``set_logind`` under the root's lock."""
     logind, root = resolved["logind"], resolved["root"]
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
+    idlelock_system.check_own(root, path, "idlelock's logind drop-in")
     old = idlelock_system.read_text(root, path)
     new = idlelock_logind.render_logind(seconds)
     if old == new:
@@ -548,7 +557,25 @@ def _apply(root, what, removal, old_texts, test):
     except OSError as exc:
         return outcome(False, f"{what}: writing {exc.filename or 'a file'} failed "
                                f"({exc.strerror}); every file was restored", warnings=removal.notes)
+    except idlelock_system.RestoreFailed as exc:
+        return outcome(False, f"{what}: {exc}", warnings=removal.notes)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"{what}: {exc}; every file was restored", warnings=removal.notes)
     return outcome(True, f"{what}: removed {summary}", changes, removal.notes)
+
+
+def _refusing(what):
+    """A ``remove_*`` whose file it cannot read (a special file, a symlink at a
+    backup path, a path out of ``root``) fails, names it and changes nothing."""
+    def wrap(function):
+        @functools.wraps(function)
+        def run(resolved, test):
+            try:
+                return function(resolved, test)
+            except idlelock_system.ProbeError as exc:
+                return outcome(False, f"{what}: {exc}; nothing was changed")
+        return run
+    return wrap
 
 
 def _sshd_accepts(root, binary, tree):
@@ -563,6 +590,7 @@ def _sshd_accepts(root, binary, tree):
     return None
 
 
+@_refusing("sshd")
 def remove_sshd(resolved, test):
     """
     Take idlelock out of the sshd configuration: delete ``00-idlelock.conf`` (or
@@ -620,12 +648,17 @@ def _backups(root, texts):
                           for path in idlelock_system.expand_glob(root, pattern + suffix))
     found = {}
     for path in sorted(candidates):
+        # Only a regular file is a backup idlelock made: a symlink there would
+        # give back another file's text.
+        idlelock_system.check_own(root, path + suffix,
+                                  f"where idlelock keeps the original of {path}")
         text = idlelock_system.read_text(root, path + suffix)
         if text is not None:
             found[path] = text
     return found
 
 
+@_refusing("login shells")
 def remove_shell(resolved, test):
     """
     Take idlelock out of the login shells: delete the profile and csh files,
@@ -646,6 +679,7 @@ def remove_shell(resolved, test):
     return _apply(root, "login shells", removal, old, test)
 
 
+@_refusing("logind")
 def remove_logind(resolved, test):
     """
     Delete the logind drop-in. systemd-logind is not restarted: it keeps

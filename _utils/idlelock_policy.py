@@ -25,7 +25,6 @@ MAX_COUNT = 100
 
 # OpenSSH versions at which a behaviour appears (docs/how-idle-sessions-end.md §1).
 V_COUNTMAX_ZERO_DISABLES = (8, 2)
-V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
 V_GLOBAL_CHANNEL_TYPE = (9, 7)
 # sshd applies a ChannelTimeout set inside Match to the session: upstream 10.5p1
@@ -220,14 +219,15 @@ def _profiles(value):
                           "from the resolved policy")
         if not isinstance(thresholds, dict):
             raise Invalid(f"{accepted}; {name!r} is not a mapping")
-        for key, limit in thresholds.items():
+        for key in thresholds:
             if key not in PROFILE_KEYS:
                 raise Invalid(
                     f"{accepted}; unknown threshold {name}:{key}, known: "
                     + ", ".join(sorted(PROFILE_KEYS))
                 )
-            PROFILE_KEYS[key](limit)
-    return value
+    # The canonical values ("5m" -> 300), as every other key is resolved.
+    return {name: {key: PROFILE_KEYS[key](limit) for key, limit in thresholds.items()}
+            for name, thresholds in value.items()}
 
 
 # Thresholds a profile may set. ``timeout_max`` also bounds the idle logout
@@ -308,11 +308,11 @@ def _scanner(value):
     for rule, limits in value.items():
         if rule not in SCANNER_RULES or not isinstance(limits, dict) or not limits:
             raise Invalid(f"{accepted}; bad entry {rule!r}")
-        for key, limit in limits.items():
+        for key in limits:
             if key not in SCANNER_RULES[rule]:
                 raise Invalid(f"{accepted}; {rule} takes " + ", ".join(SCANNER_RULES[rule]))
-            THRESHOLD_KEYS[key](limit)
-    return value
+    return {rule: {key: THRESHOLD_KEYS[key](limit) for key, limit in limits.items()}
+            for rule, limits in value.items()}
 
 
 def _profile_defaults(value):
@@ -321,10 +321,10 @@ def _profile_defaults(value):
     if not isinstance(value, dict) or set(value) - set(PROFILE_DEFAULT_SECTIONS):
         raise Invalid(accepted)
     errors = []
-    _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
+    clean = _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
     if errors:
         raise Invalid(f"{accepted}; " + "; ".join(errors))
-    return value
+    return clean
 
 
 PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules, scanner=_scanner, defaults=_profile_defaults)
@@ -642,6 +642,15 @@ def resolve(raw, defaults, version=None, judge_profile=True):
     """
     errors, warnings = [], []
     clean = _validate(raw or {}, SCHEMA, "idlelock", errors)
+    built_in = sorted(set(clean.get("profiles", {})) & set(defaults.get("profiles", {})))
+    if built_in:
+        # A pillar that redefined cis would make every report labelled CIS judge
+        # against the site's thresholds instead.
+        errors.append(f"idlelock:profiles: {', '.join(map(repr, built_in))} is built in and "
+                      "cannot be redefined; give a site profile its own name "
+                      "(e.g. cis-site) and set profile: to it")
+        clean["profiles"] = {name: limits for name, limits in clean["profiles"].items()
+                             if name not in built_in}
     # A compliance profile's own defaults (e.g. the benchmark's ClientAliveCountMax)
     # sit between defaults.yaml and pillar: a site's explicit value still wins.
     chosen = merge(defaults, clean).get("profiles", {}).get(
@@ -722,6 +731,21 @@ def sshd_directives(sshd):
         else:
             directives[keyword] = str(value)
     return directives
+
+
+def schedule_unavailable(salt_ssh):
+    """
+    Why the minion-side schedule cannot exist on this host (``""`` when it can).
+
+    Under salt-ssh no salt-minion daemon runs on the target: a job written
+    there (into salt-ssh's temporary directory) would never run. The schedule
+    belongs on the master then: its own ``schedule`` or cron running salt-ssh.
+    """
+    if not salt_ssh:
+        return ""
+    return ("salt-ssh: no salt-minion runs on this host, so no minion schedule can re-apply "
+            "idlelock here; nothing was added. Schedule it on the master instead (a master "
+            "schedule or cron running: salt-ssh '<target>' state.apply idlelock)")
 
 
 def schedule_job(schedule, offline=False):

@@ -213,16 +213,35 @@ def tokenize(line):
     return keyword.lower(), argv_split(rest)
 
 
+# What ``sshd -T`` reads besides the configuration: the host keys and
+# certificates (sshd(8) refuses to start without a loadable host key: "no
+# hostkeys available"), its defaults when no HostKey is set, and the account
+# database (the privilege-separation user).
+_KEY_KEYWORDS = ("hostkey", "hostcertificate")
+DEFAULT_HOST_KEYS = tuple(f"{SSHDIR}/ssh_host_{kind}_key" for kind in ("rsa", "ecdsa", "ed25519"))
+ACCOUNTS = ("/etc/passwd", "/etc/group")
+
+
 def inputs(tree):
     """
-    Every path whose change can change what sshd reads for ``tree``: its files,
-    and the directories its Include globs expand (a new drop-in changes only its
-    directory).
+    Every path whose change can change what ``sshd -T`` answers for ``tree``:
+    its files, the directories its Include globs expand (a new drop-in changes
+    only its directory), the host keys and certificates it loads, and the
+    account database.
     """
     globbed = {posixpath.dirname(include_path(arg))
                for directive in tree.directives if directive.keyword == "include"
                for arg in directive.args}
-    return list(tree.texts) + sorted(globbed - set(tree.texts))
+    keys = [include_path(arg) for directive in tree.directives
+            if directive.keyword in _KEY_KEYWORDS and directive.match is None
+            for arg in directive.args[:1]]
+    host_keys = [include_path(arg) for directive in tree.directives
+                 if directive.keyword == "hostkey" for arg in directive.args[:1]]
+    if not host_keys:
+        keys += DEFAULT_HOST_KEYS
+    extra = sorted(globbed - set(tree.texts)) + keys + \
+        [f"{key}.pub" for key in host_keys or DEFAULT_HOST_KEYS] + list(ACCOUNTS)
+    return list(tree.texts) + list(dict.fromkeys(p for p in extra if p not in tree.texts))
 
 
 def include_path(pattern):

@@ -178,6 +178,30 @@ def _check_regular(path, info):
                          "the pattern that matches it")
 
 
+def check_own(root, path, role, replaced=False):
+    """
+    Refuse anything but a regular file (or nothing) at the in-root ``path``
+    itself, a symlink included: ``path`` is a file idlelock makes (``role``
+    says what it is), and writing through a symlink it did not make would
+    replace another file. With ``replaced`` (a file idlelock renames a new
+    copy over, never writes into), only a directory is refused: a rename
+    replaces anything else, a symlink itself included. Raises :class:`NotRegular`.
+    """
+    real = resolve(root, path, follow=False)[1]
+    try:
+        info = os.lstat(real)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(info.st_mode) or (replaced and not stat.S_ISDIR(info.st_mode)):
+        return
+    if stat.S_ISLNK(info.st_mode):
+        what = f"a symlink to {os.readlink(real)}"
+    else:
+        what = f"a {_KINDS.get(stat.S_IFMT(info.st_mode), 'special file')}"
+    raise NotRegular(f"{path} is {what}, not a regular file; it is {role}, which idlelock "
+                     "writes only in place of a regular file: move it away and run again")
+
+
 def read_text(root, path):
     """
     The text of an in-root file, or ``None`` when it does not exist.
@@ -758,8 +782,7 @@ def write_backups(root, backups):
         if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == len(data) \
                 and read_bytes(root, backup) == data:
             continue
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            _check_regular(backup, info)
+        check_own(root, backup, f"where idlelock keeps the original of {source}", replaced=True)
         origin = os.stat(host_path(root, source))
         _replace(real, data, stat.S_IMODE(origin.st_mode), origin.st_uid, origin.st_gid)
 

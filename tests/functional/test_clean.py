@@ -9,12 +9,13 @@ mount namespace and checked with real login shells (root and a regular user).
 
 import os
 import pathlib
+import stat
 import subprocess
 
 import pytest
 
-from tests.functional.conftest import flatten
 from tests.support import scenarios
+from tests.support.scenarios import flatten
 
 SSHD = "/usr/sbin/sshd"
 ODD_MODE, ODD_GID = 0o640, 4  # not what a new file gets: a rewrite that loses them shows
@@ -29,6 +30,8 @@ def tree_state(root):
             found[str(path)] = ("link", os.readlink(path))
         elif path.is_dir():
             found[str(path)] = ("dir", info.st_mode, info.st_uid, info.st_gid)
+        elif not stat.S_ISREG(info.st_mode):  # a FIFO would block the read
+            found[str(path)] = ("special", info.st_mode, info.st_ino)
         else:
             found[str(path)] = (path.read_bytes(), info.st_mode, info.st_uid, info.st_gid)
     return found
@@ -68,6 +71,12 @@ def test_sshd_install_then_remove_round_trips(scenario, tmp_path, host_key, idle
     assert installed["result"] is (False if scenario.get("error") else True), installed
     predicted = idlelock.remove(test=True, parts=["sshd"], config=config)
     removed = idlelock.remove(parts=["sshd"], config=config)
+    if scenario.get("clean_error"):
+        for ret in (predicted, removed):
+            assert ret["result"] is False and scenario["error"] in ret["comment"], ret
+            assert "nothing was changed" in ret["comment"]
+        assert tree_state(root) == before
+        return
     again = idlelock.remove(parts=["sshd"], config=config)
 
     for rel in scenario.get("clean_removes", []):

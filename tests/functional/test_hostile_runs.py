@@ -16,8 +16,8 @@ import time
 import pytest
 
 import idlelock_system
-from tests.functional.test_sshd_scenarios import effective, snapshot
 from tests.support.salt_call import SALT_CALL, LocalMinion
+from tests.support.sshd_sandbox import effective, snapshot
 
 MAIN = """\
 ClientAliveInterval 100

@@ -11,10 +11,11 @@ import shutil
 
 import pytest
 
-from tests.functional.conftest import flatten
-from tests.functional.test_sshd_scenarios import bounded, snapshot
+from tests.functional.test_sshd_scenarios import bounded
 from tests.support import image as image_support
 from tests.support import scenarios
+from tests.support.scenarios import flatten
+from tests.support.sshd_sandbox import snapshot
 
 
 @pytest.fixture(scope="session")
@@ -205,3 +206,91 @@ def test_logind_short_timeout_is_written_with_a_warning(image, tmp_path):
                for w in ret["warnings"])
     assert "StopIdleSessionSec=9" in (
         image / "etc" / "systemd" / "logind.conf.d" / "idlelock.conf").read_text()
+
+
+# ---------------------------------------------------------------- idlelock's own files
+VICTIM = b"# admin data\nX11Forwarding no\n"
+OWN_FILES = {"sshd": "/etc/ssh/sshd_config.d/00-idlelock.conf",
+             "shell": "/etc/profile.d/idlelock.sh",
+             "logind": "/etc/systemd/logind.conf.d/idlelock.conf"}
+
+
+def set_part(idlelock, image, part, tmp_path):
+    import idlelock_enforce
+
+    if part == "sshd":
+        return idlelock.set_sshd(root=str(image))
+    if part == "shell":
+        return idlelock.set_shell(root=str(image), tmout=600)
+    return idlelock_enforce.set_logind(logind_policy(image), False, (True, None),
+                                       str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("target", ["/etc/victim.conf", "../../victim.conf", "/etc/missing.conf"])
+@pytest.mark.parametrize("part", sorted(OWN_FILES))
+def test_a_symlink_at_idlelocks_own_file_is_refused_not_written_through(idlelock, image,
+                                                                        tmp_path, part, target):
+    (image / "etc" / "ssh" / "sshd_config").write_text(
+        "Include /etc/ssh/sshd_config.d/*.conf\nClientAliveInterval 900\n")
+    (image / "etc" / "victim.conf").write_bytes(VICTIM)
+    link = image / OWN_FILES[part].lstrip("/")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    before = snapshot(image)
+
+    ret = set_part(idlelock, image, part, tmp_path)
+
+    assert ret["result"] is False, ret
+    if part == "sshd" and target == "/etc/missing.conf":
+        # sshd's Include matches the dangling link and cannot open it: the configuration
+        # cannot be read, as for any other dangling drop-in.
+        assert f"{OWN_FILES[part]}: no such file" in ret["comment"]
+        assert "idlelock leaves it untouched" in ret["comment"]
+    else:
+        assert f"{OWN_FILES[part]} is a symlink to {target}, not a regular file" in ret["comment"]
+        assert "nothing was changed" in ret["comment"]
+    assert snapshot(image) == before and os.readlink(link) == target
+    assert (image / "etc" / "victim.conf").read_bytes() == VICTIM
+    assert not (image / "etc" / "missing.conf").exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "symlink", "fifo"])
+def test_what_is_not_a_backup_at_the_backup_path_is_named_by_removal(idlelock, taken_over_image,
+                                                                     kind):
+    image, host = taken_over_image
+    assert set_shell(idlelock, image)["result"] is True
+    backup = image / "etc" / "profile.d" / "zz-site.sh.idlelock.bak"
+    backup.unlink()
+    if kind == "symlink":  # it would give back another file's text
+        backup.symlink_to("/etc/passwd")
+    else:
+        scenarios.make_special(str(backup), kind)
+    before = snapshot(image)
+
+    with bounded(60):
+        ret = idlelock.remove(parts=["shell"], root=str(image))
+
+    json.dumps(ret, ensure_ascii=False).encode("utf-8")
+    assert ret["result"] is False, ret
+    assert ("/etc/profile.d/zz-site.sh.idlelock.bak is a" in ret["comment"]
+            and "where idlelock keeps the original of /etc/profile.d/zz-site.sh" in ret["comment"])
+    assert "Traceback" not in ret["comment"] and "nothing was changed" in ret["comment"]
+    assert snapshot(image) == before and list(host.iterdir()) == []
+
+
+def test_a_directory_at_the_backup_path_stops_a_takeover_with_a_clear_error(idlelock,
+                                                                            taken_over_image):
+    image, _ = taken_over_image
+    (image / "etc" / "profile.d" / "zz-site.sh.idlelock.bak").mkdir()
+    before = snapshot(image)
+
+    predicted = idlelock.set_shell(root=str(image), takeover=True, tmout=600, test=True)
+    ret = set_shell(idlelock, image)
+
+    for outcome in (predicted, ret):
+        assert outcome["result"] is False, outcome
+        assert ("/etc/profile.d/zz-site.sh.idlelock.bak is a directory, not a regular file; it "
+                "is where idlelock keeps the original of /etc/profile.d/zz-site.sh"
+                ) in outcome["comment"]
+        assert outcome["comment"].endswith("nothing was changed")
+    assert snapshot(image) == before

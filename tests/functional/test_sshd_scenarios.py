@@ -9,24 +9,13 @@ no-op that writes nothing.
 import contextlib
 import json
 import os
-import pathlib
 import signal
-import subprocess
 
-import idlelock_sshd
 import pytest
 
-from tests.functional.conftest import flatten
 from tests.support import scenarios
-
-
-def snapshot(root):
-    """Every file under ``root``: bytes and mtime."""
-    found = {}
-    for path in sorted(pathlib.Path(root).rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            found[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return found
+from tests.support.scenarios import flatten
+from tests.support.sshd_sandbox import effective, snapshot
 
 
 @contextlib.contextmanager
@@ -45,15 +34,8 @@ def bounded(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
-def effective(config):
-    out = subprocess.run(
-        ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
-    ).stdout
-    return idlelock_sshd.read_effective(out)
-
-
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", functional=(True, True)))
-def test_scenario(scenario, tmp_path, host_key, idlelock):
+def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     root = tmp_path / "tree"
     root.mkdir()
     scenarios.materialize(scenario, root, host_key)
@@ -77,7 +59,7 @@ def test_scenario(scenario, tmp_path, host_key, idlelock):
     for expected in scenario.get("warnings", []):
         assert any(expected in w for w in warnings), (expected, warnings)
     values = effective(config)
-    for keyword, value in scenario.get("effective", {}).items():
+    for keyword, value in scenarios.sshd_effective(scenario).items():
         assert values.get(keyword) == value, keyword
     for disabled in scenario["disabled"]:
         rel, lineno = disabled.rsplit(":", 1)

@@ -24,7 +24,7 @@ CLONE_NEWNS = 0x00020000
 TIMEOUT = 120
 
 
-def _enter(upper, work):
+def _enter(upper, work, private_run=False):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
@@ -33,10 +33,18 @@ def _enter(upper, work):
     subprocess.run(["mount", "-t", "overlay", "sandbox-etc", "-o",
                     f"lowerdir=/etc,upperdir={upper},workdir={work}", "/etc"],
                    check=True, timeout=30, capture_output=True)
+    if private_run:
+        # An empty /run: no pidfile of the host's services (an init script that
+        # would reload the host's sshd finds none), room for sshd's privsep dir.
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "sandbox-run", "/run"],
+                       check=True, timeout=30, capture_output=True)
 
 
-def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT):
-    """Return ``func()`` as run with ``upper`` overlaid on /etc; re-raise its failure."""
+def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, private_run=False):
+    """
+    Return ``func()`` as run with ``upper`` overlaid on /etc (and, with
+    ``private_run``, an empty tmpfs on /run); re-raise its failure.
+    """
     upper = os.path.abspath(upper)
     work = upper.rstrip("/") + ".work"
     os.makedirs(upper, exist_ok=True)
@@ -50,7 +58,7 @@ def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT):
     if pid == 0:  # child: never returns into pytest
         os.close(read_end)
         try:
-            _enter(upper, work)
+            _enter(upper, work, private_run)
             payload = ("ok", func())
         except BaseException:  # noqa: BLE001 - report everything to the parent
             payload = ("error", traceback.format_exc())

@@ -8,6 +8,20 @@ import stat
 import yaml
 
 SCENARIOS = pathlib.Path(__file__).resolve().parent.parent / "scenarios"
+# The profiles every audit scenario states its expected findings for.
+PROFILES = ("stig", "cis", "policy")
+
+# What `sshd -T` prints after a run with the default policy (timeout 600 s):
+# written out here rather than derived from idlelock's own resolution, so that a
+# test compares the code with the expected values and not with itself. A
+# scenario's `effective` adds or overrides keywords.
+SSHD_DEFAULT_EFFECTIVE = {"clientaliveinterval": "300", "clientalivecountmax": "1",
+                          "channeltimeout": "session:*=600", "unusedconnectiontimeout": "600"}
+
+
+def sshd_effective(scenario):
+    """The effective values a successful run of an sshd scenario must leave."""
+    return dict(SSHD_DEFAULT_EFFECTIVE, **scenario.get("effective", {}))
 
 
 def load(kind):
@@ -72,3 +86,21 @@ def make_special(path, kind):
 def relative(text, root):
     """Sandbox paths in a message, made relative like the scenario's own paths."""
     return str(text).replace(str(root).rstrip("/") + "/", "")
+
+
+def flatten(policy):
+    """A pillar-shaped policy as ``idlelock.set_*`` keyword arguments."""
+    kwargs = {}
+    for key, value in policy.items():
+        if isinstance(value, dict) and key != "profiles":
+            kwargs.update(value)
+        else:
+            kwargs[key] = value
+    return kwargs
+
+
+def found(result):
+    """An audit's findings as sorted ``[check, rule, severity]``, as the scenarios state
+    them; the scanner view is judged apart (``scanner``)."""
+    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"]
+                  if not f["check"].startswith("scanner view: "))

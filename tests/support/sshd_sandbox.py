@@ -32,6 +32,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import idlelock_sshd
+
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec on SIGHUP unless started by absolute path
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")  # sshd -t/-T/-D all refuse to run without it
@@ -480,3 +482,20 @@ class SshdSandbox:
             else:
                 result[keyword] = value
         return result
+
+
+def snapshot(root):
+    """Every file under ``root``: bytes and mtime."""
+    found = {}
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return found
+
+
+def effective(config):
+    """``sshd -T`` of ``config``: ``{keyword: value}`` as sshd prints them."""
+    out = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
+    ).stdout
+    return idlelock_sshd.read_effective(out)

@@ -304,3 +304,23 @@ def test_no_sshd_exemption_and_no_warning_where_sshd_closes_nothing(raw, default
     assert errors == []
     assert not resolved["sshd"].get("exempt")
     assert not any("cannot exempt" in w for w in warnings)
+
+
+def test_a_site_profile_resolves_to_canonical_values(defaults):
+    raw = {"profile": "mine", "profiles": {"mine": {
+        "timeout_max": "15m", "defaults": {"shell": {"tmout": "10m"},
+                                           "sshd": {"channel_timeout": ["session:*=10m"]}},
+        "scanner": {"accounts_tmout": {"tmout_max": "10m"}}}}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    mine = resolved["profiles"]["mine"]
+    assert mine["timeout_max"] == 900 and mine["scanner"]["accounts_tmout"]["tmout_max"] == 600
+    assert resolved["shell"]["tmout"] == 600
+    assert resolved["sshd"]["channel_timeout"] == ["session:*=600"]
+
+
+@pytest.mark.parametrize("name", ["cis", "stig", "none"])
+def test_a_built_in_profile_cannot_be_redefined_from_pillar(name, defaults):
+    raw = {"profile": name, "timeout": 3600, "profiles": {name: {"timeout_max": 99999}}}
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors and errors[0].startswith(f"idlelock:profiles: '{name}' is built in")
