@@ -73,7 +73,7 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     encoding = scenario.get("encoding", "utf-8")
     disabled_lines = {(d.rsplit(":", 1)[0], int(d.rsplit(":", 1)[1])) for d in scenario["disabled"]}
     for rel, text in scenario.get("files", {}).items():
-        if rel == scenario["target"]:
+        if rel == scenario["target"] or rel in scenario.get("removed", []):
             continue
         old = scenarios.files({"files": {rel: text}}, str(root), host_key)[str(root / rel)]
         new = (root / rel).read_bytes().split(b"\n")
