@@ -58,6 +58,9 @@ mkdir -p "$work/src"
 rm -rf "$work/tests" "$work/src"/*.py
 cp -r "$repo/tests" "$work/tests"
 cp "$repo/_utils"/*.py "$work/src/"   # the ones not listed are imported, never mutated
+# The report's unit tests compare the rendered page with the committed sample.
+mkdir -p "$work/docs"
+cp "$repo/docs/report-sample.html" "$work/docs/"
 present=()
 for module in "${modules[@]}"; do
   [[ -f $repo/_utils/$module.py ]] && present+=("src/$module.py")
@@ -67,6 +70,8 @@ config() {  # $1: fork (fast) or forkserver (fresh imports per mutant)
   echo "source_paths = src"
   echo "only_mutate ="
   printf '    %s\n' "${present[@]}"
+  echo "also_copy ="
+  echo "    docs"
   echo "pytest_add_cli_args_test_selection ="
   echo "    tests/unit"
   echo "    tests/functional/test_system_io.py"
@@ -75,8 +80,10 @@ config() {  # $1: fork (fast) or forkserver (fresh imports per mutant)
   echo "    -p no:cacheprovider"
   echo "    --ignore=tests/unit/test_formula_lint.py"
   echo "    --ignore=tests/unit/test_packaging.py"  # reads the real setup.cfg and _utils/
-  # idlelock_verdict writes with Salt's atomicfile: mutmut's venv has no Salt.
+  # They import Salt (idlelock_verdict's atomicfile, the state module), which
+  # mutmut's venv does not have.
   echo "    --ignore=tests/unit/test_pending_reload.py"
+  echo "    --ignore=tests/unit/test_state_interfaces.py"
   if [[ $1 == forkserver ]]; then
     echo "process_isolation = forkserver"
     echo "forkserver_warmup = none"

@@ -58,7 +58,9 @@ EARLIER = {"generated": "2026-11-29 10:00 UTC", "profile": "cis", "target": "G@r
            "counts": {"compliant": 3, "non-compliant": 3}}
 
 
-@pytest.fixture(scope="module")
+# Per test, not per module: so that mutmut sees every test call summarize
+# (docs/mutation.md).
+@pytest.fixture
 def report():
     return idlelock_report.summarize(
         "cis", RETURNS, list(RETURNS) + ["gone-1"], {"gone-1": "prod"}, generated=GENERATED,
