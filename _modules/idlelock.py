@@ -543,15 +543,21 @@ def set_shell(test=None, **kwargs):
 
     Writes the guarded ``shell:profile_file`` (readonly, exported TMOUT, in the
     ``shell:form`` that the OS's compliance scanners expect), the tcsh/csh
-    ``shell:csh_file`` (``autologout`` in minutes) where its directory exists,
-    and a block in ``shell:zsh_file`` for a zsh that reads no /etc/profile.
+    ``shell:csh_file`` (``autologout`` in whole minutes, rounded down) where
+    its directory exists, a block in ``shell:zsh_file`` for a zsh that reads
+    no /etc/profile, and a block in ``shell:bashrc_file`` (the system bashrc)
+    for interactive bash that is not a login. idlelock's own files are written
+    root-owned 0644 whatever an older copy's mode, new directories 0755.
     With ``shell:takeover`` it comments out foreign TMOUT lines in place, with
     the marker ``: # idlelock-takeover:`` and a ``.idlelock.bak`` copy.
 
     Every candidate is proven before it is written: the installed login shells
-    (bash, dash, zsh, ksh, tcsh) run on it in a private mount namespace. A
-    readonly error at login, or a bash login that would not get the policy
-    value, fails the run and names the file and line; nothing is written.
+    (bash, dash, zsh, ksh, tcsh) and an interactive non-login bash run on it
+    in a private mount namespace, as root, as a regular user (uid 65534) and
+    as a member of each exempt group. A readonly error, or a bash that would
+    not get the policy value (an exempt member: no TMOUT), fails the run and
+    names the file and line, or the file regular users cannot read; nothing
+    is written.
 
     Returns ``{result, comment, changes, warnings}``.
 
@@ -600,10 +606,17 @@ def set_shell(test=None, **kwargs):
         planned[shell["zsh_file"]] = idlelock_shell.zsh_hook(
             planned.get(shell["zsh_file"]), shell["profile_file"]
         )
+    warnings += idlelock_facts.shell_hook_warnings(root, shell, texts)
+    if shell["bashrc_file"]:
+        planned[shell["bashrc_file"]] = idlelock_shell.bashrc_hook(
+            planned.get(shell["bashrc_file"]), shell["profile_file"]
+        )
+    modes = idlelock_facts.shell_modes(root, shell)
+    wrong_modes = idlelock_facts.wrong_modes(root, modes)
     changed = {path: text for path, text in planned.items()
-               if text is not None and texts.get(path) != text}
+               if text is not None and (texts.get(path) != text or path in wrong_modes)}
 
-    failures, old = _check_shell_candidate(resolved, changed, list(texts), warnings)
+    failures, old = _check_shell_candidate(resolved, changed, list(texts), warnings, modes)
     if failures:
         # Shells name the file only sometimes ("-bash: TMOUT: readonly
         # variable"): the lines come from the text of the candidate.
@@ -618,6 +631,7 @@ def set_shell(test=None, **kwargs):
         )
         if culprits and not shell["takeover"]:
             hint += " (shell:takeover: true comments such lines out)"
+        hint += idlelock_facts.unreadable_hint(root, list(planned))
         return _fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
 
     what = f"TMOUT {tmout}" + (" readonly" if readonly else "")
@@ -633,6 +647,8 @@ def set_shell(test=None, **kwargs):
         changes["readonly"] = {"old": bash_before.get("readonly"), "new": readonly}
     if taken:
         changes["taken_over"] = {"old": [], "new": taken}
+    for path, mode in wrong_modes.items():
+        changes[f"mode {path}"] = {"old": mode, "new": f"{modes[path]:04o} root:root"}
     changes["diff"] = idlelock_shell.diff(texts, changed)
     if test:
         return _outcome(None, f"login shells would get {what}", changes, warnings)
@@ -641,23 +657,26 @@ def set_shell(test=None, **kwargs):
             root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
                    if path in {source.rsplit(":", 1)[0] for source in taken}}
         )
-        idlelock_system.write_all(root, changed)
+        idlelock_system.write_all(root, changed, modes)
     except OSError as exc:
         return _write_failed(exc, warnings)
     return _outcome(True, f"login shells get {what}", changes, warnings)
 
 
-def _check_shell_candidate(resolved, changed, files, warnings):
+def _check_shell_candidate(resolved, changed, files, warnings, modes):
     """
-    Run the login shells on the candidate; return ``(failures, probes before)``.
+    Run the shells on the candidate, as root, as a regular user and as a
+    member of each exempt group; return ``(failures, probes before)``.
 
     When no private mount namespace can be made, fall back to the file text:
     every foreign readonly TMOUT left in the candidate is a failure.
     """
     shell = resolved["shell"]
+    root, exempt = resolved["root"], shell["exempt_groups"]
     try:
-        after = idlelock_facts.probe_shells(resolved["root"], changed or None, files)
-        before = idlelock_facts.probe_shells(resolved["root"], files=files) if changed else after
+        after = idlelock_facts.probe_shells(root, changed or None, files, exempt, modes)
+        before = (idlelock_facts.probe_shells(root, files=files, exempt_groups=exempt)
+                  if changed else after)
     except idlelock_system.ProbeError as exc:
         warnings.append(f"could not run login shells on the candidate ({exc}); "
                         "judged from the file text only")
@@ -666,7 +685,10 @@ def _check_shell_candidate(resolved, changed, files, warnings):
         lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
         return [f"{c['source']} {c['problem']}"
                 for c in idlelock_shell.static_conflicts(lines)], None
-    failures, notes = idlelock_shell.judge(after, shell)
+    hooked = bool(shell["bashrc_file"]) and (
+        shell["bashrc_file"] in changed
+        or idlelock_system.read_text(root, shell["bashrc_file"]) is not None)
+    failures, notes = idlelock_shell.judge(after, shell, non_login=hooked)
     warnings.extend(notes)
     return failures, before
 

@@ -312,6 +312,7 @@ SCHEMA = {
         "takeover": _boolean,
         "form": _pattern(re.compile(r"^(?:posix|declare)$"), "posix or declare"),
         "zsh_file": _optional_path,
+        "bashrc_file": _optional_path,
     },
     "logind": {
         "enabled": _boolean,

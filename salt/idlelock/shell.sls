@@ -8,3 +8,4 @@ idlelock-shell:
     - form: {{ idlelock.shell.form }}
     - csh_file: {{ idlelock.shell.csh_file }}
     - zsh_file: {{ idlelock.shell.zsh_file | json }}
+    - bashrc_file: {{ idlelock.shell.bashrc_file | json }}

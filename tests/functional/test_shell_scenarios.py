@@ -20,7 +20,7 @@ pytestmark = [
 ]
 
 # The Debian per-OS values of map.jinja, so zsh and tcsh are covered too.
-BASE_POLICY = {"tmout": 5, "zsh_file": "/etc/zsh/zprofile",
+BASE_POLICY = {"tmout": 5, "zsh_file": "/etc/zsh/zprofile", "bashrc_file": "/etc/bash.bashrc",
                "csh_file": "/etc/csh/login.d/idlelock.csh"}
 
 
