@@ -37,7 +37,11 @@ _COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
 # A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
 _MENTION_RE = re.compile(r"(?<![$\w{])TMOUT\b")
 _SPLIT_RE = re.compile(r";|&&|\|\|")
-_KEYWORD_RE = re.compile(r"^\s*(?:(?:then|else|do|\{|!)\s+)+")
+# What may precede a command on its line: a compound keyword, or a case arm's
+# pattern (``*" ops "*)``), which makes the line part of a bigger statement.
+_KEYWORD_RE = re.compile(
+    r"""^\s*(?:(?:(?:then|else|do|\{|!)\s+)|(?:case\s+(?:"[^"]*"|\S)+\s+in\s+)"""
+    r"""|(?:(?:"[^"]*"|'[^']*'|[^\s"'()])+\)\s*))+""")
 _SEGMENT_RE = re.compile(
     r"""^\s*(?:(?P<cmd>export|readonly|declare|typeset|local|unset)\s+"""
     r"""(?P<flags>(?:[-+][A-Za-z]+\s+)*))?TMOUT"""
