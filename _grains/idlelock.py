@@ -19,14 +19,12 @@ file targets grains), so the grain cannot read pillar. It judges against:
 1. the policy idlelock last resolved *with* pillar, which ``idlelock.policy``
    (called by every ``state.apply idlelock``) and ``idlelock.audit`` keep in
    ``<cachedir>/idlelock/policy.json``;
-2. else ``defaults.yaml`` packaged beside ``_utils`` (``pip install``) with the
-   minion config's ``idlelock:`` key over it.
+2. else idlelock's defaults (``_utils/idlelock_defaults.py``) with the minion
+   config's ``idlelock:`` key over it.
 
 Limitations: a pillar change reaches the grain after the next ``state.apply
 idlelock`` (or ``idlelock.policy``) *and* a grains refresh (minion restart,
-``saltutil.refresh_grains``, ``saltutil.sync_grains``). A formula-synced minion
-that never resolved a policy has no defaults at grain time (they are on the
-fileserver) and reports ``compliant: None`` until it does. The judgement is
+``saltutil.refresh_grains``, ``saltutil.sync_grains``). The judgement is
 against the policy (``idlelock.audit profile=policy``), which is never weaker
 than the profile it names.
 """
@@ -34,21 +32,16 @@ than the profile it names.
 import logging
 import os
 
-import salt.utils.json
-import salt.utils.yaml
+import idlelock_audit
+import idlelock_defaults
+import idlelock_facts
+import idlelock_policy
+import idlelock_reload
+import idlelock_system
 
-try:
-    import idlelock_audit
-    import idlelock_facts
-    import idlelock_policy
-    import idlelock_system
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import (
-        idlelock_audit,
-        idlelock_facts,
-        idlelock_policy,
-        idlelock_system,
-    )
+import salt.utils.json
+
+idlelock_reload.reload_replaced()
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +62,13 @@ def _policy():
     if os.path.isfile(cache):
         with open(cache, encoding="utf-8") as handle:
             return salt.utils.json.load(handle), cache
-    packaged = os.path.join(os.path.dirname(idlelock_policy.__file__), "idlelock_defaults.yaml")
-    if not os.path.isfile(packaged):
-        return None, ("no policy resolved yet: run state.apply idlelock (or idlelock.policy) "
-                      "once; grains cannot read pillar")
-    with open(packaged, encoding="utf-8") as handle:
-        defaults = salt.utils.yaml.safe_load(handle)["idlelock"]
+    defaults = idlelock_defaults.DEFAULTS
     raw = __opts__.get("idlelock", {})
     merged = idlelock_policy.merge(defaults, raw if isinstance(raw, dict) else {})
     policy, errors, _ = idlelock_policy.resolve(raw, defaults, _version(merged))
     if errors:
         return None, "bad idlelock minion config: " + "; ".join(errors)
-    return policy, f"{packaged} and the minion config"
+    return policy, "idlelock's defaults and the minion config"
 
 
 def _summary(grains):

@@ -2,90 +2,40 @@
 Close idle SSH and shell sessions: read, resolve and enforce the idle timeout.
 
 The policy comes from the ``idlelock`` pillar key (minion config wins over
-pillar, as with ``config.get``) over the defaults in ``defaults.yaml``. The
-logic lives in ``_utils``: ``idlelock_policy`` and ``idlelock_sshd`` (pure) and
-``idlelock_system`` (I/O); this module wires them to Salt.
+pillar, as with ``config.get``) over ``_utils/idlelock_defaults.py``. This
+module is Salt glue: it resolves the policy from Salt's data and hands it to
+``idlelock_enforce`` (plan, prove, write), turning its outcomes into Salt's.
 """
 
-import importlib
 import logging
 import os
-import sys
+
+import idlelock_defaults
+import idlelock_enforce
+import idlelock_facts
+import idlelock_policy
+import idlelock_reload
 
 import salt.utils.atomicfile
 import salt.utils.json
 import salt.utils.platform
 import salt.utils.process
-import salt.utils.yaml
 from salt.exceptions import CommandExecutionError
 
-
-def _fresh(name):
-    # Synced (or loaded from the repository), _utils is on sys.path while Salt
-    # loads this module. Installed as a package it is not: Salt never loads
-    # utils from a salt.loader entry point, so import them from the package.
-    # A long-running minion keeps imported modules across saltutil.sync_all;
-    # reload ours so a synced upgrade of _utils takes effect with the module.
-    for qualified in (name, f"idlelock_salt._utils.{name}"):
-        if qualified in sys.modules:
-            return importlib.reload(sys.modules[qualified])
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return importlib.import_module(f"idlelock_salt._utils.{name}")
-
-
-try:
-    idlelock_policy = _fresh("idlelock_policy")
-    idlelock_sshd = _fresh("idlelock_sshd")
-    idlelock_system = _fresh("idlelock_system")
-    idlelock_shell = _fresh("idlelock_shell")
-    idlelock_audit = _fresh("idlelock_audit")
-    idlelock_facts = _fresh("idlelock_facts")
-    IMPORT_ERROR = None
-except ImportError as exc:  # _utils not synced or not installed
-    IMPORT_ERROR = str(exc)
+idlelock_reload.reload_replaced()
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "idlelock"
 
-MANAGED = idlelock_facts.MANAGED if IMPORT_ERROR is None else ()
-
 
 def __virtual__():
     if salt.utils.platform.is_windows():
         return False, "idlelock manages OpenSSH and POSIX shells; Windows is not supported"
-    if IMPORT_ERROR is not None:
-        return False, f"idlelock's _utils are missing ({IMPORT_ERROR}): run saltutil.sync_all"
     return __virtualname__
 
 
 # ---------------------------------------------------------------- policy
-DEFAULTS_URL = "salt://idlelock/defaults.yaml"
-
-
-def _defaults():
-    """
-    The one ``defaults.yaml``: packaged beside ``_utils`` in the wheel, else the
-    formula's copy on the fileserver (saltutil.sync_all copies only Python files).
-    """
-    if "idlelock.defaults" not in __context__:
-        packaged = os.path.join(os.path.dirname(idlelock_policy.__file__), "idlelock_defaults.yaml")
-        if os.path.isfile(packaged):
-            with open(packaged, encoding="utf-8") as handle:
-                text = handle.read()
-        else:
-            text = __salt__["cp.get_file_str"](DEFAULTS_URL)
-        if not text:
-            raise CommandExecutionError(
-                f"idlelock cannot find its defaults: neither {packaged} (pip install) "
-                f"nor {DEFAULTS_URL} (formula on file_roots)"
-            )
-        __context__["idlelock.defaults"] = salt.utils.yaml.safe_load(text)["idlelock"]
-    return __context__["idlelock.defaults"]
-
-
 def _raw(overrides=None, os_defaults=None):
     """Policy input: per-OS defaults, then pillar, then minion config, then overrides."""
     merge = idlelock_policy.merge
@@ -94,44 +44,22 @@ def _raw(overrides=None, os_defaults=None):
     return merge(raw, overrides or {})
 
 
-def _version(binary, root):
-    """The OpenSSH version, probed once per process for as long as the binary is unchanged."""
-    if not os.path.isfile(idlelock_system.host_path(root, binary)):
-        return None, None
-    try:
-        return idlelock_system.sshd_version(binary, root)
-    except idlelock_system.ProbeError as exc:
-        log.warning("idlelock: %s", exc)
-        return None, None
-
-
 def _resolve(overrides=None, os_defaults=None):
     """``(policy, errors)`` for this minion, with ``auto`` resolved for its OpenSSH."""
-    defaults = _defaults()
+    defaults = idlelock_defaults.DEFAULTS
     raw = _raw(overrides, os_defaults)
     merged = idlelock_policy.merge(defaults, raw if isinstance(raw, dict) else {})
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
-    root_error = _root_error(root)
+    root_error = idlelock_enforce.root_error(root)
     version, text = (None, None)
     if root_error is None and sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
-        version, text = _version(sshd["binary"], root)
+        version, text = idlelock_enforce.sshd_version(sshd["binary"], root)
     policy, errors, _ = idlelock_policy.resolve(raw, defaults, version)
     if root_error:
         errors.insert(0, root_error)
     policy["openssh"] = text
     return policy, errors
-
-
-def _root_error(root):
-    """Why ``root`` cannot be managed (not a directory), or ``None``."""
-    if not isinstance(root, str):
-        return None  # the schema check names the bad value
-    try:
-        idlelock_system.check_root(root)
-    except idlelock_system.ProbeError as exc:
-        return f"idlelock:{exc}"
-    return None
 
 
 def _split_overrides(kwargs, section):
@@ -151,7 +79,7 @@ def _split_overrides(kwargs, section):
 def policy(strict=True, os_defaults=None, **kwargs):
     """
     The resolved policy for this minion: pillar (and minion config) over
-    ``defaults.yaml``, with ``auto`` resolved for the installed OpenSSH.
+    idlelock's defaults, with ``auto`` resolved for the installed OpenSSH.
 
     strict
         Raise on bad input (the default). With ``strict=False`` the result holds
@@ -205,49 +133,6 @@ def _socket_activated(service):
     return __context__[key]
 
 
-# ---------------------------------------------------------------- sshd
-def _sshd_paths(resolved):
-    return resolved["root"], resolved["sshd"]["config"], resolved["sshd"]["binary"]
-
-
-def _override_notes(tree, version):
-    """Describe Match blocks that set a managed keyword for some connections."""
-    notes = []
-    for keyword, directive in tree.match_overrides(MANAGED):
-        note = {
-            "keyword": keyword,
-            "value": directive.value,
-            "source": directive.source,
-            "match": directive.match.describe(),
-            "match_source": directive.match.source,
-            "effective": True,
-        }
-        if keyword == "ChannelTimeout" and not idlelock_policy.version_at_least(
-            version, idlelock_policy.V_CHANNEL_TIMEOUT_IN_MATCH
-        ):
-            note["effective"] = False  # sshd < 10.5 ignores ChannelTimeout in Match
-        notes.append(note)
-    return notes
-
-
-def _sshd_state(resolved):
-    """The live sshd state: version, effective values, sources, Match overrides."""
-    root, config, binary = _sshd_paths(resolved)
-    version, text = _version(binary, root)
-    if version is None:
-        raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
-    tree, read, expand = idlelock_facts.sshd_tree(root, config)
-    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
-    return {
-        "version": version,
-        "text": text,
-        "effective": effective,
-        "tree": tree,
-        "read": read,
-        "expand": expand,
-    }
-
-
 def get(**kwargs):
     """
     The effective idle-timeout settings of this host, with their sources.
@@ -273,32 +158,7 @@ def get(**kwargs):
         salt-call idlelock.get root=/mnt/image
     """
     resolved, _ = _resolve(_get_overrides(kwargs))
-    root, config, binary = _sshd_paths(resolved)
-    report = {"root": root, "config": config, "binary": binary}
-    # Before any probe: the shell probes stage files inside the root.
-    problem = _root_error(root)
-    if problem:
-        report["error"] = problem
-        return report
-    report["shell"] = idlelock_facts.shell_report(resolved)
-    report["logind"] = idlelock_facts.logind_report(resolved, *_logind_support(resolved))
-    try:
-        idlelock_system.check_root(root, binary)
-        live = _sshd_state(resolved)
-    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
-        report["error"] = str(exc)
-        return report
-    winners = live["tree"].winners(MANAGED)
-    report["openssh"] = live["text"]
-    report["sshd"] = {
-        keyword: {
-            "value": live["effective"].get(keyword.lower()),
-            "source": winners[keyword].source if keyword in winners else "default",
-        }
-        for keyword in MANAGED
-    }
-    report["match_overrides"] = _override_notes(live["tree"], live["version"])
-    return report
+    return idlelock_enforce.get(resolved, _logind_support(resolved))
 
 
 # ---------------------------------------------------------------- audit
@@ -362,43 +222,13 @@ def audit(profile="policy", **kwargs):
     resolved, errors = _resolve(overrides)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
-    supported, reason = _logind_support(resolved)
-    resolved["logind"]["supported"] = supported
     try:
-        thresholds = idlelock_audit.profile_thresholds(profile, resolved)
-    except ValueError as exc:
+        result = idlelock_enforce.audit(resolved, profile, _logind_support(resolved))
+    except ValueError as exc:  # an unknown profile
         raise CommandExecutionError(str(exc)) from None
-    version = None
-    if resolved["sshd"]["enabled"]:
-        version = _version(resolved["sshd"]["binary"], resolved["root"])[0]
-    facts = idlelock_facts.audit_facts(
-        resolved, version, idlelock_facts.logind_report(resolved, supported, reason))
-    result = idlelock_audit.judge(facts, profile, thresholds, resolved["timeout"])
-    result.update(
-        environment=resolved["environment"],
-        timeout=resolved["timeout"],
-        openssh=resolved["openssh"],
-        matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
-                  if key in block} for block in facts["matches"]],
-    )
     if not overrides:
         _remember(resolved)
     return result
-
-
-def _outcome(result, comment, changes=None, warnings=()):
-    """What every ``set_*`` returns, and its state turns into a state return."""
-    return {"result": result, "comment": comment, "changes": changes or {},
-            "warnings": list(warnings)}
-
-
-def _fail(comment, warnings=()):
-    return _outcome(False, comment, warnings=warnings)
-
-
-def _write_failed(exc, warnings=()):
-    return _fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
-                 "every file was restored", warnings)
 
 
 def _begin(kwargs, section, test, what):
@@ -411,38 +241,11 @@ def _begin(kwargs, section, test, what):
     test = __opts__.get("test", False) if test is None else test
     resolved, errors = _resolve(_split_overrides(kwargs, section))
     if errors:
-        return test, resolved, _fail("Bad input, nothing changed: " + "; ".join(errors))
+        return test, resolved, idlelock_enforce.fail("Bad input, nothing changed: " + "; ".join(errors))
     if not resolved[section]["enabled"]:
-        return test, resolved, _outcome(
+        return test, resolved, idlelock_enforce.outcome(
             True, f"{what} not managed ({section}:enabled is false)")
     return test, resolved, None
-
-
-def _verify_candidate(resolved, candidate_tree, desired):
-    """
-    Validate the whole candidate with sshd before anything is replaced.
-
-    Returns ``None`` when sshd accepts it and every desired value is effective,
-    else the reason, naming the file and line that win.
-    """
-    root, _, binary = _sshd_paths(resolved)
-    with idlelock_system.stage_dir(root) as scratch:
-        files, main, names = idlelock_sshd.stage(candidate_tree, scratch)
-        idlelock_system.write_plain(root, files)
-        try:
-            effective = idlelock_system.sshd_effective(binary, main, root)
-        except idlelock_system.ProbeError as exc:
-            return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
-                str(exc), names
-            )
-    winners = candidate_tree.winners(desired)
-    for keyword, value in desired.items():
-        want = idlelock_sshd.normalize(keyword, value)
-        got = effective.get(keyword.lower())
-        if got != want:
-            source = winners[keyword].source if keyword in winners else "sshd's default"
-            return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
-    return None
 
 
 def set_sshd(test=None, **kwargs):
@@ -475,50 +278,7 @@ def set_sshd(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "sshd", test, "sshd is")
     if outcome:
         return outcome
-    warnings = list(resolved["warnings"])
-    try:
-        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
-    except idlelock_system.ProbeError as exc:
-        return _fail(f"{exc}; nothing was changed", warnings)
-    try:
-        live = _sshd_state(resolved)
-    except idlelock_sshd.ConfigError as exc:
-        return _fail(f"Cannot read the sshd configuration, so idlelock leaves it untouched: {exc}",
-                     warnings)
-    except idlelock_system.ProbeError as exc:
-        return _fail(
-            "sshd rejects the current configuration, so idlelock leaves it untouched: "
-            f"{exc}",
-            warnings,
-        )
-    desired = idlelock_policy.sshd_directives(resolved["sshd"])
-    for note in _override_notes(live["tree"], live["version"]):
-        state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
-        warnings.append(
-            f"{note['match']} at {note['match_source']} sets {note['keyword']} "
-            f"{note['value']} at {note['source']} for matching connections{state}"
-        )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
-    settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
-    if not plan.texts:
-        return _outcome(True, f"sshd already enforces {settings}", warnings=warnings)
-    problem = _verify_candidate(resolved, plan.tree, desired)
-    if problem:
-        return _fail(f"{problem}; nothing was changed", warnings)
-    changes = {
-        keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
-        for keyword, value in desired.items()
-        if live["effective"].get(keyword.lower()) != idlelock_sshd.normalize(keyword, value)
-    }
-    changes["diff"] = idlelock_sshd.diff(live["tree"].texts, plan.texts)
-    disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
-    if test:
-        return _outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
-    try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return _outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+    return idlelock_enforce.set_sshd(resolved, test)
 
 
 # ---------------------------------------------------------------- shell and logind
@@ -578,119 +338,7 @@ def set_shell(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "shell", test, "shell timeouts are")
     if outcome:
         return outcome
-    shell, root = resolved["shell"], resolved["root"]
-    warnings = []
-    texts = idlelock_facts.shell_texts(root, shell)
-    managed = (shell["profile_file"],)
-    found = idlelock_shell.scan(texts, managed)
-    planned, taken = dict(texts), []
-    if shell["takeover"]:
-        edits, taken, refused = idlelock_shell.plan_takeover(texts, found["lines"])
-        if refused:
-            return _fail(
-                f"takeover cannot rewrite {', '.join(refused)}: the line does more than set "
-                "TMOUT; edit it by hand. Nothing was changed"
-            )
-        planned.update(edits)
-    tmout, readonly, exempt = shell["tmout"], shell["readonly"], shell["exempt_groups"]
-    planned[shell["profile_file"]] = idlelock_shell.render_profile(
-        tmout, readonly, exempt, shell["form"]
-    )
-    csh_dir = os.path.dirname(shell["csh_file"])
-    if idlelock_system.is_dir(root, csh_dir):
-        planned[shell["csh_file"]] = idlelock_shell.render_csh(tmout, readonly, exempt)
-    elif "tcsh" in idlelock_system.installed_shells(root):
-        warnings.append(f"tcsh is installed but {csh_dir} is missing: {shell['csh_file']} "
-                        "not written; set shell:csh_file to a directory tcsh reads")
-    if shell["zsh_file"]:
-        planned[shell["zsh_file"]] = idlelock_shell.zsh_hook(
-            planned.get(shell["zsh_file"]), shell["profile_file"]
-        )
-    warnings += idlelock_facts.shell_hook_warnings(root, shell, texts)
-    if shell["bashrc_file"]:
-        planned[shell["bashrc_file"]] = idlelock_shell.bashrc_hook(
-            planned.get(shell["bashrc_file"]), shell["profile_file"]
-        )
-    modes = idlelock_facts.shell_modes(root, shell)
-    wrong_modes = idlelock_facts.wrong_modes(root, modes)
-    changed = {path: text for path, text in planned.items()
-               if text is not None and (texts.get(path) != text or path in wrong_modes)}
-
-    failures, old = _check_shell_candidate(resolved, changed, list(texts), warnings, modes)
-    if failures:
-        # Shells name the file only sometimes ("-bash: TMOUT: readonly
-        # variable"): the lines come from the text of the candidate.
-        culprits = idlelock_shell.foreign(idlelock_shell.scan(planned, managed)["lines"])
-        hint = "".join(
-            f"; {label} at {', '.join(c['source'] for c in group)}"
-            for label, group in (
-                ("foreign readonly TMOUT", [c for c in culprits if c["readonly"]]),
-                ("TMOUT also set", [c for c in culprits if not c["readonly"]]),
-            )
-            if group
-        )
-        if culprits and not shell["takeover"]:
-            hint += " (shell:takeover: true comments such lines out)"
-        hint += idlelock_facts.unreadable_hint(root, list(planned))
-        return _fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
-
-    what = f"TMOUT {tmout}" + (" readonly" if readonly else "")
-    if taken:
-        what += f"; took over {', '.join(taken)}"
-    if not changed:
-        return _outcome(True, f"login shells already get {what}", warnings=warnings)
-    changes = {}
-    bash_before = (old or {}).get("bash", {})
-    if bash_before.get("value") != str(tmout):
-        changes["TMOUT"] = {"old": bash_before.get("value"), "new": str(tmout)}
-    if bash_before.get("readonly", False) != readonly:
-        changes["readonly"] = {"old": bash_before.get("readonly"), "new": readonly}
-    if taken:
-        changes["taken_over"] = {"old": [], "new": taken}
-    for path, mode in wrong_modes.items():
-        changes[f"mode {path}"] = {"old": mode, "new": f"{modes[path]:04o} root:root"}
-    changes["diff"] = idlelock_shell.diff(texts, changed)
-    if test:
-        return _outcome(None, f"login shells would get {what}", changes, warnings)
-    try:
-        idlelock_system.write_backups(
-            root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
-                   if path in {source.rsplit(":", 1)[0] for source in taken}}
-        )
-        idlelock_system.write_all(root, changed, modes)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return _outcome(True, f"login shells get {what}", changes, warnings)
-
-
-def _check_shell_candidate(resolved, changed, files, warnings, modes):
-    """
-    Run the shells on the candidate, as root, as a regular user and as a
-    member of each exempt group; return ``(failures, probes before)``.
-
-    When no private mount namespace can be made, fall back to the file text:
-    every foreign readonly TMOUT left in the candidate is a failure.
-    """
-    shell = resolved["shell"]
-    root, exempt = resolved["root"], shell["exempt_groups"]
-    try:
-        after = idlelock_facts.probe_shells(root, changed or None, files, exempt, modes)
-        before = (idlelock_facts.probe_shells(root, files=files, exempt_groups=exempt)
-                  if changed else after)
-    except idlelock_system.ProbeError as exc:
-        warnings.append(f"could not run login shells on the candidate ({exc}); "
-                        "judged from the file text only")
-        planned = idlelock_facts.shell_texts(resolved["root"], shell)
-        planned.update(changed)
-        lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
-        return [f"{c['source']} {c['problem']}"
-                for c in idlelock_shell.static_conflicts(lines)], None
-    hooked = bool(shell["bashrc_file"]) and (
-        shell["bashrc_file"] in changed
-        or idlelock_system.read_text(root, shell["bashrc_file"]) is not None)
-    failures, notes = idlelock_shell.judge(after, shell, non_login=hooked)
-    warnings.extend(notes)
-    return failures, before
+    return idlelock_enforce.set_shell(resolved, test)
 
 
 def _logind_support(resolved):
@@ -721,22 +369,4 @@ def set_logind(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "logind", test, "logind is")
     if outcome:
         return outcome
-    logind, root = resolved["logind"], resolved["root"]
-    supported, reason = _logind_support(resolved)
-    if not supported:
-        return _outcome(True, f"logind skipped: {reason}")
-    path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
-    old = idlelock_system.read_text(root, path)
-    new = idlelock_shell.render_logind(seconds)
-    if old == new:
-        return _outcome(True, f"logind already has StopIdleSessionSec={seconds}")
-    before, _ = idlelock_shell.logind_effective([(path, old)])
-    changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
-               "diff": idlelock_shell.diff({path: old}, {path: new})}
-    if test:
-        return _outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes)
-    try:
-        idlelock_system.write_all(root, {path: new})
-    except OSError as exc:
-        return _write_failed(exc)
-    return _outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)
+    return idlelock_enforce.set_logind(resolved, test, _logind_support(resolved))

@@ -9,14 +9,14 @@ that did not answer, groups the results by environment and renders them
 import logging
 import os
 
+import idlelock_reload
+import idlelock_report
+
 import salt.cache
 import salt.client
 import salt.utils.files
 
-try:
-    import idlelock_report
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import idlelock_report
+idlelock_reload.reload_replaced()
 
 log = logging.getLogger(__name__)
 

@@ -3,20 +3,15 @@ Judge the effective idle-timeout state of a host against a compliance profile.
 
 Pure logic: no I/O. The caller probes the host (``sshd -T`` globally and once
 per Match block that sets a managed keyword, the login shells, logind) and
-passes the facts; this module derives the connection that makes a Match block
-apply, turns the resolved policy into a profile, and returns the findings.
+passes the facts (``idlelock_match`` builds the connection that makes a Match
+block apply); this module turns the resolved policy into a profile and returns
+the findings.
 
-Every threshold and rule ID is data (``defaults.yaml`` ``idlelock:profiles``,
+Every threshold and rule ID is data (``idlelock_defaults`` ``profiles``,
 or a site's own profile in pillar); nothing here names a benchmark.
 """
 
-import fnmatch
-import ipaddress
-
-try:
-    import idlelock_policy
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import idlelock_policy
+import idlelock_policy
 
 POLICY_PROFILE = idlelock_policy.POLICY_PROFILE
 # Severities that make a host non-compliant. ``unknown``: the audit could not
@@ -41,12 +36,6 @@ IDLE_KEYWORDS = ("channeltimeout", "clientaliveinterval", "clientalivecountmax")
 SSHD_CHECKS = {"client_alive_interval": "ClientAliveInterval",
                "client_alive_count_max": "ClientAliveCountMax"}
 
-# Connection defaults for ``sshd -T -C``: reserved names and a documentation
-# address (RFC 2606, RFC 5737) that no real criterion is likely to exclude.
-DEFAULT_CONNECTION = {"user": "idlelock-audit", "host": "audit.invalid", "addr": "192.0.2.1"}
-# Match criterion -> the ``-C`` key it is tested against.
-_CRITERIA = {"user": "user", "host": "host", "address": "addr", "localaddress": "laddr",
-             "localport": "lport", "rdomain": "rdomain"}
 
 
 # ---------------------------------------------------------------- profiles
@@ -91,141 +80,6 @@ def _policy_thresholds(policy):
     if logind["enabled"] and logind.get("supported"):
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
     return thresholds
-
-
-# ---------------------------------------------------------------- Match blocks
-def pattern_list_matches(value, patterns, fold_case=False):
-    """sshd's ``match_pattern_list``: any negated hit refuses, else any hit accepts."""
-    hit = False
-    for pattern in patterns.split(","):
-        negated = pattern.startswith("!")
-        pattern = pattern[1:] if negated else pattern
-        subject = value.lower() if fold_case else value
-        if fnmatch.fnmatchcase(subject, pattern.lower() if fold_case else pattern):
-            if negated:
-                return False
-            hit = True
-    return hit
-
-
-def address_list_matches(addr, patterns):
-    """sshd's ``addr_match_list``: CIDR entries and wildcard patterns, ``!`` negates."""
-    hit = False
-    for pattern in patterns.split(","):
-        negated = pattern.startswith("!")
-        pattern = pattern[1:] if negated else pattern
-        if "/" in pattern:
-            try:
-                found = ipaddress.ip_address(addr) in ipaddress.ip_network(pattern, strict=False)
-            except ValueError:
-                found = False
-        else:
-            found = fnmatch.fnmatchcase(addr, pattern)
-        if found:
-            if negated:
-                return False
-            hit = True
-    return hit
-
-
-# What a wildcard is filled with to build a value a pattern matches; several
-# fills for addresses, so that "192.168.*" becomes a whole address.
-_FILLS = {"address": ("1", "1.1", "2.1", "1.1.1", "2.2.2"), "localaddress": ("1", "1.1", "2.1", "1.1.1"),
-          "localport": ("22", "1"), "host": ("x",), "user": ("", "x"), "rdomain": ("", "x")}
-
-
-def _candidates(criterion, patterns):
-    """Values that the positive entries of ``patterns`` suggest, wildcards filled in."""
-    found = []
-    for pattern in patterns.split(","):
-        if pattern.startswith("!") or not pattern.strip("*?"):
-            continue  # a bare wildcard: the default connection value will do
-        if "/" in pattern:
-            try:
-                network = ipaddress.ip_network(pattern, strict=False)
-            except ValueError:
-                continue
-            found.append(str(next(iter(network.hosts()), network.network_address)))
-            continue
-        for fill in _FILLS[criterion]:
-            found.append(pattern.replace("*", fill).replace("?", fill[:1] or "x"))
-    if criterion in ("address", "localaddress"):
-        found = [value for value in found if _is_address(value)]
-    return found
-
-
-def _is_address(value):
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return False
-
-
-def _parse_match(args):
-    """``{criterion (lower case): pattern list}``, or a reason it cannot be parsed."""
-    criteria, words = {}, list(args)
-    while words:
-        word = words.pop(0).lower()
-        if word == "all":
-            continue
-        if word not in _CRITERIA and word != "group":
-            return None, f"Match criterion {word!r} is not one idlelock can probe"
-        if not words:
-            return None, f"Match criterion {word!r} has no value"
-        criteria[word] = words.pop(0)
-    return criteria, None
-
-
-def connection_for(args, users, groups):
-    """
-    A ``sshd -T -C`` connection that the Match block ``args`` applies to.
-
-    ``users`` is ``[(name, primary gid)]`` and ``groups`` ``[(name, gid,
-    [members])]`` from this host's account database: ``Match Group`` needs a
-    real member, since sshd looks the user's groups up. Returns
-    ``(connection, None)`` or ``(None, reason)``; nothing is guessed.
-    """
-    criteria, reason = _parse_match(args)
-    if reason:
-        return None, reason
-    connection = {}
-    checks = {
-        "user": lambda v: pattern_list_matches(v, criteria["user"]),
-        "host": lambda v: pattern_list_matches(v, criteria["host"], fold_case=True),
-        "address": lambda v: address_list_matches(v, criteria["address"]),
-        "localaddress": lambda v: address_list_matches(v, criteria["localaddress"]),
-        "localport": lambda v: v.isdigit() and pattern_list_matches(v, criteria["localport"]),
-        "rdomain": lambda v: pattern_list_matches(v, criteria["rdomain"]),
-    }
-    if "group" in criteria:
-        gids = {gid for name, gid, _ in groups if pattern_list_matches(name, criteria["group"])}
-        members = {m for name, _, mem in groups
-                   if pattern_list_matches(name, criteria["group"]) for m in mem}
-        members |= {name for name, gid in users if gid in gids}
-        pool = sorted(m for m in members if "user" not in criteria or checks["user"](m))
-        if not pool:
-            wanted = f"Group {criteria['group']}" + (
-                f" and User {criteria['user']}" if "user" in criteria else "")
-            return None, (f"no account in this host's user and group database matches "
-                          f"{wanted}, so no connection can be built to test this block")
-        connection["user"] = pool[0]
-    for criterion, key in _CRITERIA.items():
-        if key in connection:
-            continue
-        if criterion not in criteria:
-            if key in DEFAULT_CONNECTION:
-                connection[key] = DEFAULT_CONNECTION[key]
-            continue
-        pool = _candidates(criterion, criteria[criterion]) + [DEFAULT_CONNECTION.get(key, "")]
-        if criterion == "user":
-            pool += sorted(name for name, _ in users)
-        chosen = next((value for value in pool if value and checks[criterion](value)), None)
-        if chosen is None:
-            return None, (f"no value satisfies {criterion.title()} {criteria[criterion]} "
-                          "that idlelock can derive")
-        connection[key] = chosen
-    return connection, None
 
 
 # ---------------------------------------------------------------- judging

@@ -10,20 +10,12 @@ gathered one way only. Every path is inside the policy's ``root``.
 
 import os
 
-try:
-    import idlelock_audit
-    import idlelock_policy
-    import idlelock_shell
-    import idlelock_sshd
-    import idlelock_system
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils import (
-        idlelock_audit,
-        idlelock_policy,
-        idlelock_shell,
-        idlelock_sshd,
-        idlelock_system,
-    )
+import idlelock_logind
+import idlelock_match
+import idlelock_policy
+import idlelock_shell
+import idlelock_sshd
+import idlelock_system
 
 MANAGED = tuple(idlelock_policy.SSHD_KEYWORDS.values())
 # The login shell whose TMOUT the audit judges, in order of preference: STIG and
@@ -89,7 +81,7 @@ def match_facts(resolved, tree):
     facts = []
     for match, sets in blocks.items():
         entry = {"match": match.describe(), "source": match.source, "sets": sets}
-        connection, reason = idlelock_audit.connection_for(match.args, *database)
+        connection, reason = idlelock_match.connection_for(match.args, *database)
         if connection is not None:
             entry["connection"] = connection
             try:
@@ -302,17 +294,17 @@ def logind_support(resolved, grains):
         version = int(str(version).split(".")[0]) if version is not None else None
     except ValueError:
         version = None
-    return idlelock_shell.logind_supported(version, grains.get("init"))
+    return idlelock_logind.logind_supported(version, grains.get("init"))
 
 
 def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
     root = resolved["root"]
     dropins = []
-    for directory in idlelock_shell.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
+    for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
         dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
-    order = [idlelock_shell.LOGIND_MAIN] + idlelock_shell.logind_order(sorted(set(dropins)))
-    value, source = idlelock_shell.logind_effective(
+    order = [idlelock_logind.LOGIND_MAIN] + idlelock_logind.logind_order(sorted(set(dropins)))
+    value, source = idlelock_logind.logind_effective(
         [(path, idlelock_system.read_text(root, path)) for path in order]
     )
     report = {"stop_idle_session_sec": value, "source": source or "default",

@@ -1,7 +1,7 @@
 """
 Resolve and validate an idlelock policy.
 
-Pure logic: no I/O. The caller passes the defaults (parsed ``defaults.yaml``), the
+Pure logic: no I/O. The caller passes the defaults (``idlelock_defaults.DEFAULTS``), the
 raw pillar/config data and the OpenSSH version; this module returns the resolved
 policy, or the list of everything that is wrong with the input.
 
@@ -495,7 +495,7 @@ def resolve(raw, defaults, version=None):
     Resolve a policy.
 
     ``raw`` is the ``idlelock`` mapping from pillar and minion config, ``defaults``
-    the ``idlelock`` mapping of ``defaults.yaml``, ``version`` the OpenSSH version
+    ``idlelock_defaults.DEFAULTS``, ``version`` the OpenSSH version
     tuple (or ``None`` when unknown). Returns ``(policy, errors, warnings)``;
     ``policy`` is only meaningful when ``errors`` is empty.
     """

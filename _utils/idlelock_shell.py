@@ -1,9 +1,10 @@
 """
-Shell and logind idle timeouts: render idlelock's files, read everybody else's.
+Login-shell idle timeouts (TMOUT, tcsh autologout): render idlelock's files,
+read everybody else's.
 
 Pure logic: no I/O. The caller reads the files (``read(path) -> text or None``,
 ``expand(glob) -> [paths]``) and runs the shells; this module renders the
-managed profile, csh and logind files, finds every line that sets TMOUT, plans
+managed profile and csh files, finds every line that sets TMOUT, plans
 the takeover of foreign lines, and judges what a login shell reported.
 
 The facts behind every choice are in FIELD-NOTES §2-3: a second ``readonly
@@ -12,7 +13,6 @@ TMOUT`` makes every login print ``TMOUT: readonly variable`` (and dash abort
 are either taken over or named.
 """
 
-import difflib
 import re
 import shlex
 
@@ -31,7 +31,6 @@ HOOK_END = "# END idlelock"
 ENVIRONMENT = "/etc/environment"
 # Where a login shell can pick up TMOUT, in the order bash usually reads them.
 SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
-V_STOP_IDLE_SESSION = 252
 
 _COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
 # A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
@@ -196,17 +195,6 @@ def bashrc_hook(text, profile_file):
     file) stays ``None``.
     """
     return _hook(text, BASHRC_BEGIN, profile_file, " && ! shopt -q login_shell 2>/dev/null")
-
-
-def render_logind(seconds):
-    """The logind drop-in: ``[Login]`` ``StopIdleSessionSec=`` (systemd >= 252)."""
-    return "\n".join([
-        HEADER,
-        "# Stops sessions whose tty was idle this long (tmux and screen included).",
-        "[Login]",
-        f"StopIdleSessionSec={int(seconds)}",
-        "",
-    ])
 
 
 # ---------------------------------------------------------------- reading
@@ -459,65 +447,3 @@ def judge(probes, policy_shell, non_login=False):
         elif problem and shell != "dash":  # dash ignores TMOUT anyway (FIELD-NOTES §2)
             warnings.append(problem)
     return failures, warnings
-
-
-def diff(old_texts, new_texts):
-    """A unified diff of every changed file (``None`` old text: a new file)."""
-    chunks = []
-    for path, new in new_texts.items():
-        old = old_texts.get(path)
-        chunks.extend(difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=path if old is not None else "/dev/null",
-            tofile=path,
-        ))
-    return "".join(chunks)
-
-
-def logind_supported(version, init):
-    """``(True, None)`` when logind honours StopIdleSessionSec, else ``(False, reason)``."""
-    if init != "systemd":
-        return False, f"systemd is not the init system here (init: {init or 'unknown'})"
-    if version is None or version < V_STOP_IDLE_SESSION:
-        return False, (f"systemd {version or 'unknown'} has no StopIdleSessionSec "
-                       f"(needs >= {V_STOP_IDLE_SESSION})")
-    return True, None
-
-
-_LOGIND_RE = re.compile(r"^\s*StopIdleSessionSec\s*=\s*(\S*)\s*$")
-
-
-def logind_effective(texts):
-    """
-    ``(value, file:line)`` of StopIdleSessionSec, or ``(None, None)`` when unset.
-
-    ``texts`` is ``[(path, text)]`` in systemd's reading order (logind.conf,
-    then the drop-ins sorted by file name); the last assignment wins.
-    """
-    value, source = None, None
-    for path, text in texts:
-        for number, line in enumerate((text or "").splitlines(), 1):
-            found = _LOGIND_RE.match(line)
-            if found:
-                value, source = found.group(1), f"{path}:{number}"
-    return value, source
-
-
-LOGIND_MAIN = "/etc/systemd/logind.conf"
-LOGIND_DIRS = ("/etc/systemd/logind.conf.d", "/run/systemd/logind.conf.d",
-               "/usr/local/lib/systemd/logind.conf.d", "/usr/lib/systemd/logind.conf.d")
-
-
-def logind_order(dropins):
-    """
-    The drop-ins systemd reads, in its order: sorted by file name, and for one
-    name only the copy in the first of ``LOGIND_DIRS`` (``/etc`` masks ``/usr``).
-    """
-    chosen = {}
-    for path in dropins:
-        directory, name = path.rsplit("/", 1)
-        rank = LOGIND_DIRS.index(directory) if directory in LOGIND_DIRS else -1
-        if name not in chosen or rank < chosen[name][0]:
-            chosen[name] = (rank, path)
-    return [chosen[name][1] for name in sorted(chosen)]

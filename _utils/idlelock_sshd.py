@@ -12,16 +12,12 @@ The sshd rules this follows (FIELD-NOTES §1):
   the file it is in (a Match in an included file ends with that file).
 """
 
-import difflib
 import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
 
-try:
-    from idlelock_policy import sshd_time_seconds
-except ImportError:  # pip-installed: _utils is a package, not a sys.path entry
-    from idlelock_salt._utils.idlelock_policy import sshd_time_seconds
+from idlelock_policy import sshd_time_seconds
 
 SSHDIR = "/etc/ssh"
 DROPIN_NAME = "00-idlelock.conf"
@@ -349,19 +345,3 @@ def unstage_message(message, staged_paths):
     for staged, original in staged_paths.items():
         message = message.replace(staged, original)
     return message
-
-
-def diff(old_texts, new_texts):
-    """A unified diff of every changed file."""
-    chunks = []
-    for path, new in new_texts.items():
-        old = old_texts.get(path)
-        chunks.extend(
-            difflib.unified_diff(
-                (old or "").splitlines(keepends=True),
-                new.splitlines(keepends=True),
-                fromfile=path if old is not None else "/dev/null",
-                tofile=path,
-            )
-        )
-    return "".join(chunks)

@@ -1,15 +1,15 @@
 """
 The ``salt.loader`` entry point of the idlelock package.
 
-``pip install .`` puts ``_modules``, ``_states`` and ``_utils`` (and the other
-``_*`` folders) inside this package; Salt asks this function where they are, so
+``pip install .`` puts ``_modules``, ``_states`` (and the other ``_*`` loader
+folders) inside this package; Salt asks this function where they are, so
 a minion in that environment has ``idlelock.*`` with no sync.
 """
 
 import os
 
-# No "utils": Salt never loads utils from an entry point, so the modules import
-# ``idlelock_salt._utils`` themselves when they are not synced.
+# No "utils": Salt never loads utils from an entry point; the wheel installs
+# them as top-level modules instead (setup.cfg py_modules).
 _KINDS = {
     "modules": "_modules",
     "states": "_states",

@@ -4,7 +4,6 @@ fresh venv gives a minion ``idlelock.*`` through the ``salt.loader`` entry
 point, with no ``saltutil.sync_all``.
 """
 
-import filecmp
 import importlib.metadata
 import json
 import os
@@ -12,6 +11,7 @@ import subprocess
 import sys
 import types
 
+import idlelock_defaults
 import pytest
 import salt.utils.yaml
 
@@ -85,16 +85,17 @@ def salt_call(venv, checkout, tmp_path_factory):
     )
 
 
-def test_the_wheel_ships_the_defaults_as_a_regular_file(venv, repo_root):
+def test_the_wheel_installs_the_utils_as_top_level_modules(venv):
+    """``import idlelock_policy`` works as it does when _utils is synced, defaults included."""
     found = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
-         "import idlelock_salt, os; print(os.path.dirname(idlelock_salt.__file__))"],
+         "import json, idlelock_defaults, idlelock_enforce; "
+         "print(json.dumps([idlelock_enforce.__file__, idlelock_defaults.DEFAULTS]))"],
         capture_output=True, text=True, check=True, cwd=venv,
-    ).stdout.strip()
-    assert found.startswith(str(venv)), "idlelock_salt is not the installed copy"
-    shipped = os.path.join(found, "_utils", "idlelock_defaults.yaml")
-    assert os.path.isfile(shipped) and not os.path.islink(shipped)
-    assert filecmp.cmp(shipped, repo_root / "salt" / "idlelock" / "defaults.yaml", shallow=False)
+    ).stdout
+    installed, defaults = json.loads(found)
+    assert installed.startswith(str(venv)), "idlelock_enforce is not the installed copy"
+    assert defaults == json.loads(json.dumps(idlelock_defaults.DEFAULTS))
 
 
 def test_policy_and_docs_with_no_sync(salt_call):

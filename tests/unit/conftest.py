@@ -1,13 +1,10 @@
-import pathlib
+import copy
 
+import idlelock_defaults
 import pytest
-import yaml
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def defaults():
-    """The one defaults file, as the execution module reads it."""
-    text = (REPO / "_utils" / "idlelock_defaults.yaml").read_text()
-    return yaml.safe_load(text)["idlelock"]
+    """The one set of defaults, as the execution module reads it (a copy)."""
+    return copy.deepcopy(idlelock_defaults.DEFAULTS)

@@ -1,6 +1,6 @@
 """
-The pure audit judge: the audit scenario folder for every profile, the Match
-connection builder, and profile data validation.
+The pure audit judge: the audit scenario folder for every profile, and
+profile data validation.
 """
 
 import pytest
@@ -88,36 +88,3 @@ def test_bad_profile_data_is_refused(profiles, needle, defaults):
 
 def test_shipped_profiles_pass_the_schema(defaults):
     assert idlelock_policy.PROFILE_KEYS and idlelock_policy._profiles(defaults["profiles"])
-
-
-USERS = [("root", 0), ("alice", 1000), ("bob", 1001)]
-GROUPS = [("root", 0, []), ("alice", 1000, []), ("admins", 2000, ["bob"]),
-          ("empty", 2001, [])]
-
-
-@pytest.mark.parametrize("args, want", [
-    (("Group", "admins"), {"user": "bob"}),
-    (("Group", "alice"), {"user": "alice"}),  # primary group membership counts
-    (("Group", "adm*,!empty"), {"user": "bob"}),
-    (("User", "deploy", "Address", "10.0.0.0/8"), {"user": "deploy", "addr": "10.0.0.1"}),
-    (("User", "*,!root"), {"user": "idlelock-audit"}),
-    (("Host", "*.example.com"), {"host": "x.example.com"}),
-    (("LocalPort", "2222"), {"lport": "2222"}),
-    (("Address", "192.168.*,!192.168.1.*"), {"addr": "192.168.2.1"}),
-])
-def test_connection_matches_the_block(args, want):
-    connection, reason = idlelock_audit.connection_for(args, USERS, GROUPS)
-    assert reason is None
-    assert {key: connection[key] for key in want} == want
-
-
-@pytest.mark.parametrize("args, needle", [
-    (("Group", "empty"), "no account"),
-    (("Group", "admins", "User", "alice"), "Group admins and User alice"),
-    (("Address", "!0.0.0.0/0,!::/0"), "no value satisfies Address"),
-    (("User", "!root"), "no value satisfies User"),  # sshd: negations alone match nobody
-    (("Version", "OpenSSH_10*"), "not one idlelock can probe"),
-])
-def test_unbuildable_connection_says_why(args, needle):
-    connection, reason = idlelock_audit.connection_for(args, USERS, GROUPS)
-    assert connection is None and needle in reason

@@ -1,0 +1,104 @@
+"""
+idlelock's defaults: the one source of truth for every default value.
+
+Data only. A Python module so that every install path carries it the way it
+carries the code: ``saltutil.sync_all`` copies ``_utils``, salt-ssh ships the
+synced Python files, the wheel installs it as a top-level module. No fileserver
+is needed to resolve a policy. Pillar ``idlelock`` (and minion config) override
+these keys; ``idlelock_policy.resolve`` validates the result.
+"""
+
+# Rule IDs shared by the STIG checks of TMOUT, its readonly flag and its export.
+_STIG_TMOUT = ["RHEL-08-020360", "RHEL-09-412035", {"id": "UBTU-22-412030", "tmout_max": 900}]
+
+DEFAULTS = {
+    "timeout": 600,
+    "environment": "",
+    "profile": "none",
+    "root": "/",
+    "sshd": {
+        "enabled": True,
+        "client_alive_interval": "auto",
+        "client_alive_count_max": 1,
+        "channel_timeout": "auto",
+        "unused_connection_timeout": "auto",
+        "config": "/etc/ssh/sshd_config",
+        "binary": "/usr/sbin/sshd",
+        "service": "",
+        "manage_service": True,
+    },
+    "shell": {
+        "enabled": True,
+        "tmout": "auto",
+        "readonly": True,
+        "profile_file": "/etc/profile.d/idlelock.sh",
+        "csh_file": "/etc/profile.d/idlelock.csh",
+        "exempt_groups": [],
+        "takeover": False,
+        # posix: TMOUT=N / readonly TMOUT / export TMOUT (Debian/Ubuntu scanners);
+        # declare: declare -xr TMOUT=N for bash (RedHat scanners). map.jinja picks per OS.
+        "form": "posix",
+        # A zsh start-up file that gets a block sourcing profile_file, for systems
+        # whose zsh reads no /etc/profile (Debian: /etc/zsh/zprofile). "": none.
+        "zsh_file": "",
+        # The system bashrc that gets a block sourcing profile_file, for interactive
+        # non-login bash (sudo -s, su without -, terminal emulators), which reads no
+        # /etc/profile.d. Per OS in map.jinja (Debian: /etc/bash.bashrc; RedHat and
+        # SUSE: /etc/bashrc). "": no hook, and non-login bash is not held to TMOUT.
+        "bashrc_file": "",
+    },
+    "logind": {
+        "enabled": False,
+        "stop_idle_session_sec": "auto",
+        "conf_file": "/etc/systemd/logind.conf.d/idlelock.conf",
+    },
+    "schedule": {
+        "enabled": True,
+        "minutes": 30,
+        "splay": 120,
+        "highstate": False,
+        "returner": "",
+    },
+    # Thresholds per compliance profile. A site adds its own under
+    # `idlelock:profiles:<name>` in pillar, with the same keys. `rules` maps an
+    # idlelock.audit check to the rule IDs its findings cite; a rule given as
+    # {id: ..., <threshold>: ...} has its own limit (cited only when that fails).
+    # A check without rules cites the idlelock key instead. `policy` is reserved.
+    "profiles": {
+        "none": {},
+        "cis": {
+            "timeout_max": 900,
+            "client_alive_interval_min": 1,
+            "client_alive_count_max_min": 1,
+            "tmout_min": 1,
+            "tmout_max": 900,
+            "readonly": True,
+            "exported": True,
+            "rules": {
+                "client_alive_interval": ["CIS 5.1.x"],
+                "client_alive_count_max": ["CIS 5.1.x"],
+                "tmout": ["CIS 5.4.3.2"],
+                "tmout_readonly": ["CIS 5.4.3.2"],
+                "tmout_exported": ["CIS 5.4.3.2"],
+            },
+        },
+        "stig": {
+            "timeout_max": 600,
+            "client_alive_interval_min": 1,
+            "client_alive_interval_max": 600,
+            "client_alive_count_max_min": 1,
+            "client_alive_count_max_max": 1,
+            "tmout_min": 1,
+            "tmout_max": 600,
+            "readonly": True,
+            "exported": True,
+            "rules": {
+                "client_alive_interval": ["RHEL-08-010201", "RHEL-09-255100", "UBTU-22-255035"],
+                "client_alive_count_max": ["RHEL-08-010200", "RHEL-09-255095", "UBTU-22-255030"],
+                "tmout": _STIG_TMOUT,
+                "tmout_readonly": _STIG_TMOUT,
+                "tmout_exported": _STIG_TMOUT,
+            },
+        },
+    },
+}

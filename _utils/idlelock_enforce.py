@@ -1,0 +1,398 @@
+"""
+Enforce and inspect a resolved idle-timeout policy on one host: the bodies of
+``idlelock.get``, ``idlelock.audit`` and ``idlelock.set_*``.
+
+Salt-free orchestration over the pure modules and ``idlelock_system``: each
+function takes a resolved policy (and the host facts that only Salt knows, such
+as logind support from grains), plans, proves the candidate with the real
+daemons and shells, writes atomically or changes nothing, and returns a plain
+outcome. The execution module resolves the policy and turns errors into Salt's.
+"""
+
+import difflib
+import logging
+import os
+
+import idlelock_audit
+import idlelock_facts
+import idlelock_logind
+import idlelock_policy
+import idlelock_shell
+import idlelock_sshd
+import idlelock_system
+
+log = logging.getLogger(__name__)
+
+MANAGED = idlelock_facts.MANAGED
+
+
+# ---------------------------------------------------------------- outcomes
+def outcome(result, comment, changes=None, warnings=()):
+    """What every ``set_*`` returns, and its state turns into a state return."""
+    return {"result": result, "comment": comment, "changes": changes or {},
+            "warnings": list(warnings)}
+
+
+def fail(comment, warnings=()):
+    return outcome(False, comment, warnings=warnings)
+
+
+def _write_failed(exc, warnings=()):
+    return fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
+                "every file was restored", warnings)
+
+
+def diff(old_texts, new_texts):
+    """A unified diff of every changed file (``None`` old text: a new file)."""
+    chunks = []
+    for path, new in new_texts.items():
+        old = old_texts.get(path)
+        chunks.extend(difflib.unified_diff(
+            (old or "").splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=path if old is not None else "/dev/null",
+            tofile=path,
+        ))
+    return "".join(chunks)
+
+
+# ---------------------------------------------------------------- host
+def sshd_version(binary, root):
+    """``(version tuple, text)`` of the OpenSSH at ``binary``, or ``(None, None)``.
+
+    Probed once per process for as long as the binary is unchanged.
+    """
+    if not os.path.isfile(idlelock_system.host_path(root, binary)):
+        return None, None
+    try:
+        return idlelock_system.sshd_version(binary, root)
+    except idlelock_system.ProbeError as exc:
+        log.warning("idlelock: %s", exc)
+        return None, None
+
+
+def root_error(root):
+    """Why ``root`` cannot be managed (not a directory), or ``None``."""
+    if not isinstance(root, str):
+        return None  # the schema check names the bad value
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return f"idlelock:{exc}"
+    return None
+
+
+# ---------------------------------------------------------------- sshd
+def _sshd_paths(resolved):
+    return resolved["root"], resolved["sshd"]["config"], resolved["sshd"]["binary"]
+
+
+def override_notes(tree, version):
+    """Describe Match blocks that set a managed keyword for some connections."""
+    notes = []
+    for keyword, directive in tree.match_overrides(MANAGED):
+        note = {
+            "keyword": keyword,
+            "value": directive.value,
+            "source": directive.source,
+            "match": directive.match.describe(),
+            "match_source": directive.match.source,
+            "effective": True,
+        }
+        if keyword == "ChannelTimeout" and not idlelock_policy.version_at_least(
+            version, idlelock_policy.V_CHANNEL_TIMEOUT_IN_MATCH
+        ):
+            note["effective"] = False  # sshd < 10.5 ignores ChannelTimeout in Match
+        notes.append(note)
+    return notes
+
+
+def sshd_state(resolved):
+    """The live sshd state: version, effective values, sources, Match overrides."""
+    root, config, binary = _sshd_paths(resolved)
+    version, text = sshd_version(binary, root)
+    if version is None:
+        raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
+    tree, read, expand = idlelock_facts.sshd_tree(root, config)
+    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
+    return {
+        "version": version,
+        "text": text,
+        "effective": effective,
+        "tree": tree,
+        "read": read,
+        "expand": expand,
+    }
+
+
+def get(resolved, logind_support):
+    """The body of ``idlelock.get``; ``logind_support`` is ``(supported, reason)``."""
+    root, config, binary = _sshd_paths(resolved)
+    report = {"root": root, "config": config, "binary": binary}
+    # Before any probe: the shell probes stage files inside the root.
+    problem = root_error(root)
+    if problem:
+        report["error"] = problem
+        return report
+    report["shell"] = idlelock_facts.shell_report(resolved)
+    report["logind"] = idlelock_facts.logind_report(resolved, *logind_support)
+    try:
+        idlelock_system.check_root(root, binary)
+        live = sshd_state(resolved)
+    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
+        report["error"] = str(exc)
+        return report
+    winners = live["tree"].winners(MANAGED)
+    report["openssh"] = live["text"]
+    report["sshd"] = {
+        keyword: {
+            "value": live["effective"].get(keyword.lower()),
+            "source": winners[keyword].source if keyword in winners else "default",
+        }
+        for keyword in MANAGED
+    }
+    report["match_overrides"] = override_notes(live["tree"], live["version"])
+    return report
+
+
+def audit(resolved, profile, logind_support):
+    """
+    The body of ``idlelock.audit``: probe the host and judge it against ``profile``.
+
+    Raises ``ValueError`` for an unknown profile.
+    """
+    supported, reason = logind_support
+    resolved["logind"]["supported"] = supported
+    thresholds = idlelock_audit.profile_thresholds(profile, resolved)
+    version = None
+    if resolved["sshd"]["enabled"]:
+        version = sshd_version(resolved["sshd"]["binary"], resolved["root"])[0]
+    facts = idlelock_facts.audit_facts(
+        resolved, version, idlelock_facts.logind_report(resolved, supported, reason))
+    result = idlelock_audit.judge(facts, profile, thresholds, resolved["timeout"])
+    result.update(
+        environment=resolved["environment"],
+        timeout=resolved["timeout"],
+        openssh=resolved["openssh"],
+        matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
+                  if key in block} for block in facts["matches"]],
+    )
+    return result
+
+
+def verify_candidate(resolved, candidate_tree, desired):
+    """
+    Validate the whole candidate with sshd before anything is replaced.
+
+    Returns ``None`` when sshd accepts it and every desired value is effective,
+    else the reason, naming the file and line that win.
+    """
+    root, _, binary = _sshd_paths(resolved)
+    with idlelock_system.stage_dir(root) as scratch:
+        files, main, names = idlelock_sshd.stage(candidate_tree, scratch)
+        idlelock_system.write_plain(root, files)
+        try:
+            effective = idlelock_system.sshd_effective(binary, main, root)
+        except idlelock_system.ProbeError as exc:
+            return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
+                str(exc), names
+            )
+    winners = candidate_tree.winners(desired)
+    for keyword, value in desired.items():
+        want = idlelock_sshd.normalize(keyword, value)
+        got = effective.get(keyword.lower())
+        if got != want:
+            source = winners[keyword].source if keyword in winners else "sshd's default"
+            return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
+    return None
+
+
+def set_sshd(resolved, test):
+    """The body of ``idlelock.set_sshd`` for a valid policy with ``sshd:enabled``."""
+    warnings = list(resolved["warnings"])
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+    except idlelock_system.ProbeError as exc:
+        return fail(f"{exc}; nothing was changed", warnings)
+    try:
+        live = sshd_state(resolved)
+    except idlelock_sshd.ConfigError as exc:
+        return fail(f"Cannot read the sshd configuration, so idlelock leaves it untouched: {exc}",
+                    warnings)
+    except idlelock_system.ProbeError as exc:
+        return fail(
+            "sshd rejects the current configuration, so idlelock leaves it untouched: "
+            f"{exc}",
+            warnings,
+        )
+    desired = idlelock_policy.sshd_directives(resolved["sshd"])
+    for note in override_notes(live["tree"], live["version"]):
+        state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
+        warnings.append(
+            f"{note['match']} at {note['match_source']} sets {note['keyword']} "
+            f"{note['value']} at {note['source']} for matching connections{state}"
+        )
+    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    if not plan.texts:
+        return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+    problem = verify_candidate(resolved, plan.tree, desired)
+    if problem:
+        return fail(f"{problem}; nothing was changed", warnings)
+    changes = {
+        keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
+        for keyword, value in desired.items()
+        if live["effective"].get(keyword.lower()) != idlelock_sshd.normalize(keyword, value)
+    }
+    changes["diff"] = diff(live["tree"].texts, plan.texts)
+    disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
+    if test:
+        return outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
+    try:
+        idlelock_system.write_all(resolved["root"], plan.texts)
+    except OSError as exc:
+        return _write_failed(exc, warnings)
+    return outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+
+
+# ---------------------------------------------------------------- shell
+def set_shell(resolved, test):
+    """The body of ``idlelock.set_shell`` for a valid policy with ``shell:enabled``."""
+    shell, root = resolved["shell"], resolved["root"]
+    warnings = []
+    texts = idlelock_facts.shell_texts(root, shell)
+    managed = (shell["profile_file"],)
+    found = idlelock_shell.scan(texts, managed)
+    planned, taken = dict(texts), []
+    if shell["takeover"]:
+        edits, taken, refused = idlelock_shell.plan_takeover(texts, found["lines"])
+        if refused:
+            return fail(
+                f"takeover cannot rewrite {', '.join(refused)}: the line does more than set "
+                "TMOUT; edit it by hand. Nothing was changed"
+            )
+        planned.update(edits)
+    tmout, readonly, exempt = shell["tmout"], shell["readonly"], shell["exempt_groups"]
+    planned[shell["profile_file"]] = idlelock_shell.render_profile(
+        tmout, readonly, exempt, shell["form"]
+    )
+    csh_dir = os.path.dirname(shell["csh_file"])
+    if idlelock_system.is_dir(root, csh_dir):
+        planned[shell["csh_file"]] = idlelock_shell.render_csh(tmout, readonly, exempt)
+    elif "tcsh" in idlelock_system.installed_shells(root):
+        warnings.append(f"tcsh is installed but {csh_dir} is missing: {shell['csh_file']} "
+                        "not written; set shell:csh_file to a directory tcsh reads")
+    if shell["zsh_file"]:
+        planned[shell["zsh_file"]] = idlelock_shell.zsh_hook(
+            planned.get(shell["zsh_file"]), shell["profile_file"]
+        )
+    warnings += idlelock_facts.shell_hook_warnings(root, shell, texts)
+    if shell["bashrc_file"]:
+        planned[shell["bashrc_file"]] = idlelock_shell.bashrc_hook(
+            planned.get(shell["bashrc_file"]), shell["profile_file"]
+        )
+    modes = idlelock_facts.shell_modes(root, shell)
+    wrong_modes = idlelock_facts.wrong_modes(root, modes)
+    changed = {path: text for path, text in planned.items()
+               if text is not None and (texts.get(path) != text or path in wrong_modes)}
+
+    failures, old = check_shell_candidate(resolved, changed, list(texts), warnings, modes)
+    if failures:
+        # Shells name the file only sometimes ("-bash: TMOUT: readonly
+        # variable"): the lines come from the text of the candidate.
+        culprits = idlelock_shell.foreign(idlelock_shell.scan(planned, managed)["lines"])
+        hint = "".join(
+            f"; {label} at {', '.join(c['source'] for c in group)}"
+            for label, group in (
+                ("foreign readonly TMOUT", [c for c in culprits if c["readonly"]]),
+                ("TMOUT also set", [c for c in culprits if not c["readonly"]]),
+            )
+            if group
+        )
+        if culprits and not shell["takeover"]:
+            hint += " (shell:takeover: true comments such lines out)"
+        hint += idlelock_facts.unreadable_hint(root, list(planned))
+        return fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
+
+    what = f"TMOUT {tmout}" + (" readonly" if readonly else "")
+    if taken:
+        what += f"; took over {', '.join(taken)}"
+    if not changed:
+        return outcome(True, f"login shells already get {what}", warnings=warnings)
+    changes = {}
+    bash_before = (old or {}).get("bash", {})
+    if bash_before.get("value") != str(tmout):
+        changes["TMOUT"] = {"old": bash_before.get("value"), "new": str(tmout)}
+    if bash_before.get("readonly", False) != readonly:
+        changes["readonly"] = {"old": bash_before.get("readonly"), "new": readonly}
+    if taken:
+        changes["taken_over"] = {"old": [], "new": taken}
+    for path, mode in wrong_modes.items():
+        changes[f"mode {path}"] = {"old": mode, "new": f"{modes[path]:04o} root:root"}
+    changes["diff"] = diff(texts, changed)
+    if test:
+        return outcome(None, f"login shells would get {what}", changes, warnings)
+    try:
+        idlelock_system.write_backups(
+            root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
+                   if path in {source.rsplit(":", 1)[0] for source in taken}}
+        )
+        idlelock_system.write_all(root, changed, modes)
+    except OSError as exc:
+        return _write_failed(exc, warnings)
+    return outcome(True, f"login shells get {what}", changes, warnings)
+
+
+def check_shell_candidate(resolved, changed, files, warnings, modes):
+    """
+    Run the shells on the candidate, as root, as a regular user and as a
+    member of each exempt group; return ``(failures, probes before)``.
+
+    When no private mount namespace can be made, fall back to the file text:
+    every foreign readonly TMOUT left in the candidate is a failure.
+    """
+    shell = resolved["shell"]
+    root, exempt = resolved["root"], shell["exempt_groups"]
+    try:
+        after = idlelock_facts.probe_shells(root, changed or None, files, exempt, modes)
+        before = (idlelock_facts.probe_shells(root, files=files, exempt_groups=exempt)
+                  if changed else after)
+    except idlelock_system.ProbeError as exc:
+        warnings.append(f"could not run login shells on the candidate ({exc}); "
+                        "judged from the file text only")
+        planned = idlelock_facts.shell_texts(resolved["root"], shell)
+        planned.update(changed)
+        lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
+        return [f"{c['source']} {c['problem']}"
+                for c in idlelock_shell.static_conflicts(lines)], None
+    hooked = bool(shell["bashrc_file"]) and (
+        shell["bashrc_file"] in changed
+        or idlelock_system.read_text(root, shell["bashrc_file"]) is not None)
+    failures, notes = idlelock_shell.judge(after, shell, non_login=hooked)
+    warnings.extend(notes)
+    return failures, before
+
+
+# ---------------------------------------------------------------- logind
+def set_logind(resolved, test, logind_support):
+    """The body of ``idlelock.set_logind`` for a valid policy with ``logind:enabled``;
+    ``logind_support`` is ``(supported, reason)``."""
+    logind, root = resolved["logind"], resolved["root"]
+    supported, reason = logind_support
+    if not supported:
+        return outcome(True, f"logind skipped: {reason}")
+    path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
+    old = idlelock_system.read_text(root, path)
+    new = idlelock_logind.render_logind(seconds)
+    if old == new:
+        return outcome(True, f"logind already has StopIdleSessionSec={seconds}")
+    before, _ = idlelock_logind.logind_effective([(path, old)])
+    changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
+               "diff": diff({path: old}, {path: new})}
+    if test:
+        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes)
+    try:
+        idlelock_system.write_all(root, {path: new})
+    except OSError as exc:
+        return _write_failed(exc)
+    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)
