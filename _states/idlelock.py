@@ -62,7 +62,7 @@ def shell(name, **kwargs):
 
     Keyword arguments override the pillar policy for this state: ``timeout``,
     ``profile``, ``root``, and the ``shell`` keys (``tmout``, ``readonly``,
-    ``profile_file``, ``csh_file``, ``zsh_file``, ``form``,
+    ``profile_file``, ``csh_file``, ``zsh_file``, ``bashrc_file``, ``form``,
     ``exempt_groups``, ``takeover``).
 
     Fails, naming the file and line, when a foreign readonly TMOUT would win
@@ -83,6 +83,12 @@ def logind(name, **kwargs):
 
     Keyword arguments override the pillar policy for this state: ``timeout``,
     ``root``, and the ``logind`` keys (``stop_idle_session_sec``,
-    ``conf_file``). Restart systemd-logind with a ``watch`` on this state.
+    ``conf_file``, ``takeover``). Restart systemd-logind with a ``watch`` on
+    this state.
+
+    Fails, naming the file and line, when another drop-in that systemd reads
+    after idlelock's (in /etc, /run, /usr/local/lib or /usr/lib logind.conf.d;
+    the last assignment wins) would set StopIdleSessionSec, unless
+    ``takeover`` is true.
     """
     return _state(name, "idlelock.set_logind", kwargs)

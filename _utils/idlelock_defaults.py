@@ -51,6 +51,9 @@ DEFAULTS = {
         "enabled": False,
         "stop_idle_session_sec": "auto",
         "conf_file": "/etc/systemd/logind.conf.d/idlelock.conf",
+        # Comment out (in place, with a .idlelock.bak copy) every foreign
+        # StopIdleSessionSec that systemd would apply after idlelock's drop-in.
+        "takeover": False,
     },
     "schedule": {
         "enabled": True,

@@ -382,17 +382,41 @@ def set_logind(resolved, test, logind_support):
     if not supported:
         return outcome(True, f"logind skipped: {reason}")
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
-    old = idlelock_system.read_text(root, path)
+    texts = idlelock_facts.logind_texts(root, path, candidate=(path,))
+    old = dict(texts).get(path)
     new = idlelock_logind.render_logind(seconds)
-    if old == new:
+    candidate = [(p, new if p == path else text) for p, text in texts]
+    planned, taken = {path: new}, []
+    beaten = idlelock_logind.conflicts(candidate, path)
+    if beaten and logind.get("takeover"):
+        edits = idlelock_logind.plan_takeover(candidate, beaten)
+        planned.update(edits)
+        candidate = [(p, edits.get(p, text)) for p, text in candidate]
+        taken = [f"{p}:{n}" for p, n, _ in beaten]
+    # What systemd-logind will apply once written: every directory, same-name
+    # masking, the last assignment winning; checked before anything is written.
+    value, source = idlelock_logind.logind_effective(candidate)
+    if value != str(seconds) or not (source or "").startswith(path + ":"):
+        winner = f"{source} wins" if source else f"{path} is masked by a drop-in of its name"
+        hint = "" if logind.get("takeover") else " (logind:takeover: true comments it out)"
+        return fail(f"StopIdleSessionSec would be {value!r}, not '{seconds}': {winner}"
+                    f"{hint}. Nothing was changed")
+    changed = {p: text for p, text in planned.items() if dict(texts).get(p) != text}
+    if not changed:
         return outcome(True, f"logind already has StopIdleSessionSec={seconds}")
-    before, _ = idlelock_logind.logind_effective([(path, old)])
+    before, _ = idlelock_logind.logind_effective(texts)
     changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
-               "diff": diff({path: old}, {path: new})}
+               "diff": diff(dict(texts), changed)}
+    taken_note = f"; took over {', '.join(taken)}" if taken else ""
+    if taken:
+        changes["taken_over"] = {"old": [], "new": taken}
     if test:
-        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes)
+        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}{taken_note}",
+                       changes)
     try:
-        idlelock_system.write_all(root, {path: new})
+        idlelock_system.write_backups(
+            root, {p: p + idlelock_shell.BACKUP_SUFFIX for p in changed if p != path})
+        idlelock_system.write_all(root, changed)
     except OSError as exc:
         return _write_failed(exc)
-    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)
+    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}{taken_note}", changes)

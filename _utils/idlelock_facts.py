@@ -297,16 +297,26 @@ def logind_support(resolved, grains):
     return idlelock_logind.logind_supported(version, grains.get("init"))
 
 
+def logind_texts(root, conf_file, candidate=()):
+    """
+    ``[(in-root path, text)]`` of every file systemd-logind reads, in its order:
+    the one reading for ``get``, the audit and ``set_logind``. ``candidate``
+    paths (idlelock's drop-in before it exists) are placed where systemd would
+    read them, masking or masked like any other.
+    """
+    mains = [path for path in idlelock_logind.LOGIND_MAINS
+             if idlelock_system.read_text(root, path) is not None]
+    dropins = set(candidate)
+    for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(conf_file),):
+        dropins.update(idlelock_system.expand_glob(root, directory + "/*.conf"))
+    return [(path, idlelock_system.read_text(root, path))
+            for path in idlelock_logind.logind_paths(mains, sorted(dropins))]
+
+
 def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
-    root = resolved["root"]
-    dropins = []
-    for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
-        dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
-    order = [idlelock_logind.LOGIND_MAIN] + idlelock_logind.logind_order(sorted(set(dropins)))
     value, source = idlelock_logind.logind_effective(
-        [(path, idlelock_system.read_text(root, path)) for path in order]
-    )
+        logind_texts(resolved["root"], resolved["logind"]["conf_file"]))
     report = {"stop_idle_session_sec": value, "source": source or "default",
               "supported": supported}
     if reason:

@@ -318,6 +318,7 @@ SCHEMA = {
         "enabled": _boolean,
         "stop_idle_session_sec": lambda v: v if v == AUTO else parse_seconds(v, 0),
         "conf_file": _abs_path,
+        "takeover": _boolean,
     },
     "schedule": {
         "enabled": _boolean,

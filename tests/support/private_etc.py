@@ -24,23 +24,33 @@ CLONE_NEWNS = 0x00020000
 TIMEOUT = 120
 
 
-def _enter(upper, work):
+def _enter(layers):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
     # Private propagation first, or the overlay would appear in the host's namespace.
     subprocess.run(["mount", "--make-rprivate", "/"], check=True, timeout=30)
-    subprocess.run(["mount", "-t", "overlay", "sandbox-etc", "-o",
-                    f"lowerdir=/etc,upperdir={upper},workdir={work}", "/etc"],
-                   check=True, timeout=30, capture_output=True)
+    for target, (upper, work) in layers.items():
+        subprocess.run(["mount", "-t", "overlay", "sandbox" + target.replace("/", "-"), "-o",
+                        f"lowerdir={target},upperdir={upper},workdir={work}", target],
+                       check=True, timeout=30, capture_output=True)
 
 
-def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT):
-    """Return ``func()`` as run with ``upper`` overlaid on /etc; re-raise its failure."""
+def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, also=None):
+    """
+    Return ``func()`` as run with ``upper`` overlaid on /etc; re-raise its failure.
+
+    ``also`` (``{"/run": upper, "/usr": upper}``) overlays more system
+    directories the same way, e.g. where systemd reads drop-ins beside /etc.
+    """
     upper = os.path.abspath(upper)
-    work = upper.rstrip("/") + ".work"
-    os.makedirs(upper, exist_ok=True)
-    os.makedirs(work, exist_ok=True)
+    layers = {}
+    for target, top in {"/etc": upper, **(also or {})}.items():
+        top = os.path.abspath(top)
+        work = top.rstrip("/") + ".work"
+        os.makedirs(top, exist_ok=True)
+        os.makedirs(work, exist_ok=True)
+        layers[target] = (top, work)
     for name in opaque:
         path = os.path.join(upper, name)
         os.makedirs(path, exist_ok=True)
@@ -50,7 +60,7 @@ def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT):
     if pid == 0:  # child: never returns into pytest
         os.close(read_end)
         try:
-            _enter(upper, work)
+            _enter(layers)
             payload = ("ok", func())
         except BaseException:  # noqa: BLE001 - report everything to the parent
             payload = ("error", traceback.format_exc())

@@ -45,6 +45,7 @@ KEYS = {
     "shell:zsh_file": (["", "/etc/zsh/zprofile"], ["zprofile", "/etc/zsh/a;b\n"]),
     "shell:bashrc_file": (["", "/etc/bash.bashrc"], ["bash.bashrc", "/etc/bashrc\n"]),
     "logind:enabled": ([True, False], [0]),
+    "logind:takeover": ([True, False], ["yes"]),
     "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"]),
     "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"], ["logind.conf"]),
     "schedule:enabled": ([True, False], ["no"]),
