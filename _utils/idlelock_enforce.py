@@ -199,9 +199,11 @@ def verify_candidate(resolved, candidate_tree, desired):
             )
     winners = candidate_tree.winners(desired)
     for keyword, value in desired.items():
+        # Whole values, both sides in sshd's units: sshd 9.x prints a
+        # ChannelTimeout list as written (direct-tcpip=1h), later ones in seconds.
         want = idlelock_sshd.normalize(keyword, value)
         got = effective.get(keyword.lower())
-        if got != want:
+        if idlelock_sshd.normalize(keyword, got) != want:
             source = winners[keyword].source if keyword in winners else "sshd's default"
             return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
     return None
@@ -225,7 +227,9 @@ def set_sshd(resolved, test):
             f"{exc}",
             warnings,
         )
-    desired = idlelock_policy.sshd_directives(resolved["sshd"])
+    desired, kept = idlelock_sshd.carry_list_entries(
+        live["tree"], idlelock_policy.sshd_directives(resolved["sshd"]), live["effective"])
+    warnings += kept
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
         warnings.append(
@@ -242,14 +246,21 @@ def set_sshd(resolved, test):
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()
-        if live["effective"].get(keyword.lower()) != idlelock_sshd.normalize(keyword, value)
+        if idlelock_sshd.normalize(keyword, live["effective"].get(keyword.lower()))
+        != idlelock_sshd.normalize(keyword, value)
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
     if test:
         return outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
     try:
-        idlelock_system.write_all(resolved["root"], plan.texts)
+        # A hardened host's 0600 sshd_config and 0700 sshd_config.d stay so:
+        # a new drop-in is never more permissive than the main file, a new
+        # directory takes its parent's mode; existing files keep theirs.
+        main_mode = idlelock_system.file_mode(resolved["root"], resolved["sshd"]["config"])
+        idlelock_system.write_all(resolved["root"], plan.texts,
+                                  new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
+                                  dir_mode=None)
     except OSError as exc:
         return _write_failed(exc, warnings)
     return outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)

@@ -37,6 +37,9 @@ def test_scenario(scenario, tmp_path, host_key, idlelock):
     root = tmp_path / "tree"
     root.mkdir()
     scenarios.materialize(scenario, root, host_key)
+    # Deepest first, so a 0700 directory is set after the files inside it.
+    for rel, mode in sorted(scenario.get("modes", {}).items(), key=lambda i: -len(i[0])):
+        os.chmod(root / rel, int(mode, 8))
     config = str(root / "sshd_config")
     policy = dict(scenario.get("policy", {}))
     policy["sshd"] = dict(policy.get("sshd", {}), config=config, manage_service=False)
@@ -64,6 +67,10 @@ def test_scenario(scenario, tmp_path, host_key, idlelock):
         assert ret["changes"] == {} and snapshot(root) == before
     for rel in scenario.get("symlinks", {}):
         assert os.path.islink(root / rel), "the symlink itself must stay a symlink"
+
+    for rel, mode in scenario.get("written_modes", {}).items():
+        info = os.stat(root / rel)
+        assert f"{info.st_mode & 0o7777:04o} {info.st_uid}:{info.st_gid}" == mode, rel
 
     after_first = snapshot(root)
     again = idlelock.set_sshd(**flatten(policy))

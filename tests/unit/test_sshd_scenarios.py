@@ -48,7 +48,7 @@ def test_sources_and_plan(scenario, defaults):
         found = winners[keyword].source if keyword in winners else "default"
         assert scenarios.relative(found, ROOT) == source, keyword
 
-    desired = desired_for(scenario, defaults)
+    desired = idlelock_sshd.carry_list_entries(tree, desired_for(scenario, defaults), {})[0]
     plan = idlelock_sshd.plan(tree, desired, read, expand)
     assert scenarios.relative(plan.target, ROOT) == scenario["target"]
     assert [scenarios.relative(d.source, ROOT) for d in plan.disabled] == scenario["disabled"]
