@@ -114,11 +114,13 @@ def sshd_state(resolved):
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
-    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
+    effective, note = idlelock_facts.sshd_effective(root, binary, config, tree,
+                                                    files=list(tree.texts))
     return {
         "version": version,
         "text": text,
         "effective": effective,
+        "host_key_note": note,
         "tree": tree,
         "read": read,
         "expand": expand,
@@ -144,6 +146,8 @@ def get(resolved, logind_support):
         return report
     winners = live["tree"].winners(MANAGED)
     report["openssh"] = live["text"]
+    if live["host_key_note"]:
+        report["sshd_note"] = live["host_key_note"]
     report["sshd"] = {
         keyword: {
             "value": live["effective"].get(keyword.lower()),
@@ -192,7 +196,7 @@ def verify_candidate(resolved, candidate_tree, desired):
         files, main, names = idlelock_sshd.stage(candidate_tree, scratch)
         idlelock_system.write_plain(root, files)
         try:
-            effective = idlelock_system.sshd_effective(binary, main, root)
+            effective = idlelock_facts.sshd_effective(root, binary, main, candidate_tree)[0]
         except idlelock_system.ProbeError as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
@@ -238,8 +242,9 @@ def set_sshd(resolved, test):
         )
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    keyless = f" ({live['host_key_note']})" if live["host_key_note"] else ""
     if not plan.texts:
-        return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+        return outcome(True, f"sshd already enforces {settings}{keyless}", warnings=warnings)
     problem = verify_candidate(resolved, plan.tree, desired)
     if problem:
         return fail(f"{problem}; nothing was changed", warnings)
@@ -252,7 +257,8 @@ def set_sshd(resolved, test):
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
     if test:
-        return outcome(None, f"sshd would enforce {settings}{disabled}", changes, warnings)
+        return outcome(None, f"sshd would enforce {settings}{disabled}{keyless}", changes,
+                       warnings)
     try:
         # A hardened host's 0600 sshd_config and 0700 sshd_config.d stay so:
         # a new drop-in is never more permissive than the main file, a new
@@ -263,7 +269,7 @@ def set_sshd(resolved, test):
                                   dir_mode=None)
     except OSError as exc:
         return _write_failed(exc, warnings)
-    return outcome(True, f"sshd enforces {settings}{disabled}", changes, warnings)
+    return outcome(True, f"sshd enforces {settings}{disabled}{keyless}", changes, warnings)
 
 
 # ---------------------------------------------------------------- shell

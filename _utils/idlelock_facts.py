@@ -33,6 +33,27 @@ def sshd_tree(root, config):
     return idlelock_sshd.walk(config, read, expand), read, expand
 
 
+def sshd_effective(root, binary, config, tree, connection=None, files=()):
+    """
+    ``(sshd -T values, note)``. Where every configured host key is absent (an
+    image before first boot: the keys are made then), sshd refuses ``-T``
+    with "no hostkeys available"; the values are then probed with a throwaway
+    host key, and ``note`` says so. A key that exists but does not load is a
+    real error and is raised, like any other.
+    """
+    try:
+        return idlelock_system.sshd_effective(binary, config, root, connection, files), None
+    except idlelock_system.ProbeError as exc:
+        keys = idlelock_sshd.host_keys(tree)
+        if idlelock_system.NO_HOST_KEYS not in str(exc) or any(
+                os.path.lexists(idlelock_system.host_path(root, key)) for key in keys):
+            raise
+    values = idlelock_system.sshd_effective(binary, config, root, connection, files,
+                                            throwaway_key=True)
+    return values, (f"no host key at {', '.join(keys)} (an image before its first boot?): "
+                    "sshd -T was run with a throwaway host key")
+
+
 def override_blocks(tree):
     """``{Match directive: {Keyword: {value, source}}}`` for blocks that set a managed keyword."""
     blocks = {}
@@ -85,8 +106,7 @@ def match_facts(resolved, tree):
         if connection is not None:
             entry["connection"] = connection
             try:
-                entry["effective"] = idlelock_system.sshd_effective(binary, config, root,
-                                                                    connection)
+                entry["effective"] = sshd_effective(root, binary, config, tree, connection)[0]
             except idlelock_system.ProbeError as exc:
                 reason = f"sshd -T -C rejected {connection}: {exc}"
         if reason:
@@ -344,8 +364,10 @@ def audit_facts(resolved, version, logind, matches=True):
                 raise idlelock_system.ProbeError(f"no usable sshd at {sshd['binary']} "
                                                  f"(root {root})")
             tree = sshd_tree(root, sshd["config"])[0]
-            effective = idlelock_system.sshd_effective(sshd["binary"], sshd["config"], root,
-                                                       files=list(tree.texts))
+            effective, note = sshd_effective(root, sshd["binary"], sshd["config"], tree,
+                                             files=list(tree.texts))
+            if note:
+                facts["sshd_note"] = note
         except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
             facts["sshd_error"] = str(exc)
         else:

@@ -164,6 +164,18 @@ def walk(main, read, expand):
     return Tree(main, texts, directives)
 
 
+# sshd's default host keys when no HostKey line is given (sshd_config(5)).
+DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+                     "/etc/ssh/ssh_host_ed25519_key")
+
+
+def host_keys(tree):
+    """The host key files sshd loads: the global HostKey lines, else its defaults."""
+    keys = [directive.value for directive in tree.directives
+            if directive.keyword == "hostkey" and directive.match is None]
+    return keys or list(DEFAULT_HOST_KEYS)
+
+
 # ---------------------------------------------------------------- values
 def normalize(keyword, value):
     """

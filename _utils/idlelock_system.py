@@ -148,7 +148,10 @@ def sshd_version(binary, root="/"):
     return _once(("version", root, file_identity(root, [binary])), probe)
 
 
-def sshd_effective(binary, config, root="/", connection=None, files=()):
+NO_HOST_KEYS = "no hostkeys available"
+
+
+def sshd_effective(binary, config, root="/", connection=None, files=(), throwaway_key=False):
     """
     The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``.
 
@@ -156,13 +159,30 @@ def sshd_effective(binary, config, root="/", connection=None, files=()):
     blocks for that connection. ``files``, every file of the configuration,
     lets an unchanged configuration be answered once per process. Raises
     ProbeError with sshd's message when sshd rejects the configuration.
+
+    ``throwaway_key``: add a host key made for this probe (``sshd -h``, in a
+    private temporary directory inside ``root`` that is removed afterwards),
+    for an image whose host keys are made at first boot; sshd refuses ``-T``
+    without any (``no hostkeys available``). The caller decides when: only
+    when the configured keys are absent.
     """
     args = ["-T", "-f", config]
     if connection:
         args += ["-C", ",".join(f"{key}={value}" for key, value in connection.items())]
 
     def probe():
-        proc = run_sshd(binary, args, root)
+        if throwaway_key:
+            with stage_dir(root) as scratch:
+                key = scratch + "/ssh_host_ed25519_key"
+                try:
+                    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                                    "idlelock-probe", "-f", host_path(root, key)],
+                                   capture_output=True, check=True, timeout=PROBE_TIMEOUT)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    raise ProbeError(f"cannot make a throwaway host key: {exc}") from None
+                proc = run_sshd(binary, args + ["-h", key], root)
+        else:
+            proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
             raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
         values = {}
@@ -173,7 +193,7 @@ def sshd_effective(binary, config, root="/", connection=None, files=()):
 
     if not files or connection:  # -C depends on the account database too
         return probe()
-    return dict(_once(("effective", root, tuple(args),
+    return dict(_once(("effective", root, tuple(args), throwaway_key,
                        file_identity(root, [binary, config, *files])), probe))
 
 

@@ -25,10 +25,10 @@ def snapshot(root):
     return found
 
 
-def effective(config):
+def effective(config, *extra):
     out = subprocess.run(
-        ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
-    ).stdout
+        ["/usr/sbin/sshd", "-T", "-f", config, *extra], capture_output=True, text=True,
+        check=True, timeout=30).stdout
     return dict(line.split(" ", 1) for line in out.splitlines())
 
 
@@ -56,7 +56,15 @@ def test_scenario(scenario, tmp_path, host_key, idlelock):
     warnings = [scenarios.relative(w, root) for w in ret["warnings"]]
     for expected in scenario.get("warnings", []):
         assert any(expected in w for w in warnings), (expected, warnings)
-    values = effective(config)
+    comment = scenarios.relative(ret["comment"], root)
+    for expected in scenario.get("comment", []):
+        assert expected in comment, comment
+    if "effective_with_throwaway_key" in scenario:
+        # The same proof a user would run on the image: sshd -T with a key of one's own.
+        with_key = effective(config, "-h", str(host_key))
+        for keyword, value in scenario["effective_with_throwaway_key"].items():
+            assert with_key.get(keyword) == value, keyword
+    values = effective(config) if "effective" in scenario else {}
     for keyword, value in scenario.get("effective", {}).items():
         assert values.get(keyword) == value, keyword
     for disabled in scenario["disabled"]:
