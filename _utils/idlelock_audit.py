@@ -259,14 +259,14 @@ def _judge_shell(audit, shell):
     """
     name = shell["shell"]
     sources = shell.get("sources", {})
-    logins = [dict(shell, who=f"{name} login as root")] + list(shell.get("others", ()))
+    logins = [shell] + list(shell.get("others", ()))
     thresholds = audit.thresholds
 
     def first(fails):
         return next((login for login in logins if fails(login)), shell)
 
     def where(login, source):
-        return source if login is shell else f"{login['who']} ({source})"
+        return source if login is shell else login["who"]
 
     value_source = sources.get("value") or f"{name} login shell"
     takeover = " (shell:takeover: true takes over foreign lines)"

@@ -14,9 +14,9 @@ import subprocess
 
 import pytest
 
+from tests.functional.conftest import flatten
 from tests.support import scenarios
-from tests.support.private_etc import run_with_etc
-from tests.support.sshd_sandbox import ensure_test_user
+from tests.support.private_etc import add_accounts, run_with_etc
 from tests.unit.test_audit import PROFILES, found
 
 pytestmark = [
@@ -41,12 +41,14 @@ def test_audit_scenario(scenario, session_loaders, tmp_path, host_key):
     for rel, text in scenario.get("etc", {}).items():
         (upper / rel).parent.mkdir(parents=True, exist_ok=True)
         (upper / rel).write_text(text)
-    for user, groups in scenario.get("accounts", {}).items():
-        ensure_test_user(user, groups=groups)
+        (upper / rel).chmod(int(scenario.get("etc_modes", {}).get(rel, "0644"), 8))
     config = str(root / "sshd_config")
 
     def body():
-        return {profile: session_loaders.modules.idlelock.audit(profile=profile, config=config)
+        # Accounts exist in the sandbox /etc only: useradd writes the overlay.
+        add_accounts(scenario.get("accounts", {}))
+        return {profile: session_loaders.modules.idlelock.audit(
+                    profile=profile, config=config, **flatten(scenario.get("policy", {})))
                 for profile in PROFILES}
 
     results = run_with_etc(upper, body)

@@ -88,3 +88,20 @@ def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, also=None)
     if kind == "error":
         raise AssertionError("in the sandbox /etc:\n" + value)
     return value
+
+
+def add_accounts(accounts):
+    """
+    Create ``{user: [groups]}`` with useradd and groupadd, inside the sandbox:
+    call it from the ``func`` of ``run_with_etc``, where they write the
+    overlay's /etc/passwd and /etc/group, never the host's. No home directory.
+    """
+    for user, groups in accounts.items():
+        for group in groups:
+            subprocess.run(["groupadd", "-f", group], check=True, capture_output=True,
+                           timeout=30)
+        exists = subprocess.run(["getent", "passwd", user], capture_output=True,
+                                timeout=30).returncode == 0
+        argv = (["usermod", "-G", ",".join(groups), user] if exists else
+                ["useradd", "-M", "-N", "-s", "/bin/bash", "-G", ",".join(groups), user])
+        subprocess.run(argv, check=True, capture_output=True, timeout=30)
