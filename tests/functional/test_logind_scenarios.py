@@ -59,14 +59,9 @@ def test_logind_scenario(scenario, session_loaders, monkeypatch, tmp_path):
     mod = session_loaders.modules.idlelock
 
     def body():
-        out = {"audit": mod.audit(profile="policy"), "before": mod.get()["logind"],
-               "files0": snapshot(uppers)}
-        out["test"] = mod.set_logind(test=True, **policy)
-        out["files1"] = snapshot(uppers)
-        out["first"] = mod.set_logind(**policy)
-        out["files2"] = snapshot(uppers)
-        out["second"] = mod.set_logind(**policy)
-        out["files3"] = snapshot(uppers)
+        out = {"audit": mod.audit(profile="policy"), "before": mod.get()["logind"]}
+        out.update(scenarios.apply_three_times(mod.set_logind, policy,
+                                               lambda: snapshot(uppers)))
         out["after"] = mod.get()["logind"]
         return out
 

@@ -55,13 +55,7 @@ def run_scenario(mod, upper, policy, scenario):
         if "umask" in scenario:
             os.umask(int(scenario["umask"], 8))
         out = {"before": mod.get(**policy)["shell"]}
-        out["files0"] = snapshot(upper)
-        out["test"] = mod.set_shell(test=True, **policy)
-        out["files1"] = snapshot(upper)
-        out["first"] = mod.set_shell(**policy)
-        out["files2"] = snapshot(upper)
-        out["second"] = mod.set_shell(**policy)
-        out["files3"] = snapshot(upper)
+        out.update(scenarios.apply_three_times(mod.set_shell, policy, lambda: snapshot(upper)))
         out["after"] = mod.get(**policy)["shell"]
         out["modes"] = modes_of(upper, scenario["expect"]["state"].get("modes", {}))
         return out
