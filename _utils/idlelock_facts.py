@@ -150,8 +150,22 @@ def probe_identities(root, exempt_groups=()):
 
 
 def probe_label(shell, who):
-    """The key of one probe in ``probe_shells``: the shell alone for a root login."""
+    """The key of one probe in ``probe_shells``: the shell alone for root."""
     return shell if who == "root" else f"{shell} as {who}"
+
+
+def probe_errors(effective):
+    """``[{source, problem}]``: each readonly error a probe printed, once (every user
+    prints the same line), named after the first login that printed it."""
+    found, seen = [], set()
+    for label, probe in effective.items():
+        for error in probe["errors"]:
+            if error not in seen:
+                seen.add(error)
+                login = probe.get("login", True) and probe.get("who", "root") == "root"
+                found.append({"source": f"{label} login" if login else label,
+                              "problem": error})
+    return found
 
 
 def probe_shells(root, candidate=None, files=(), exempt_groups=(), modes=None):
@@ -160,8 +174,8 @@ def probe_shells(root, candidate=None, files=(), exempt_groups=(), modes=None):
     ``probe_identities``: ``{label: parse_probe(...) + {shell, who, login}}``.
 
     The label of a root login is the shell's name (``bash``); others read
-    ``bash as a regular user``, ``bash -i as root`` for the interactive
-    non-login bash. ``files`` (the paths of ``shell_texts``) lets unchanged
+    ``bash as a regular user``, and ``bash -i`` (as root) or ``bash -i as a
+    regular user`` for the interactive non-login bash. ``files`` (the paths of ``shell_texts``) lets unchanged
     files be probed once per process; ``modes`` are the modes the candidate
     files will be written with.
     """
@@ -176,8 +190,9 @@ def probe_shells(root, candidate=None, files=(), exempt_groups=(), modes=None):
     for who, identity in identities.items():
         for name in shells:
             login = name != idlelock_system.NON_LOGIN_BASH
-            probes[probe_label(name, who)] = dict(idlelock_shell.parse_probe(*raw[(identity, name)]),
-                                 shell="bash" if not login else name, who=who, login=login)
+            found = idlelock_shell.parse_probe(*raw[(identity, name)])
+            probes[probe_label(name, who)] = dict(found, shell=name if login else "bash",
+                                                  who=who, login=login)
     return probes
 
 
@@ -249,10 +264,7 @@ def shell_report(resolved):
     except idlelock_system.ProbeError as exc:
         report["effective"] = {}
         report["error"] = str(exc)
-    for name, probe in report["effective"].items():
-        report["conflicts"] += [
-            {"source": name, "problem": error} for error in probe["errors"]
-        ]
+    report["conflicts"] += probe_errors(report["effective"])
     return report
 
 
@@ -277,13 +289,7 @@ def login_shell_facts(report):
             (line["source"] for line in lines if line["value"] == probe["value"]), ours)
     if probe["readonly"]:
         sources["readonly"] = next((line["source"] for line in lines if line["readonly"]), ours)
-    conflicts, seen = [], set()
-    for label, found in report["effective"].items():
-        for error in found["errors"]:
-            if error not in seen:  # every identity prints the same line
-                seen.add(error)
-                conflicts.append({"source": f"{label} login" if label == found["shell"]
-                                  else label, "problem": error})
+    conflicts = probe_errors(report["effective"])
     readonly = [line for line in lines if line["readonly"]]
     if len(readonly) > 1:
         conflicts += [{"source": line["source"], "problem": "declares TMOUT readonly"}
@@ -294,7 +300,7 @@ def login_shell_facts(report):
     others = [{"who": label, "value": found["value"], "readonly": found["readonly"],
                "exported": found["exported"]}
               for label, found in report["effective"].items()
-              if label != name and not found["who"].startswith("a member of ")
+              if label != name and found["who"] in ("root", REGULAR_USER)
               and ((found["shell"] == name and found["login"])
                    or (not found["login"] and report.get("non_login_judged")))]
     return {"shell": name, "value": probe["value"], "readonly": probe["readonly"],

@@ -84,9 +84,8 @@ def logind_effective(texts):
 # main file is the first of these that exists (systemd >= 254; older ones read
 # /etc only, which comes first anyway), and a drop-in in an earlier directory
 # masks a drop-in of the same name in a later one.
-LOGIND_MAIN = "/etc/systemd/logind.conf"
-LOGIND_MAINS = (LOGIND_MAIN, "/run/systemd/logind.conf", "/usr/local/lib/systemd/logind.conf",
-                "/usr/lib/systemd/logind.conf")
+LOGIND_MAINS = ("/etc/systemd/logind.conf", "/run/systemd/logind.conf",
+                "/usr/local/lib/systemd/logind.conf", "/usr/lib/systemd/logind.conf")
 LOGIND_DIRS = ("/etc/systemd/logind.conf.d", "/run/systemd/logind.conf.d",
                "/usr/local/lib/systemd/logind.conf.d", "/usr/lib/systemd/logind.conf.d")
 

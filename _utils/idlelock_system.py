@@ -382,9 +382,10 @@ def _overlay_mounts(root, candidate, scratch, modes=None):
 
     Each top-level directory that holds a candidate (``/etc``) gets an overlay
     whose upper layer holds the candidate files, so the shell reads them with
-    everything else in that directory unchanged. Candidate files and the
-    directories made for them are 0644/0755 (what ``shell_modes`` writes), so
-    an unprivileged probe reads them as it will read the written files.
+    everything else in that directory unchanged. A candidate file gets the
+    mode it will be written with (``modes``, else its current one, else 0644)
+    and each directory its real mode (0755 where it does not exist yet), so an
+    unprivileged probe reads them as it will read the written files.
     Returns the commands; the caller runs them in a private mount namespace,
     where they vanish with it.
     """
@@ -397,7 +398,7 @@ def _overlay_mounts(root, candidate, scratch, modes=None):
         _copy_dir_modes(host_path(root, top), upper, os.path.dirname(relative))
         with open(target, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(text)
-        os.chmod(target, (modes or {}).get(path) or candidate_mode(root, path))
+        os.chmod(target, (modes or {}).get(path) or _candidate_mode(root, path))
         tops[top] = upper
     commands = []
     for top, upper in tops.items():
@@ -427,7 +428,7 @@ def _copy_dir_modes(lower, upper, relative):
         os.chmod(here, stat.S_IMODE(os.stat(there).st_mode) if os.path.isdir(there) else 0o755)
 
 
-def candidate_mode(root, path):
+def _candidate_mode(root, path):
     """The mode a candidate file will have once written: its own, or 0644 when new."""
     try:
         return stat.S_IMODE(os.stat(host_path(root, path)).st_mode)
@@ -479,6 +480,8 @@ def probe_login_shells(root, shells, scripts, candidate=None, files=(), identiti
         try:
             # All shells start at once: each spends its time reading start-up
             # files, so a run waits for the slowest login rather than for the sum.
+            # Each identity's empty HOME is its own; the users may only pass through.
+            os.chmod(host_path(root, stage), 0o711)
             for number, identity in enumerate(identities):
                 home = f"{stage}/{number}"
                 os.mkdir(host_path(root, home), 0o700)
