@@ -5,6 +5,14 @@ Each scenario's files are laid over /etc in a private mount namespace
 (tests/support/private_etc.py); the real /etc is never written. For each one:
 ``idlelock.get`` before, ``set_shell`` with test=True (predicts, writes nothing),
 the real run, a second run (no changes, mtimes unchanged), and ``get`` after.
+
+Scenario keys besides ``files``, ``policy`` and ``expect``: ``modes`` (of
+``files``, default 0644), ``dir_modes`` (of /etc directories), ``umask`` (while
+idlelock runs), ``groups`` (made with groupadd in the sandbox /etc). In
+``expect``, ``effective`` maps a probe label (``bash as a regular user``,
+``bash -i``, ``bash as a member of ops``, ``tcsh``) to its value; ``modes``
+the ``mode uid:gid`` of files after the run; ``warnings`` substrings. A
+regular user's bash must get what root's gets unless ``effective`` says else.
 """
 
 import os
