@@ -8,16 +8,14 @@ module is Salt glue: it resolves the policy from Salt's data and hands it to
 """
 
 import logging
-import os
 
 import idlelock_defaults
 import idlelock_enforce
 import idlelock_facts
 import idlelock_policy
 import idlelock_reload
+import idlelock_verdict
 
-import salt.utils.atomicfile
-import salt.utils.json
 import salt.utils.platform
 import salt.utils.process
 from salt.exceptions import CommandExecutionError
@@ -36,59 +34,49 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
-def _raw(overrides=None, os_defaults=None):
-    """Policy input: per-OS defaults, then pillar, then minion config, then overrides."""
+def _resolve(overrides=None):
+    """
+    ``(policy, errors)`` for this minion: idlelock's defaults with the per-OS
+    data for its ``os_family`` grain, then pillar, minion config and
+    ``overrides``, with ``auto`` resolved for its OpenSSH. Every entry point
+    (CLI, states, audit, formula) resolves here, so all get the same values.
+    """
+    defaults = idlelock_policy.defaults_for(__grains__.get("os_family"))
     merge = idlelock_policy.merge
-    raw = merge(os_defaults or {}, __pillar__.get("idlelock", {}))
-    raw = merge(raw, __opts__.get("idlelock", {}))
-    return merge(raw, overrides or {})
-
-
-def _resolve(overrides=None, os_defaults=None):
-    """``(policy, errors)`` for this minion, with ``auto`` resolved for its OpenSSH."""
-    defaults = idlelock_defaults.DEFAULTS
-    raw = _raw(overrides, os_defaults)
-    merged = idlelock_policy.merge(defaults, raw if isinstance(raw, dict) else {})
+    raw = merge(merge(__pillar__.get("idlelock", {}), __opts__.get("idlelock", {})),
+                overrides or {})
+    merged = merge(defaults, raw if isinstance(raw, dict) else {})
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
     root_error = idlelock_enforce.root_error(root)
-    version, text = (None, None)
+    version = None
     if root_error is None and sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
-        version, text = idlelock_enforce.sshd_version(sshd["binary"], root)
+        version = idlelock_enforce.sshd_version(sshd["binary"], root)[0]
     policy, errors, _ = idlelock_policy.resolve(raw, defaults, version)
     if root_error:
         errors.insert(0, root_error)
-    policy["openssh"] = text
     return policy, errors
 
 
-def _split_overrides(kwargs, section):
-    """State/CLI keyword arguments as a policy mapping (top-level keys or ``section``)."""
-    top_level = {"timeout", "environment", "profile", "root", "profiles"}
-    overrides = {}
-    for key, value in kwargs.items():
-        if key.startswith("__"):
-            continue  # Salt's __pub_* job data
-        if key in top_level:
-            overrides[key] = value
-        else:
-            overrides.setdefault(section, {})[key] = value
-    return overrides
-
-
-def policy(strict=True, os_defaults=None, **kwargs):
+def policy(strict=True, **kwargs):
     """
     The resolved policy for this minion: pillar (and minion config) over
-    idlelock's defaults, with ``auto`` resolved for the installed OpenSSH.
+    idlelock's defaults and the per-OS data of its ``os_family``, with ``auto``
+    resolved for the installed OpenSSH. Reads only: rendering the formula,
+    which calls this, changes nothing on the minion.
 
     strict
         Raise on bad input (the default). With ``strict=False`` the result holds
         the list of ``errors`` instead; the formula uses this to decide what to
         include, while each state still refuses bad input itself.
 
-    os_defaults
-        Per-OS defaults from the formula's ``map.jinja`` (service names); pillar
-        wins over them. An empty ``sshd:service`` means "the per-OS name".
+    Keyword arguments override the policy, each routed to the section whose
+    schema has that key (``timeout=300``, ``tmout=120``).
+
+    Returns the policy sections (``timeout``, ``sshd``, ``shell``, ``logind``,
+    ``schedule`` with the Salt ``job`` it implies, ...) and, apart from them,
+    ``host``: facts about this minion, ``{openssh, logind: {supported,
+    reason}, minion_daemon}``.
 
     CLI Example:
 
@@ -97,19 +85,27 @@ def policy(strict=True, os_defaults=None, **kwargs):
         salt '*' idlelock.policy
         salt '*' idlelock.policy timeout=300
     """
-    resolved, errors = _resolve(_split_overrides(kwargs, "sshd"), os_defaults)
-    resolved["sshd"]["socket_activated"] = _socket_activated(resolved["sshd"].get("service"))
-    resolved["logind"]["supported"] = _logind_support(resolved)[0]
-    resolved["schedule"]["job"] = idlelock_policy.schedule_job(
-        resolved["schedule"], offline=not _minion_daemon_running()
-    )
+    resolved, errors = _resolve(idlelock_policy.route(kwargs))
     if errors and strict:
         raise CommandExecutionError("; ".join(errors))
-    if not errors and not _split_overrides(kwargs, "sshd"):
-        _remember(resolved)
+    host = _host(resolved)
+    resolved["schedule"]["job"] = idlelock_policy.schedule_job(
+        resolved["schedule"], offline=not host["minion_daemon"]
+    )
+    resolved["host"] = host
     if not strict:
         resolved["errors"] = errors
     return resolved
+
+
+def _host(resolved):
+    """Facts about this minion that the formula needs beside the policy."""
+    supported, reason = _logind_support(resolved)
+    openssh = None
+    if resolved["sshd"]["enabled"] and idlelock_enforce.root_error(resolved["root"]) is None:
+        openssh = idlelock_enforce.sshd_version(resolved["sshd"]["binary"], resolved["root"])[1]
+    return {"openssh": openssh, "logind": {"supported": supported, "reason": reason},
+            "minion_daemon": _minion_daemon_running()}
 
 
 def _minion_daemon_running():
@@ -119,18 +115,6 @@ def _minion_daemon_running():
     # that a daemon reads when it starts.
     pid = salt.utils.process.get_pidfile(__opts__.get("pidfile", ""))
     return pid > 0 and salt.utils.process.os_is_running(pid)
-
-
-def _socket_activated(service):
-    """True when systemd starts sshd per connection from ``<service>.socket``."""
-    # Ubuntu >= 22.10: enabling (or starting) ssh.service there breaks port 22.
-    if not service or __grains__.get("init") != "systemd":
-        return False
-    # Every SLS of the formula resolves the policy: ask systemd once per run.
-    key = ("idlelock.socket_activated", service)
-    if key not in __context__:
-        __context__[key] = bool(__salt__["service.enabled"](f"{service}.socket"))
-    return __context__[key]
 
 
 def get(**kwargs):
@@ -157,36 +141,11 @@ def get(**kwargs):
         salt '*' idlelock.get
         salt-call idlelock.get root=/mnt/image
     """
-    resolved, _ = _resolve(_get_overrides(kwargs))
+    resolved, _ = _resolve(idlelock_policy.route(kwargs))
     return idlelock_enforce.get(resolved, _logind_support(resolved))
 
 
 # ---------------------------------------------------------------- audit
-def _remember(resolved):
-    """
-    Keep the last policy resolved with pillar, for the ``idlelock`` grain.
-
-    Grains are computed before pillar (the pillar top file targets grains), so
-    this file is how the grain learns the environment's timeout and profile
-    after the first ``state.apply idlelock`` (its map.jinja resolves the policy).
-    """
-    path = os.path.join(__opts__["cachedir"], *idlelock_facts.POLICY_CACHE)
-    text = salt.utils.json.dumps(resolved)
-    try:
-        # Every SLS of the formula resolves the policy: a no-op run writes nothing.
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return
-    except OSError:
-        pass  # not written yet
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with salt.utils.atomicfile.atomic_open(path, "w") as handle:
-            handle.write(text)
-    except OSError as exc:  # a cache: the policy itself is still right
-        log.warning("idlelock: cannot write %s: %s", path, exc)
-
-
 def audit(profile="policy", **kwargs):
     """
     Judge the *effective* idle-timeout state of this host against a profile.
@@ -204,6 +163,9 @@ def audit(profile="policy", **kwargs):
     and checks that some mechanism closes an idle interactive session within
     the timeout.
 
+    Without keyword arguments the verdict is recorded for the ``idlelock``
+    grain (``<cachedir>/idlelock/verdict.json``, with its time).
+
     Returns ``{compliant, profile, findings, passed, environment, timeout,
     openssh, matches}``; each finding is ``{check, rule, expected, actual,
     source, severity, fix}``. Severity ``high``, ``medium`` or ``unknown`` makes
@@ -218,7 +180,7 @@ def audit(profile="policy", **kwargs):
         salt '*' idlelock.audit
         salt '*' idlelock.audit profile=stig
     """
-    overrides = _get_overrides(kwargs)
+    overrides = idlelock_policy.route(kwargs)
     resolved, errors = _resolve(overrides)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
@@ -226,9 +188,10 @@ def audit(profile="policy", **kwargs):
         result = idlelock_enforce.audit(resolved, profile, _logind_support(resolved))
     except ValueError as exc:  # an unknown profile
         raise CommandExecutionError(str(exc)) from None
-    if not overrides:
-        _remember(resolved)
+    if not overrides:  # this host's own state, not a mounted image's
+        idlelock_verdict.record(__opts__["cachedir"], idlelock_verdict.from_audit(result, resolved))
     return result
+
 
 
 def _begin(kwargs, section, test, what):
@@ -239,7 +202,7 @@ def _begin(kwargs, section, test, what):
     the policy, or ``<section>:enabled`` false.
     """
     test = __opts__.get("test", False) if test is None else test
-    resolved, errors = _resolve(_split_overrides(kwargs, section))
+    resolved, errors = _resolve(idlelock_policy.route(kwargs, section))
     if errors:
         return test, resolved, idlelock_enforce.fail("Bad input, nothing changed: " + "; ".join(errors))
     if not resolved[section]["enabled"]:
@@ -282,21 +245,6 @@ def set_sshd(test=None, **kwargs):
 
 
 # ---------------------------------------------------------------- shell and logind
-def _get_overrides(kwargs):
-    """``get`` keyword arguments, each routed to the section that has that key."""
-    sections = {
-        section: set(idlelock_policy.SCHEMA[section]) - {"enabled"}
-        for section in ("shell", "logind")
-    }
-    rest = {key: value for key, value in kwargs.items()
-            if not any(key in keys for keys in sections.values())}
-    overrides = _split_overrides(rest, "sshd")
-    for section, keys in sections.items():
-        for key in keys & set(kwargs):
-            overrides.setdefault(section, {})[key] = kwargs[key]
-    return overrides
-
-
 def set_shell(test=None, **kwargs):
     """
     Make login shells close when idle; the write path of the ``idlelock.shell`` state.

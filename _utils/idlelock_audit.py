@@ -39,16 +39,17 @@ SSHD_CHECKS = {"client_alive_interval": "ClientAliveInterval",
 
 
 # ---------------------------------------------------------------- profiles
-def profile_thresholds(name, policy):
+def profile_thresholds(name, policy, logind_supported=False):
     """
     The thresholds (and ``rules``) of profile ``name`` for this resolved policy.
 
     ``policy`` is the policy's own values as a profile: what ``state.apply
     idlelock`` would enforce, with stricter values accepted (a shorter TMOUT
-    passes). Raises ``ValueError`` for an unknown profile.
+    passes); its logind value counts only where this host's logind honours it
+    (``logind_supported``). Raises ``ValueError`` for an unknown profile.
     """
     if name == POLICY_PROFILE:
-        return _policy_thresholds(policy)
+        return _policy_thresholds(policy, logind_supported)
     profiles = policy.get("profiles", {})
     if name not in profiles:
         raise ValueError(f"unknown profile {name!r}; known: "
@@ -64,7 +65,7 @@ def _exact_or_range(thresholds, key, value):
         thresholds[f"{key}_min"], thresholds[f"{key}_max"] = 1, value
 
 
-def _policy_thresholds(policy):
+def _policy_thresholds(policy, logind_supported):
     thresholds = {"timeout_max": policy["timeout"]}
     sshd, shell, logind = policy["sshd"], policy["shell"], policy["logind"]
     if sshd["enabled"]:
@@ -77,7 +78,7 @@ def _policy_thresholds(policy):
         _exact_or_range(thresholds, "tmout", shell["tmout"])
         thresholds["readonly"] = shell["readonly"]
         thresholds["exported"] = True
-    if logind["enabled"] and logind.get("supported"):
+    if logind["enabled"] and logind_supported:
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
     return thresholds
 

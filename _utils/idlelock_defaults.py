@@ -6,6 +6,10 @@ carries the code: ``saltutil.sync_all`` copies ``_utils``, salt-ssh ships the
 synced Python files, the wheel installs it as a top-level module. No fileserver
 is needed to resolve a policy. Pillar ``idlelock`` (and minion config) override
 these keys; ``idlelock_policy.resolve`` validates the result.
+
+``OS_FAMILY`` holds what differs per OS family (Salt's ``os_family`` grain),
+applied over ``DEFAULTS`` inside the one policy resolution, so the CLI, the
+states, the audit and the formula get the same values on every host.
 """
 
 # Rule IDs shared by the STIG checks of TMOUT, its readonly flag and its export.
@@ -24,7 +28,11 @@ DEFAULTS = {
         "unused_connection_timeout": "auto",
         "config": "/etc/ssh/sshd_config",
         "binary": "/usr/sbin/sshd",
-        "service": "",
+        # The systemd unit (or init script) of sshd, and its socket unit: where
+        # the socket is enabled, systemd starts sshd on the first connection
+        # (Ubuntu >= 22.10) and ssh.service must not be enabled.
+        "service": "sshd",
+        "socket": "sshd.socket",
         "manage_service": True,
     },
     "shell": {
@@ -36,15 +44,16 @@ DEFAULTS = {
         "exempt_groups": [],
         "takeover": False,
         # posix: TMOUT=N / readonly TMOUT / export TMOUT (Debian/Ubuntu scanners);
-        # declare: declare -xr TMOUT=N for bash (RedHat scanners). map.jinja picks per OS.
+        # declare: declare -xr TMOUT=N for bash (RedHat scanners). OS_FAMILY picks.
         "form": "posix",
         # A zsh start-up file that gets a block sourcing profile_file, for systems
         # whose zsh reads no /etc/profile (Debian: /etc/zsh/zprofile). "": none.
         "zsh_file": "",
         # The system bashrc that gets a block sourcing profile_file, for interactive
         # non-login bash (sudo -s, su without -, terminal emulators), which reads no
-        # /etc/profile.d. Per OS in map.jinja (Debian: /etc/bash.bashrc; RedHat and
-        # SUSE: /etc/bashrc). "": no hook, and non-login bash is not held to TMOUT.
+        # /etc/profile.d. Per OS (Debian: /etc/bash.bashrc; RedHat and
+        # SUSE: /etc/bashrc, in OS_FAMILY below). "": no hook, and non-login bash is
+        # not held to TMOUT.
         "bashrc_file": "",
     },
     "logind": {
@@ -104,4 +113,30 @@ DEFAULTS = {
             },
         },
     },
+}
+
+# Per OS family, over DEFAULTS (pillar still wins). A family missing here gets
+# DEFAULTS as they are: the portable POSIX profile and the upstream unit names.
+OS_FAMILY = {
+    # Debian and Ubuntu: the unit is ssh.service; tcsh reads /etc/csh/login.d;
+    # zsh reads /etc/zsh/zprofile, not /etc/profile; CIS/STIG scanners for
+    # Ubuntu look for the three-line TMOUT form; bash reads /etc/bash.bashrc in
+    # every interactive shell that is not a login (bash built with SYS_BASHRC).
+    "Debian": {
+        "sshd": {"service": "ssh", "socket": "ssh.socket"},
+        "shell": {"form": "posix", "zsh_file": "/etc/zsh/zprofile",
+                  "csh_file": "/etc/csh/login.d/idlelock.csh",
+                  "bashrc_file": "/etc/bash.bashrc"},
+    },
+    # RHEL, Fedora and clones: the scanners' check (e.g. RHEL-08-020360)
+    # expects `declare -xr TMOUT=N` for bash; the system bashrc is /etc/bashrc
+    # (CIS lists it as a place TMOUT must be set).
+    "RedHat": {"sshd": {"service": "sshd", "socket": "sshd.socket"},
+               "shell": {"form": "declare", "bashrc_file": "/etc/bashrc"}},
+    "Suse": {"sshd": {"service": "sshd", "socket": "sshd.socket"},
+             "shell": {"form": "posix", "bashrc_file": "/etc/bashrc"}},
+    "Arch": {"sshd": {"service": "sshd", "socket": "sshd.socket"}},
+    "Gentoo": {"sshd": {"service": "sshd", "socket": "sshd.socket"}},
+    # No systemd: no socket unit to look at.
+    "FreeBSD": {"sshd": {"service": "sshd", "socket": ""}},
 }

@@ -166,18 +166,17 @@ def audit(resolved, profile, logind_support):
     Raises ``ValueError`` for an unknown profile.
     """
     supported, reason = logind_support
-    resolved["logind"]["supported"] = supported
-    thresholds = idlelock_audit.profile_thresholds(profile, resolved)
-    version = None
+    thresholds = idlelock_audit.profile_thresholds(profile, resolved, supported)
+    version, openssh = None, None
     if resolved["sshd"]["enabled"]:
-        version = sshd_version(resolved["sshd"]["binary"], resolved["root"])[0]
+        version, openssh = sshd_version(resolved["sshd"]["binary"], resolved["root"])
     facts = idlelock_facts.audit_facts(
         resolved, version, idlelock_facts.logind_report(resolved, supported, reason))
     result = idlelock_audit.judge(facts, profile, thresholds, resolved["timeout"])
     result.update(
         environment=resolved["environment"],
         timeout=resolved["timeout"],
-        openssh=resolved["openssh"],
+        openssh=openssh,
         matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
                   if key in block} for block in facts["matches"]],
     )

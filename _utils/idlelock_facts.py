@@ -21,8 +21,6 @@ MANAGED = tuple(idlelock_policy.SSHD_KEYWORDS.values())
 # The login shell whose TMOUT the audit judges, in order of preference: STIG and
 # CIS checks are written for bash; dash ignores TMOUT.
 JUDGED_SHELLS = ("bash", "zsh", "ksh")
-# The last policy resolved with pillar, under the minion's cachedir (see the grain).
-POLICY_CACHE = ("idlelock", "policy.json")
 
 
 # ---------------------------------------------------------------- sshd
@@ -351,11 +349,10 @@ def logind_report(resolved, supported, reason):
 
 
 # ---------------------------------------------------------------- audit
-def audit_facts(resolved, version, logind, matches=True):
+def audit_facts(resolved, version, logind):
     """
     Everything ``idlelock_audit.judge`` needs, probed: one plain ``sshd -T``,
-    one ``sshd -T -C`` per overriding Match block (unless ``matches`` is false:
-    then those blocks are listed with that reason), the login shells, logind.
+    one ``sshd -T -C`` per overriding Match block, the login shells, logind.
 
     ``version`` is the OpenSSH version tuple the caller probed (or None);
     ``logind`` a ``logind_report``.
@@ -380,13 +377,7 @@ def audit_facts(resolved, version, logind, matches=True):
             winners = tree.winners(MANAGED)
             facts["sshd"] = {"effective": effective,
                              "sources": {k: d.source for k, d in winners.items()}}
-            if matches:
-                facts["matches"] = match_facts(resolved, tree)
-            else:
-                facts["matches"] = [
-                    {"match": block.describe(), "source": block.source, "sets": sets,
-                     "reason": "Match blocks are evaluated by idlelock.audit, not here"}
-                    for block, sets in override_blocks(tree).items()]
+            facts["matches"] = match_facts(resolved, tree)
     report = shell_report(resolved)
     if report.get("error"):
         facts["shell_error"] = report["error"]

@@ -6,12 +6,14 @@ raw pillar/config data and the OpenSSH version; this module returns the resolved
 policy, or the list of everything that is wrong with the input.
 
 Every value is checked here before it can reach a file, because ``sshd -t`` does
-not catch an injected directive (FIELD-NOTES §1) and a shell profile executes
+not catch an injected directive (docs/how-idle-sessions-end.md §1) and a shell profile executes
 whatever it is given.
 """
 
 import copy
 import re
+
+import idlelock_defaults
 
 AUTO = "auto"
 NONE = "none"
@@ -21,7 +23,7 @@ UNMANAGED = "unmanaged"
 MAX_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100
 
-# OpenSSH versions at which a behaviour appears (FIELD-NOTES §1).
+# OpenSSH versions at which a behaviour appears (docs/how-idle-sessions-end.md §1).
 V_COUNTMAX_ZERO_DISABLES = (8, 2)
 V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
@@ -300,6 +302,7 @@ SCHEMA = {
         "config": _abs_path,
         "binary": _abs_path,
         "service": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a service name"),
+        "socket": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a socket unit name, or empty"),
         "manage_service": _boolean,
     },
     "shell": {
@@ -333,6 +336,37 @@ SCHEMA = {
 
 
 # ---------------------------------------------------------------- resolution
+def route(kwargs, prefer=None):
+    """
+    Keyword arguments (CLI or state) as a policy mapping, each key put where the
+    schema has it: in section ``prefer`` first, then at the top level, then in
+    the one section that has it. A key found nowhere goes to ``prefer`` (or the
+    top level), so that validation names it. Salt's ``__pub_*`` job data is dropped.
+    """
+    sections = [name for name, schema in SCHEMA.items() if isinstance(schema, dict)]
+    overrides = {}
+    for key, value in kwargs.items():
+        if key.startswith("__"):
+            continue
+        if prefer and key in SCHEMA[prefer]:
+            section = prefer
+        elif key in SCHEMA and key not in sections:
+            section = None
+        else:
+            owners = [name for name in sections if key in SCHEMA[name]]
+            section = owners[0] if len(owners) == 1 else prefer
+        if section:
+            overrides.setdefault(section, {})[key] = value
+        else:
+            overrides[key] = value
+    return overrides
+
+
+def defaults_for(os_family):
+    """idlelock's defaults with the per-OS data of ``os_family`` (Salt's grain) over them."""
+    return merge(idlelock_defaults.DEFAULTS, idlelock_defaults.OS_FAMILY.get(os_family))
+
+
 def merge(base, override):
     """Return ``base`` recursively updated with ``override`` (neither is changed)."""
     result = copy.deepcopy(base)
@@ -433,7 +467,7 @@ def schedule_interval(schedule):
 
 
 # ChannelTimeout types that cover every interactive session: session:shell
-# misses `ssh -t host bash -i` (session:command), FIELD-NOTES §1.
+# misses `ssh -t host bash -i` (session:command), docs/how-idle-sessions-end.md §1.
 IDLE_CHANNEL_TYPES = ("session:*", "*")
 
 

@@ -7,7 +7,7 @@ Pure logic: no I/O. The caller reads the files (``read(path) -> text or None``,
 managed profile and csh files, finds every line that sets TMOUT, plans
 the takeover of foreign lines, and judges what a login shell reported.
 
-The facts behind every choice are in FIELD-NOTES §2-3: a second ``readonly
+The facts behind every choice are in docs/how-idle-sessions-end.md §2-3: a second ``readonly
 TMOUT`` makes every login print ``TMOUT: readonly variable`` (and dash abort
 /etc/profile), so idlelock's own file is guarded, and foreign readonly lines
 are either taken over or named.
@@ -444,6 +444,6 @@ def judge(probes, policy_shell, non_login=False):
             problem = f"{who} gets TMOUT {got}, but not readonly"
         if problem and shell == "bash":
             failures.append(problem)
-        elif problem and shell != "dash":  # dash ignores TMOUT anyway (FIELD-NOTES §2)
+        elif problem and shell != "dash":  # dash ignores TMOUT anyway (docs/how-idle-sessions-end.md §2)
             warnings.append(problem)
     return failures, warnings

@@ -4,7 +4,7 @@ sshd_config structure: read it the way sshd does, and plan idlelock's edits.
 Pure logic. File access is injected (``read`` and ``expand`` callables), so the
 same code walks the live tree, a candidate tree, or a dict in a unit test.
 
-The sshd rules this follows (FIELD-NOTES §1):
+The sshd rules this follows (docs/how-idle-sessions-end.md §1):
 - for each keyword the first value obtained wins;
 - ``Include`` expands its globs in sorted order, relative paths against /etc/ssh,
   and the included lines belong to the Include's own Match context;

@@ -195,6 +195,33 @@ def masterless(work, pairs):
     return figures
 
 
+def ping(work, pairs):
+    """
+    ``salt-call --local test.ping`` on a minion with idlelock synced against the
+    same minion without it: what idlelock (its grain, mostly) costs every Salt
+    call on a host, even one that never applies the formula.
+    """
+    config = {"file_roots": {"base": clean_roots(work / "ping")}, "module_dirs": []}
+    synced = LocalMinion(work / "ping-synced", {}, config)
+    bare = LocalMinion(work / "ping-bare", {}, config)
+    assert synced.call("saltutil.sync_all")["grains"], "nothing was synced"
+    synced.call("idlelock.audit")  # a recorded verdict: the grain's usual case
+
+    def ping_on(minion):
+        def run():
+            seconds, result = timed_call(minion, "test.ping")
+            assert result is True, result
+            return seconds
+        return run
+
+    for warm in (ping_on(bare), ping_on(synced)):
+        warm()
+    figures = {}
+    (figures["ping_ratio"], figures["ping_marginal_ms"], figures["ping_cpu_ratio"],
+     figures["ping_cpu_marginal_ms"]) = paired_runs(ping_on(bare), ping_on(synced), pairs)
+    return figures
+
+
 _EXECVE_RE = re.compile(r'^execve\("([^"]+)", \[(.*?)\]\, .*\) = 0$')
 
 
@@ -358,6 +385,10 @@ def fleet(work, pairs):
 # ---------------------------------------------------------------- report
 def report(figures):
     rows = [
+        ("salt-call test.ping, idlelock synced / without", "ping_ratio", "within noise"),
+        ("  marginal ms", "ping_marginal_ms", ""),
+        ("  CPU time ratio", "ping_cpu_ratio", ""),
+        ("  CPU marginal ms", "ping_cpu_marginal_ms", ""),
         ("no-op state.apply idlelock / test.nop floor", "noop_ratio", "≤ 1.10"),
         ("  marginal ms", "noop_marginal_ms", "≤ ~100"),
         ("  CPU time ratio", "noop_cpu_ratio", ""),
@@ -413,7 +444,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 15)),
                         help="A/B pairs per figure (default 15)")
-    parser.add_argument("--only", choices=("masterless", "large", "fleet"), action="append",
+    parser.add_argument("--only", choices=("ping", "masterless", "large", "fleet"),
+                        action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -421,13 +453,13 @@ def main():
     # environment that forbids that would charge every run with compiling them.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     reexec_in_namespace()
-    parts = args.only or ["masterless", "large", "fleet"]
+    parts = args.only or ["ping", "masterless", "large", "fleet"]
     work = pathlib.Path(tempfile.mkdtemp(prefix="idlelock-bench-"))
     figures = {"date": time.strftime("%Y-%m-%d"), "pairs": args.pairs}
     try:
         sandbox_etc(work)
-        for name, part in (("masterless", masterless), ("large", large_tree_get),
-                           ("fleet", fleet)):
+        for name, part in (("ping", ping), ("masterless", masterless),
+                           ("large", large_tree_get), ("fleet", fleet)):
             if name in parts:
                 started = time.monotonic()
                 figures.update(part(work, args.pairs))

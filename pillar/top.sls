@@ -1,14 +1,15 @@
-# Policy per environment: the minion's `env` grain picks the file. A minion
-# without that grain gets the site baseline only (pillar/idlelock/defaults.sls).
+# Policy per environment, chosen by minion id. The id is fixed by the key the
+# master accepted; a grain is set by the minion itself, so targeting pillar by
+# a grain would let any host claim the weakest environment (Salt FAQ: "Is
+# targeting using grain data secure?"). Rename the patterns to your naming
+# scheme, or use nodegroups (docs/fleet.md). A minion that matches none gets
+# the site baseline only (pillar/idlelock/defaults.sls).
 base:
   '*':
     - idlelock.defaults
-  'env:dev':
-    - match: grain
+  '*-dev':
     - idlelock.dev
-  'env:staging':
-    - match: grain
+  '*-staging':
     - idlelock.staging
-  'env:prod':
-    - match: grain
+  '*-prod':
     - idlelock.prod

@@ -1,7 +1,7 @@
 """Smoke tests for the e2e harness itself: a real sshd, a real ssh client on a real pty.
 
 If these fail, no idlelock e2e result can be trusted, so they check the facts the product tests
-lean on (FIELD-NOTES §1): ChannelTimeout closes an idle shell, output keeps a session alive,
+lean on (docs/how-idle-sessions-end.md §1): ChannelTimeout closes an idle shell, output keeps a session alive,
 SIGHUP keeps the PID and existing sessions, and namespace mode feeds login shells the sandbox
 profile.d without touching the host's.
 """

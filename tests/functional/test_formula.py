@@ -89,7 +89,38 @@ def test_socket_activated_sshd_is_neither_enabled_nor_reloaded(sandbox):
     pillar = sandbox_pillar(sandbox, sshd={"manage_service": True})
     minion = LocalMinion(sandbox / "minion", pillar, minion_config)
 
-    assert list(minion.call("state.show_sls", "idlelock.sshd")) == ["idlelock-sshd"]
+    ran = states_by_id(minion.call("state.apply", "idlelock.sshd"))
+
+    assert ran["idlelock-sshd"]["changes"], "the config was written"
+    for service_state in ("idlelock-sshd-service-enabled", "idlelock-sshd-service-reload"):
+        assert ran[service_state]["result"] is True
+        assert ran[service_state]["comment"] == "unless condition is true"
+    # ssh.service was neither enabled, started nor reloaded: no call reached it.
+    assert not (sandbox / "ssh.pid.calls").exists()
+    assert not (sandbox / "ssh.pid.enabled.json").exists()
+
+
+def test_rendering_the_formula_changes_nothing_and_asks_no_service(sandbox):
+    """state.show_sls renders every SLS: no file under the minion's root, no systemd query."""
+    fake_systemd = REPO / "tests" / "support" / "fake_service"
+    minion_config = {
+        "module_dirs": [str(REPO), str(fake_systemd)],
+        "grains": {"init": "systemd", "os_family": "Debian"},
+        "idlelock_test_services": {"ssh": {"pidfile": str(sandbox / "ssh.pid")},
+                                   "ssh.socket": {"pidfile": str(sandbox / "ssh-socket.pid")}},
+    }
+    pillar = sandbox_pillar(sandbox, sshd={"manage_service": True}, schedule={"enabled": True})
+    minion = LocalMinion(sandbox / "minion", pillar, minion_config)
+    cachedir = sandbox / "minion" / "root" / "var" / "cache" / "salt" / "minion"
+    config = sandbox / "etc-ssh"
+    before = tree_digest(config)
+
+    shown = minion.call("state.show_sls", "idlelock")
+
+    assert "idlelock-sshd-service-reload" in shown and "idlelock-schedule" in shown
+    assert tree_digest(config) == before
+    assert not list(cachedir.glob("idlelock*")), "rendering wrote idlelock state"
+    assert not list(sandbox.glob("ssh*.calls")), "rendering asked the service manager"
 
 
 def test_bad_pillar_fails_the_state_and_changes_nothing(sandbox):

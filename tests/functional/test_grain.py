@@ -1,52 +1,93 @@
 """
-The ``idlelock`` grain through Salt's grains loader: it never raises, and says
-why it cannot judge.
+The ``idlelock`` grain through the real ``salt-call``: it reports the verdict
+the last state run or audit recorded, with its time, never probes, and says why
+when there is none.
 """
 
-import os
+import json
 
-import idlelock_shell
 import pytest
-from saltfactories.utils.functional import Loaders
 
-from tests.conftest import make_minion_opts
-from tests.support.private_etc import run_with_etc
+from tests.support.salt_call import LocalMinion, states_by_id
 
 
-def grain(tmp_path, config):
-    opts = make_minion_opts(tmp_path)
-    opts["idlelock"] = config
-    return Loaders(opts).grains["idlelock"]
+@pytest.fixture
+def sandbox(tmp_path, host_key):
+    """An sshd tree of the test's own, and an sshd wrapper that logs each run."""
+    etc = tmp_path / "etc-ssh"
+    (etc / "sshd_config.d").mkdir(parents=True)
+    (etc / "sshd_config").write_text(f"Include {etc}/sshd_config.d/*.conf\nHostKey {host_key}\n")
+    wrapper = tmp_path / "sshd"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {tmp_path}/sshd-calls.log\n'
+                       'exec /usr/sbin/sshd "$@"\n')
+    wrapper.chmod(0o755)
+    return tmp_path
 
 
-def test_host_without_sshd_gets_a_reason_not_an_exception(tmp_path):
-    value = grain(tmp_path, {"sshd": {"binary": "/nonexistent/sbin/sshd"},
-                             "shell": {"enabled": False}})
-    assert "no usable sshd at /nonexistent/sbin/sshd" in value["reason"]
-    # No TMOUT on this host either: a proven failure outranks what cannot be judged.
-    assert value["compliant"] is False and value["failing"] == ["idle logout"]
-    assert (value["profile"], value["timeout"]) == ("none", 600)
+def minion(sandbox, **pillar):
+    base = {"sshd": {"config": str(sandbox / "etc-ssh" / "sshd_config"),
+                     "binary": str(sandbox / "sshd"), "manage_service": False},
+            "shell": {"enabled": False}, "schedule": {"enabled": False}}
+    base.update(pillar)
+    # The minion config names the wrapper too: a grain cannot read pillar, so a
+    # grain that probed would run the binary the minion config names.
+    config = {"idlelock": {"sshd": {"binary": str(sandbox / "sshd")}}}
+    return LocalMinion(sandbox / "minion", base, config)
 
 
-def test_bad_minion_config_gets_a_reason(tmp_path):
-    value = grain(tmp_path, {"timeout": "ten minutes"})
-    assert value["compliant"] is None
-    assert "idlelock:timeout: 'ten minutes' is not accepted" in value["reason"]
+def verdict_file(sandbox):
+    return sandbox / "minion" / "root" / "var" / "cache" / "salt" / "minion" / "idlelock" / "verdict.json"
 
 
-def test_grain_sees_a_site_file_that_spares_regular_users(tmp_path):
-    """Issue 10 case 1, as the grain sees it: root's login has the policy's TMOUT, a regular
-    user's has 1800. The grain uses the same probes as the state and the audit."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: mount namespaces")
-    upper = tmp_path / "etc"
-    (upper / "profile.d").mkdir(parents=True)
-    (upper / "profile.d" / "00-site-tmout.sh").write_text(
-        'if [ "$(id -u)" -ne 0 ]; then TMOUT=1800; readonly TMOUT; export TMOUT; fi\n')
-    (upper / "profile.d" / "idlelock.sh").write_text(idlelock_shell.render_profile(600))
-    config = {"sshd": {"enabled": False}}
-    value = run_with_etc(upper, lambda: grain(tmp_path, config))
-    assert value["compliant"] is False and value["failing"] == ["shell TMOUT"], value
-    (upper / "profile.d" / "00-site-tmout.sh").unlink()
-    value = run_with_etc(upper, lambda: grain(tmp_path / "again", config))
-    assert value["compliant"] is True, value
+def test_no_verdict_yet_says_so_and_probes_nothing(sandbox):
+    grain = minion(sandbox).call("grains.get", "idlelock")
+    assert grain["compliant"] is None
+    assert grain["reason"] == "no verdict recorded yet: run state.apply idlelock or idlelock.audit"
+    assert not (sandbox / "sshd-calls.log").exists(), "the grain ran sshd"
+
+
+def test_the_audit_records_its_verdict_and_the_grain_reads_it(sandbox):
+    local = minion(sandbox, profile="stig", environment="prod")
+    audit = local.call("idlelock.audit")
+    assert audit["compliant"] is False  # nothing enforced yet: no idle logout
+
+    grain = local.call("grains.get", "idlelock")
+    assert grain["compliant"] is False and "idle logout" in grain["failing"]
+    assert grain["source"] == "idlelock.audit profile=policy"
+    assert (grain["profile"], grain["timeout"], grain["environment"]) == ("stig", 600, "prod")
+    assert grain["checked_at"].endswith("Z")
+
+    (sandbox / "sshd-calls.log").unlink()
+    local.call("grains.items")
+    assert not (sandbox / "sshd-calls.log").exists(), "the grain ran sshd"
+
+
+def test_a_state_run_records_its_verdict_and_test_mode_does_not(sandbox):
+    local = minion(sandbox, timeout=300)
+    preview = states_by_id(local.call("state.apply", "idlelock", "test=True"))
+    assert preview["idlelock-verdict"]["comment"] == "test mode: no verdict recorded"
+    assert not verdict_file(sandbox).exists()
+
+    ran = states_by_id(local.call("state.apply", "idlelock"))
+    assert ran["idlelock-verdict"]["result"] is True
+    grain = local.call("grains.get", "idlelock")
+    assert grain["compliant"] is True and grain["source"] == "state.apply idlelock"
+    assert grain["timeout"] == 300
+
+    # A state that fails makes the verdict say so, naming it.
+    local.set_pillar({"sshd": {"config": str(sandbox / "etc-ssh" / "sshd_config"),
+                               "client_alive_interval": "300\nPermitRootLogin yes",
+                               "manage_service": False},
+                      "shell": {"enabled": False}, "schedule": {"enabled": False}})
+    local.call("state.apply", "idlelock", check=False)
+    grain = local.call("grains.get", "idlelock")
+    assert grain["compliant"] is False and grain["failing"] == ["idlelock-sshd"]
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps(["a list"]), "x" * (2 << 20)])
+def test_an_unreadable_verdict_gives_a_reason_not_an_exception(sandbox, content):
+    verdict_file(sandbox).parent.mkdir(parents=True)
+    verdict_file(sandbox).write_text(content)
+    grain = minion(sandbox).call("grains.get", "idlelock")
+    assert grain["compliant"] is None
+    assert "is not a verdict idlelock wrote" in grain["reason"]

@@ -31,8 +31,7 @@ def conf(tmp_path):
 def test_without_a_suitable_systemd_the_state_skips_and_succeeds(
         grains, reason, fake_grains, session_loaders, idlelock, conf):
     fake_grains(grains)
-    ret = session_loaders.states.idlelock.logind(
-        name=str(conf), enabled=True, conf_file=str(conf), timeout=5)
+    ret = session_loaders.states.idlelock.logind(name=str(conf), timeout=5)
     assert ret["result"] is True and ret["changes"] == {}
     assert ret["comment"].startswith("logind skipped: ") and reason in ret["comment"]
     assert not conf.parent.exists()

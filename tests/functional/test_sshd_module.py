@@ -62,7 +62,7 @@ def test_policy_resolves_auto_for_this_openssh(idlelock):
     assert resolved["sshd"]["channel_timeout"] == ["session:*=45"]
     assert resolved["sshd"]["unused_connection_timeout"] == 45
     assert resolved["sshd"]["client_alive_interval"] == 45
-    assert resolved["openssh"].startswith("OpenSSH_9.2")
+    assert resolved["host"]["openssh"].startswith("OpenSSH_9.2")
 
 
 def test_policy_raises_on_bad_input_naming_the_key(idlelock):
@@ -128,7 +128,7 @@ def test_state_returns_salt_conventions_and_second_run_is_a_noop(session_loaders
     states = session_loaders.states
     config = str(tree / "sshd_config")
 
-    first = states.idlelock.sshd(name="sshd idle timeout", config=config, timeout=90)
+    first = states.idlelock.sshd(name=config, timeout=90)
     assert first.result is True
     assert set(first.changes) == {
         "ClientAliveInterval", "ClientAliveCountMax", "ChannelTimeout", "UnusedConnectionTimeout", "diff",
@@ -137,14 +137,14 @@ def test_state_returns_salt_conventions_and_second_run_is_a_noop(session_loaders
     assert first.warnings and "Match Group admins" in first.warnings[0]
 
     written = snapshot(tree)
-    second = states.idlelock.sshd(name="sshd idle timeout", config=config, timeout=90)
+    second = states.idlelock.sshd(name=config, timeout=90)
     assert second.result is True and second.changes == {}
     assert snapshot(tree) == written
 
 
 def test_state_test_mode(session_loaders, tree):
     before = snapshot(tree)
-    ret = session_loaders.states.idlelock.sshd(name="x", config=str(tree / "sshd_config"), test=True)
+    ret = session_loaders.states.idlelock.sshd(name=str(tree / "sshd_config"), test=True)
     assert ret.result is None and "ChannelTimeout" in ret.changes
     assert snapshot(tree) == before
 

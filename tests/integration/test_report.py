@@ -56,14 +56,16 @@ def fleet(salt_master, salt_cli, salt_run_cli, tmp_path_factory):
         assert synced.returncode == 0, synced.stderr
         minion_returns(salt_cli.run("-L", "saltutil.sync_all", minion_tgt=FLEET))
         steps = {"synced": grains(salt_cli)}
-        minion_returns(salt_cli.run("-L", "idlelock.policy", minion_tgt=FLEET))
-        steps["resolved"] = grains(salt_cli)
+        minion_returns(salt_cli.run("-L", "idlelock.audit", minion_tgt=FLEET))
+        steps["audited"] = grains(salt_cli)
         minion_returns(salt_cli.run("-L", "state.apply", "idlelock", minion_tgt=FLEET))
         steps["applied"] = grains(salt_cli)
         # prod drifts: an admin group gets ClientAlive back to the 2009 recipe.
         config = sandboxes["report-prod"].config
         config.write_text(config.read_text() + MATCH_BLOCK)
         steps["drifted"] = grains(salt_cli)
+        minion_returns(salt_cli.run("-L", "idlelock.audit", minion_tgt=FLEET))
+        steps["drift audited"] = grains(salt_cli)
         yield {"grains": steps, "sandboxes": sandboxes}
 
 
@@ -79,18 +81,21 @@ def test_grain_follows_the_rollout(fleet):
     steps = fleet["grains"]
     for minion in ENVS:
         synced = steps["synced"][minion]
-        assert synced["compliant"] is None and "no policy resolved yet" in synced["reason"]
+        assert synced["compliant"] is None and "no verdict recorded yet" in synced["reason"]
     for minion, env in ENVS.items():
-        resolved, applied = steps["resolved"][minion], steps["applied"][minion]
-        assert (resolved["environment"], resolved["timeout"]) == (env, TIMEOUTS[env])
-        assert resolved["compliant"] is False
-        assert "idle logout" in resolved["failing"]  # the sandbox sshd has no ChannelTimeout
+        audited, applied = steps["audited"][minion], steps["applied"][minion]
+        assert (audited["environment"], audited["timeout"]) == (env, TIMEOUTS[env])
+        assert audited["compliant"] is False
+        assert "idle logout" in audited["failing"]  # the sandbox sshd has no ChannelTimeout
         assert applied["compliant"] is True, applied
+        assert applied["source"] == "state.apply idlelock"
         assert applied["profile"] == {"dev": "none", "staging": "cis", "prod": "stig"}[env]
-    drifted = steps["drifted"]
-    assert drifted["report-prod"]["compliant"] is None  # one sshd -T: Match left to the audit
-    assert f"Match Group {ADMINS}" in drifted["report-prod"]["reason"]
-    assert drifted["report-dev"]["compliant"] is True
+    # The grain reads the last verdict and never probes: the drift shows after
+    # the next audit (or scheduled state run), not at the grains refresh.
+    assert steps["drifted"]["report-prod"] == steps["applied"]["report-prod"]
+    found = steps["drift audited"]
+    assert found["report-prod"]["compliant"] is False, found["report-prod"]
+    assert found["report-dev"]["compliant"] is True
 
 
 def test_table_names_the_non_compliant_minion_and_exits_1(fleet, salt_run_cli):

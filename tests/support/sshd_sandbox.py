@@ -2,7 +2,7 @@
 
 Nothing here mocks OpenSSH: the sandbox runs the installed ``/usr/sbin/sshd`` with its own
 host key, config, drop-in directory, pidfile and port, so that tests can prove what a real
-server does with a configuration (FIELD-NOTES §1).
+server does with a configuration (docs/how-idle-sessions-end.md §1).
 
 The real ``/etc/ssh`` is never read or written, and neither is the host's account database:
 test users exist in a private copy that the sandbox sshd sees through bind mounts.  The real ``/etc/profile.d`` (and optionally

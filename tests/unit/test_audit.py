@@ -18,7 +18,6 @@ def resolved_policy(scenario, defaults):
     policy, errors, _ = idlelock_policy.resolve(
         scenario.get("policy", {}), defaults, tuple(scenario["openssh"]))
     assert errors == []
-    policy["logind"]["supported"] = False
     return policy
 
 
@@ -32,7 +31,7 @@ def test_scenario(scenario, profile, defaults):
     policy = resolved_policy(scenario, defaults)
     facts = dict(scenario["facts"], openssh=tuple(scenario["openssh"]))
     facts.setdefault("logind", NO_LOGIND)
-    thresholds = idlelock_audit.profile_thresholds(profile, policy)
+    thresholds = idlelock_audit.profile_thresholds(profile, policy, facts["logind"]["supported"])
 
     result = idlelock_audit.judge(facts, profile, thresholds, policy["timeout"])
 

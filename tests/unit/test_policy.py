@@ -2,6 +2,7 @@
 
 import pytest
 
+import idlelock_defaults
 import idlelock_policy as policy
 
 V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
@@ -30,6 +31,7 @@ KEYS = {
     "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y"]),
     "sshd:binary": (["/usr/sbin/sshd"], ["sshd", None]),
     "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""], ["ssh d", "ssh;reboot", "a\nb"]),
+    "sshd:socket": (["ssh.socket", "sshd.socket", ""], ["ssh socket", "ssh.socket;reboot", "a\nb"]),
     "sshd:manage_service": ([True, False], ["false"]),
     "shell:enabled": ([True, False], ["on"]),
     "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
@@ -100,7 +102,7 @@ def test_unknown_key_is_refused_not_defaulted(defaults):
     assert errors == [
         "idlelock:sshd:client_alive_intreval: unknown key; known keys here: binary, "
         "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, "
-        "manage_service, service, unused_connection_timeout"
+        "manage_service, service, socket, unused_connection_timeout"
     ]
 
 
@@ -194,3 +196,27 @@ def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
         "ClientAliveCountMax": "1",
         "ChannelTimeout": "none",
     }
+
+
+@pytest.mark.parametrize("kwargs, prefer, want", [
+    ({"timeout": 300, "tmout": 60}, "sshd", {"timeout": 300, "shell": {"tmout": 60}}),
+    ({"enabled": True, "config": "/c"}, "sshd", {"sshd": {"enabled": True, "config": "/c"}}),
+    ({"enabled": True}, "logind", {"logind": {"enabled": True}}),
+    ({"conf_file": "/x", "profile_file": "/y"}, None,
+     {"logind": {"conf_file": "/x"}, "shell": {"profile_file": "/y"}}),
+    ({"bogus": 1, "__pub_jid": "1"}, "shell", {"shell": {"bogus": 1}}),
+    ({"bogus": 1}, None, {"bogus": 1}),
+])
+def test_keyword_arguments_go_where_the_schema_has_them(kwargs, prefer, want):
+    assert policy.route(kwargs, prefer) == want
+
+
+def test_per_os_data_is_applied_in_the_resolution(defaults):
+    for family, data in idlelock_defaults.OS_FAMILY.items():
+        resolved, errors, _ = policy.resolve({}, policy.defaults_for(family), V92)
+        assert errors == []
+        for section, values in data.items():
+            assert {key: resolved[section][key] for key in values} == values, family
+    # A family without data gets the defaults, which pass the schema on their own.
+    assert policy.defaults_for("Plan9") == defaults
+    assert policy.resolve({}, defaults, V92)[1] == []
