@@ -47,8 +47,11 @@ def test_audit_scenario(scenario, session_loaders, tmp_path, host_key):
     def body():
         # Accounts exist in the sandbox /etc only: useradd writes the overlay.
         add_accounts(scenario.get("accounts", {}))
+        # As in the pure test (the defaults without per-OS data), the system bashrc
+        # is named only where a scenario says so: non_login_bash.yaml.
+        policy = dict({"bashrc_file": ""}, **flatten(scenario.get("policy", {})))
         return {profile: session_loaders.modules.idlelock.audit(
-                    profile=profile, config=config, **flatten(scenario.get("policy", {})))
+                    profile=profile, config=config, **policy)
                 for profile in PROFILES}
 
     results = run_with_etc(upper, body)
