@@ -194,8 +194,8 @@ def probe_shells(root, candidate=None, files=(), exempt_groups=(), modes=None):
     return probes
 
 
-# idlelock's own shell files: every user's login must read them (FIELD-NOTES §2:
-# bash skips an unreadable profile file silently).
+# idlelock's own shell files: every user's login must read them (bash skips an
+# unreadable profile file silently: docs/how-idle-sessions-end.md §2).
 SHELL_FILE_MODE = 0o644
 
 

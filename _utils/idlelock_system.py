@@ -535,7 +535,7 @@ def unreadable(root, paths):
     """
     ``[(in-root path, mode)]`` among ``paths`` and their directories that a
     regular user cannot read: a file without ``o+r``, a directory without
-    ``o+rx`` (bash skips such files silently, FIELD-NOTES §2).
+    ``o+rx`` (bash skips such files silently: docs/how-idle-sessions-end.md §2).
     """
     found, seen = [], set()
     for path in paths:
