@@ -7,15 +7,19 @@ module is Salt glue: it resolves the policy from Salt's data and hands it to
 ``idlelock_enforce`` (plan, prove, write), turning its outcomes into Salt's.
 """
 
+import copy
 import logging
+import os
 
 import idlelock_defaults
 import idlelock_enforce
 import idlelock_facts
 import idlelock_policy
 import idlelock_reload
+import idlelock_system
 import idlelock_verdict
 
+import salt.utils.json
 import salt.utils.platform
 import salt.utils.process
 from salt.exceptions import CommandExecutionError
@@ -34,25 +38,39 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
-def _resolve(overrides=None):
+# Probe answers that state runs may reuse while their inputs are unchanged.
+PROBE_RECORD = ("idlelock", "probes.json")
+
+
+def _resolve(overrides=None, record=True, judge_profile=True):
     """
     ``(policy, errors)`` for this minion: idlelock's defaults with the per-OS
     data for its ``os_family`` grain, then pillar, minion config and
     ``overrides``, with ``auto`` resolved for its OpenSSH. Every entry point
     (CLI, states, audit, formula) resolves here, so all get the same values.
+
+    ``record``: probes may be answered from the record of earlier runs for up to
+    ``proof_max_age`` (state runs, the formula); ``False``: every probe runs
+    (``get`` and ``audit`` are the live answer).
     """
     defaults = idlelock_policy.defaults_for(__grains__.get("os_family"))
     merge = idlelock_policy.merge
     raw = merge(merge(__pillar__.get("idlelock", {}), __opts__.get("idlelock", {})),
                 overrides or {})
     merged = merge(defaults, raw if isinstance(raw, dict) else {})
+    try:  # before the version probe below; a bad value is refused by resolve()
+        max_age = idlelock_policy.parse_seconds(merged.get("proof_max_age")) if record else 0
+    except ValueError:
+        max_age = 0
+    idlelock_system.remember_probes(
+        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age)
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
     root_error = idlelock_enforce.root_error(root)
     version = None
     if root_error is None and sshd.get("enabled") is True and isinstance(sshd.get("binary"), str):
         version = idlelock_enforce.sshd_version(sshd["binary"], root)[0]
-    policy, errors, _ = idlelock_policy.resolve(raw, defaults, version)
+    policy, errors, _ = idlelock_policy.resolve(raw, defaults, version, judge_profile)
     if root_error:
         errors.insert(0, root_error)
     return policy, errors
@@ -85,14 +103,23 @@ def policy(strict=True, **kwargs):
         salt '*' idlelock.policy
         salt '*' idlelock.policy timeout=300
     """
-    resolved, errors = _resolve(idlelock_policy.route(kwargs))
+    # Every SLS of the formula asks (map.jinja): one resolution per run, as
+    # long as nothing it depends on differs.
+    key = salt.utils.json.dumps(
+        [__pillar__.get("idlelock"), __opts__.get("idlelock"), kwargs,
+         __grains__.get("os_family")], sort_keys=True, default=str)
+    cached = __context__.get("idlelock.policy")
+    if not cached or cached[0] != key:
+        resolved, errors = _resolve(idlelock_policy.route(kwargs))
+        host = _host(resolved)
+        resolved["schedule"]["job"] = idlelock_policy.schedule_job(
+            resolved["schedule"], offline=not host["minion_daemon"]
+        )
+        resolved["host"] = host
+        cached = __context__["idlelock.policy"] = (key, resolved, errors)
+    resolved, errors = copy.deepcopy(cached[1:])
     if errors and strict:
         raise CommandExecutionError("; ".join(errors))
-    host = _host(resolved)
-    resolved["schedule"]["job"] = idlelock_policy.schedule_job(
-        resolved["schedule"], offline=not host["minion_daemon"]
-    )
-    resolved["host"] = host
     if not strict:
         resolved["errors"] = errors
     return resolved
@@ -141,7 +168,7 @@ def get(**kwargs):
         salt '*' idlelock.get
         salt-call idlelock.get root=/mnt/image
     """
-    resolved, _ = _resolve(idlelock_policy.route(kwargs))
+    resolved, _ = _resolve(idlelock_policy.route(kwargs), record=False)
     return idlelock_enforce.get(resolved, _logind_support(resolved))
 
 
@@ -181,7 +208,9 @@ def audit(profile="policy", **kwargs):
         salt '*' idlelock.audit profile=stig
     """
     overrides = idlelock_policy.route(kwargs)
-    resolved, errors = _resolve(overrides)
+    # Any host against any profile: a policy weaker than its own profile is
+    # what an audit should find, not a reason to refuse one.
+    resolved, errors = _resolve(overrides, record=False, judge_profile=False)
     if errors:
         raise CommandExecutionError("Bad input: " + "; ".join(errors))
     try:
@@ -318,3 +347,102 @@ def set_logind(test=None, **kwargs):
     if outcome:
         return outcome
     return idlelock_enforce.set_logind(resolved, test, _logind_support(resolved))
+# ---------------------------------------------------------------- removal
+REMOVABLE = ("sshd", "shell", "logind", "schedule")
+ENFORCING = ("sshd", "shell", "logind")
+
+
+def _remove_schedule(resolved, test):
+    """Delete the idlelock job from the schedule (and from ``_schedule.conf``)."""
+    job = idlelock_policy.schedule_job(resolved["schedule"], offline=not _minion_daemon_running())
+    name = job["name"]
+    jobs = __salt__["schedule.list"](show_all=True, return_yaml=False, offline=job["offline"])
+    if name not in (jobs or {}):
+        return idlelock_enforce.outcome(True, "schedule: nothing to remove")
+    changes = {"removed": [f"schedule job {name}"]}
+    if test:
+        return idlelock_enforce.outcome(None, f"schedule: would remove job {name}", changes)
+    ret = __salt__["schedule.delete"](name, persist=job["persist"], offline=job["offline"])
+    if not ret.get("result"):
+        return idlelock_enforce.fail(f"schedule: {ret.get('comment')}")
+    return idlelock_enforce.outcome(True, f"schedule: removed job {name}", changes)
+
+
+def remove(test=None, parts=REMOVABLE, **kwargs):
+    """
+    Remove idlelock from this host: put back every file it touched as it was.
+
+    Deletes ``00-idlelock.conf`` (or the block in the main sshd file) and gives
+    back every line idlelock commented out, byte for byte, after ``sshd -T``
+    accepts the whole restored configuration; deletes the profile and csh files,
+    the zsh hook block, the logind drop-in and the ``.idlelock.bak`` backups,
+    giving back every taken-over line; deletes the schedule job. Where a file
+    changed after idlelock wrote it, only idlelock's own lines go, and a
+    warning says so. No service is reloaded or restarted (the ``idlelock.clean``
+    SLS reloads sshd when an sshd file changed). Once sshd, shell or logind
+    files changed, the verdict the ``idlelock`` grain reads says idlelock was
+    removed (not compliant).
+
+    test
+        Predict the removal, with diffs, and write nothing (``result: None``).
+        Defaults to the minion's ``test`` option.
+
+    parts
+        Which mechanisms to remove: any of ``sshd``, ``shell``, ``logind``,
+        ``schedule`` (default: all).
+
+    Keyword arguments override the policy's path keys (``root``, ``config``,
+    ``binary``, ``profile_file``, ``csh_file``, ``zsh_file``, ``conf_file``),
+    as for ``idlelock.get``.
+
+    Returns ``{result, comment, changes, warnings}``: ``changes`` is keyed by
+    mechanism, each ``{removed, restored, diff}``; empty when there was
+    nothing to remove. ``result`` is False when any part failed (that part
+    changed nothing).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call idlelock.remove test=True
+        salt '*' idlelock.remove
+        salt '*' idlelock.remove parts='[sshd]'
+    """
+    test = __opts__.get("test", False) if test is None else test
+    if isinstance(parts, str):
+        parts = [parts]
+    unknown = [part for part in parts if part not in REMOVABLE]
+    if unknown:
+        return idlelock_enforce.fail(f"Bad input, nothing changed: parts {unknown} "
+                                     f"(known: {', '.join(REMOVABLE)})")
+    resolved, errors = _resolve(idlelock_policy.route(kwargs))
+    if errors:
+        return idlelock_enforce.fail("Bad input, nothing changed: " + "; ".join(errors))
+
+    def run(dry):
+        return {part: (_remove_schedule(resolved, dry) if part == "schedule" else
+                       getattr(idlelock_enforce, f"remove_{part}")(resolved, dry))
+                for part in REMOVABLE if part in parts}
+
+    # All or nothing: a part that would fail (an sshd configuration that the
+    # restored lines make invalid) keeps every other part from changing too,
+    # so several parts are predicted before any is written.
+    outcomes = run(test or len(parts) > 1)
+    warnings = [warning for outcome in outcomes.values() for warning in outcome["warnings"]]
+    failed = [outcome["comment"] for outcome in outcomes.values() if outcome["result"] is False]
+    if failed:
+        return idlelock_enforce.fail("; ".join(failed) + "; no part of idlelock was removed",
+                                     warnings)
+    if not test and len(parts) > 1:
+        outcomes = run(False)
+    if not test and any(outcomes[part]["changes"] for part in ENFORCING if part in outcomes):
+        # The grain must not keep saying "compliant" for a policy that is gone.
+        idlelock_verdict.record(__opts__["cachedir"], idlelock_verdict.from_removal(resolved))
+    results = [outcome["result"] for outcome in outcomes.values()]
+    result = False if False in results else (None if None in results else True)
+    return idlelock_enforce.outcome(
+        result,
+        "; ".join(outcome["comment"] for outcome in outcomes.values()),
+        {part: outcome["changes"] for part, outcome in outcomes.items() if outcome["changes"]},
+        [warning for outcome in outcomes.values() for warning in outcome["warnings"]],
+    )

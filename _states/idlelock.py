@@ -7,6 +7,14 @@ States that close idle sessions; each one manages one file, named by ``name``.
       idlelock.sshd:
         - timeout: 600        # optional: overrides pillar for this state
 
+The ``*_absent`` states take idlelock back out (``idlelock.remove``); the
+``idlelock.clean`` SLS declares them all:
+
+.. code-block:: yaml
+
+    /etc/ssh/sshd_config:
+      idlelock.sshd_absent: []
+
 Every argument left out comes from the minion's resolved policy (pillar over
 idlelock's defaults and per-OS data), exactly as for ``idlelock.set_*`` on the
 command line; declaring a state manages its part even where pillar's
@@ -223,3 +231,61 @@ def verdict(name):
     state = "in force" if found["compliant"] else "not in force: " + ", ".join(found["failing"])
     ret["comment"] = f"recorded: the idle-timeout policy is {state} ({len(results)} states)"
     return ret
+
+
+def _absent(name, part, kwargs):
+    outcome = __salt__["idlelock.remove"](test=__opts__["test"], parts=[part], **kwargs)
+    ret = {
+        "name": name,
+        "result": outcome["result"],
+        "changes": outcome["changes"].get(part, {}),
+        "comment": outcome["comment"],
+    }
+    if outcome.get("warnings"):
+        ret["warnings"] = outcome["warnings"]
+    return ret
+
+
+def sshd_absent(name, root=None, binary=None):
+    """
+    Take idlelock out of the sshd configuration ``name`` (the main file, e.g.
+    ``/etc/ssh/sshd_config``): delete ``00-idlelock.conf`` or the block in the
+    main file, and give back every line idlelock commented out, byte for byte.
+
+    The whole restored configuration is validated with ``sshd -T`` first; if
+    sshd rejects it, nothing changes and the comment names the line. Changes
+    files only: reload the sshd service with a ``watch`` on this state.
+
+    root
+        A mounted image or chroot instead of this system (default: the policy's).
+
+    binary
+        The sshd that validates the restored configuration (default: the policy's).
+    """
+    return _absent(name, "sshd", _given(config=name, root=root, binary=binary))
+
+
+def shell_absent(name, csh_file=None, zsh_file=None, root=None):
+    """
+    Take idlelock out of the login shells: delete the profile file ``name``
+    (e.g. ``/etc/profile.d/idlelock.sh``) and ``csh_file``, remove the hook
+    block from ``zsh_file``, give back every taken-over TMOUT line and delete
+    the ``.idlelock.bak`` backups. Where a taken-over file changed since, only
+    idlelock's markers go, and a warning says so.
+    """
+    return _absent(name, "shell", _given(profile_file=name, csh_file=csh_file,
+                                         zsh_file=zsh_file, root=root))
+
+
+def logind_absent(name, root=None):
+    """
+    Delete idlelock's logind drop-in ``name`` (e.g.
+    ``/etc/systemd/logind.conf.d/idlelock.conf``). systemd-logind is not
+    restarted: it drops StopIdleSessionSec at its next restart.
+    """
+    return _absent(name, "logind", _given(conf_file=name, root=root))
+
+
+def _given(**kwargs):
+    """The arguments a state was given; the rest come from the pillar policy."""
+    return {key: value for key, value in kwargs.items() if value is not None}

@@ -12,6 +12,7 @@ or a site's own profile in pillar); nothing here names a benchmark.
 """
 
 import idlelock_policy
+import idlelock_scanner
 
 POLICY_PROFILE = idlelock_policy.POLICY_PROFILE
 # Severities that make a host non-compliant. ``unknown``: the audit could not
@@ -80,6 +81,10 @@ def _policy_thresholds(policy, logind_supported):
         thresholds["exported"] = True
     if logind["enabled"] and logind_supported:
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
+    # A policy under a compliance profile is read by that profile's scanner too.
+    scanner = policy.get("profiles", {}).get(policy.get("profile"), {}).get("scanner")
+    if scanner:
+        thresholds["scanner"] = scanner
     return thresholds
 
 
@@ -300,6 +305,39 @@ def _judge_conflicts(audit, shell):
         audit.passed.append("shell TMOUT conflicts")
 
 
+# What an sshd rule's text reading stands for in ``sshd -T``.
+_SCANNER_EFFECTIVE = {"sshd_set_idle_timeout": "clientaliveinterval",
+                      "sshd_set_keepalive": "clientalivecountmax"}
+
+
+def _judge_scanner_view(audit, facts, scanner):
+    """
+    ``{SSG rule: pass|fail}`` as the auditor's text scanner would judge the host,
+    with a ``low`` finding per failing rule: evidence to answer the scanner's
+    report, not a verdict (the verdict is about what is in force).
+    """
+    seen = facts.get("scanner_view")
+    if not scanner or not seen:
+        return None
+    effective = (facts.get("sshd") or {}).get("effective", {})
+    verdicts = {}
+    for result in idlelock_scanner.read(scanner, seen["main"], seen["texts"]):
+        verdicts[result["rule"]] = "pass" if result["passed"] else "fail"
+        name = f"scanner view: {result['rule']}"
+        if result["passed"]:
+            audit.passed.append(name)
+            continue
+        keyword = _SCANNER_EFFECTIVE.get(result["rule"])
+        actual = "the scanner reads " + result["reading"]
+        if keyword and keyword in effective:
+            actual += f"; in force (sshd -T): {keyword} {effective[keyword]}"
+        audit.add(name, f"SSG {result['rule']}", result["expected"], actual, result["source"],
+                  "low", "state.apply idlelock with sshd:layout: main and shell:form: declare "
+                  "(the defaults of the cis and stig profiles): the scanner reads text, not "
+                  "what sshd and bash do")
+    return verdicts
+
+
 def judge(facts, profile, thresholds, timeout):
     """
     Judge probed ``facts`` against ``thresholds`` (from :func:`profile_thresholds`).
@@ -310,11 +348,14 @@ def judge(facts, profile, thresholds, timeout):
     ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
     ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
-    None when no login shell was probed) and ``shell_error``; ``logind``.
-    ``timeout`` is the policy timeout, used when the profile sets no
+    None when no login shell was probed) and ``shell_error``; ``logind``;
+    ``scanner_view`` (``{main, texts}``: the files a text scanner reads, judged
+    when the profile has ``scanner`` thresholds). ``timeout`` is the policy timeout, used when the profile sets no
     ``timeout_max``.
 
-    Returns ``{compliant, profile, findings, passed}``.
+    Returns ``{compliant, profile, findings, passed}``, and ``scanner``
+    (``{SSG rule: pass|fail}``, the text scanner's predicted verdict) when the
+    profile has ``scanner`` thresholds.
     """
     audit = _Audit(thresholds)
     version = facts.get("openssh")
@@ -347,6 +388,8 @@ def judge(facts, profile, thresholds, timeout):
                      lambda expected: f"state.apply idlelock with logind:enabled: true and "
                      f"logind:stop_idle_session_sec {expected}",
                      key="stop_idle_session_sec")
+
+    scanner = _judge_scanner_view(audit, facts, thresholds.get("scanner"))
 
     contexts = []
     if sshd is not None or shell is not None or logind is not None:
@@ -394,9 +437,12 @@ def judge(facts, profile, thresholds, timeout):
                   "nothing closes it: " + "; ".join(missing), where, "high",
                   _idle_fix(version, limit))
 
-    return {
+    verdict = {
         "compliant": not any(f["severity"] in BLOCKING for f in audit.findings),
         "profile": profile,
         "findings": audit.findings,
         "passed": audit.passed,
     }
+    if scanner is not None:
+        verdict["scanner"] = scanner
+    return verdict

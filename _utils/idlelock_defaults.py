@@ -20,6 +20,7 @@ DEFAULTS = {
     "environment": "",
     "profile": "none",
     "root": "/",
+    "proof_max_age": 6 * 3600,
     "sshd": {
         "enabled": True,
         "client_alive_interval": "auto",
@@ -34,6 +35,11 @@ DEFAULTS = {
         "service": "sshd",
         "socket": "sshd.socket",
         "manage_service": True,
+        # dropin: a 00-idlelock.conf drop-in where the main file includes one
+        # first; main: a marked block at the top of sshd_config with every
+        # foreign line for a managed keyword commented out, the layout text
+        # scanners read. The cis and stig profiles default to main.
+        "layout": "dropin",
     },
     "shell": {
         "enabled": True,
@@ -76,6 +82,12 @@ DEFAULTS = {
     # idlelock.audit check to the rule IDs its findings cite; a rule given as
     # {id: ..., <threshold>: ...} has its own limit (cited only when that fails).
     # A check without rules cites the idlelock key instead. `policy` is reserved.
+    # `defaults` sets policy values where pillar does not (a site's own value
+    # wins). `scanner` holds what the auditor's text scanner demands per SCAP
+    # Security Guide rule, as the packaged content checks it (Debian's
+    # ssg-debderived 0.1.65: ssg-ubuntu2204-ds.xml, profile cis_level1_server;
+    # ssg-ubuntu2004-ds.xml, profile stig); `auto` values never exceed it, and
+    # idlelock.audit reports where the scanner's reading and the effect differ.
     "profiles": {
         "none": {},
         "cis": {
@@ -86,6 +98,20 @@ DEFAULTS = {
             "tmout_max": 900,
             "readonly": True,
             "exported": True,
+            "defaults": {
+                # The benchmark's remediation value, which the scanner checks for equality.
+                "sshd": {"layout": "main", "client_alive_count_max": 3},
+                "shell": {"form": "declare"},
+            },
+            "scanner": {
+                # sshd_idle_timeout_value refined to 5_minutes, var_sshd_set_keepalive
+                # to 3; var_accounts_tmout left at its default, 600.
+                "sshd_set_idle_timeout": {"client_alive_interval_min": 1,
+                                          "client_alive_interval_max": 300},
+                "sshd_set_keepalive": {"client_alive_count_max_min": 3,
+                                       "client_alive_count_max_max": 3},
+                "accounts_tmout": {"tmout_min": 1, "tmout_max": 600},
+            },
             "rules": {
                 "client_alive_interval": ["CIS 5.1.x"],
                 "client_alive_count_max": ["CIS 5.1.x"],
@@ -104,6 +130,19 @@ DEFAULTS = {
             "tmout_max": 600,
             "readonly": True,
             "exported": True,
+            "defaults": {
+                "sshd": {"layout": "main", "client_alive_count_max": 1},
+                "shell": {"form": "declare"},
+            },
+            "scanner": {
+                # sshd_idle_timeout_value refined to 10_minutes, var_sshd_set_keepalive
+                # to 1, var_accounts_tmout to 10_min.
+                "sshd_set_idle_timeout": {"client_alive_interval_min": 1,
+                                          "client_alive_interval_max": 600},
+                "sshd_set_keepalive": {"client_alive_count_max_min": 1,
+                                       "client_alive_count_max_max": 1},
+                "accounts_tmout": {"tmout_min": 1, "tmout_max": 600},
+            },
             "rules": {
                 "client_alive_interval": ["RHEL-08-010201", "RHEL-09-255100", "UBTU-22-255035"],
                 "client_alive_count_max": ["RHEL-08-010200", "RHEL-09-255095", "UBTU-22-255030"],

@@ -20,6 +20,7 @@ import idlelock_policy
 import idlelock_shell
 import idlelock_sshd
 import idlelock_system
+import idlelock_unplan
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,15 @@ def _write_failed(exc, warnings=()):
 
 
 def diff(old_texts, new_texts):
-    """A unified diff of every changed file (``None`` old text: a new file)."""
+    """A unified diff of every changed file (``None`` text: a file created or deleted)."""
     chunks = []
     for path, new in new_texts.items():
         old = old_texts.get(path)
         chunks.extend(difflib.unified_diff(
             (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
+            (new or "").splitlines(keepends=True),
             fromfile=path if old is not None else "/dev/null",
-            tofile=path,
+            tofile=path if new is not None else "/dev/null",
         ))
     return "".join(chunks)
 
@@ -115,7 +116,7 @@ def sshd_state(resolved):
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
     effective, note = idlelock_facts.sshd_effective(root, binary, config, tree,
-                                                    files=list(tree.texts))
+                                                    files=idlelock_sshd.inputs(tree))
     return {
         "version": version,
         "text": text,
@@ -239,7 +240,8 @@ def set_sshd(resolved, test):
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"])
+    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
+                              resolved["sshd"]["layout"])
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     keyless = f" ({live['host_key_note']})" if live["host_key_note"] else ""
     if not plan.texts:
@@ -436,3 +438,145 @@ def set_logind(resolved, test, logind_support):
     except OSError as exc:
         return _write_failed(exc)
     return outcome(True, f"{path} sets StopIdleSessionSec={seconds}{taken_note}", changes)
+
+
+# ---------------------------------------------------------------- removal
+# The bodies of ``idlelock.remove``. Each ``remove_*`` returns an outcome whose
+# ``changes`` hold ``removed`` (files deleted), ``restored`` (``file:line`` given
+# back) and a unified ``diff``; empty ``changes``: there was nothing to remove.
+# The pure half, what each file held before idlelock, is ``idlelock_unplan``.
+def _apply(root, what, removal, old_texts, test):
+    """Predict or write ``removal``; ``what`` names the mechanism in the comment."""
+    if not removal.texts:
+        return outcome(True, f"{what}: nothing to remove", warnings=removal.notes)
+    changes = {"removed": sorted(p for p, text in removal.texts.items() if text is None),
+               "restored": removal.restored,
+               "diff": diff(old_texts, removal.texts)}
+    changes = {key: value for key, value in changes.items() if value}
+    summary = "; ".join(
+        part for part in (
+            f"files {', '.join(changes['removed'])}" if changes.get("removed") else "",
+            f"lines {', '.join(changes['restored'])} given back" if changes.get("restored") else "",
+        ) if part) or "idlelock's lines"
+    if test:
+        return outcome(None, f"{what}: would remove {summary}", changes, removal.notes)
+    try:
+        idlelock_system.write_all(root, removal.texts)
+    except OSError as exc:
+        return outcome(False, f"{what}: writing {exc.filename or 'a file'} failed "
+                               f"({exc.strerror}); every file was restored", warnings=removal.notes)
+    return outcome(True, f"{what}: removed {summary}", changes, removal.notes)
+
+
+def _sshd_accepts(root, binary, tree):
+    """``None`` when sshd accepts the configuration ``tree``, else sshd's reason."""
+    with idlelock_system.stage_dir(root) as scratch:
+        files, main, names = idlelock_sshd.stage(tree, scratch)
+        idlelock_system.write_plain(root, files)
+        try:
+            idlelock_system.sshd_effective(binary, main, root)
+        except idlelock_system.ProbeError as exc:
+            return idlelock_sshd.unstage_message(str(exc), names)
+    return None
+
+
+def remove_sshd(resolved, test):
+    """
+    Take idlelock out of the sshd configuration: delete ``00-idlelock.conf`` (or
+    the block at the top of the main file) and give back every line it
+    commented out, byte for byte.
+
+    The whole restored configuration is validated with ``sshd -T`` before
+    anything is written; when sshd rejects it (a line given back that this
+    sshd no longer accepts), nothing changes and the comment names the line.
+    """
+    root, config, binary = resolved["root"], resolved["sshd"]["config"], resolved["sshd"]["binary"]
+    what = "sshd"
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"{what}: {exc}; nothing was changed")
+    if idlelock_system.read_text(root, config) is None:
+        return outcome(True, f"{what}: nothing to remove ({config} does not exist)")
+    try:
+        tree, read, expand = idlelock_facts.sshd_tree(root, config)
+    except idlelock_sshd.ConfigError as exc:
+        return outcome(False, f"{what}: cannot read the configuration, so idlelock leaves it "
+                               f"untouched: {exc}")
+    target = idlelock_sshd.dropin_target(tree)
+    removal = idlelock_unplan.unplan_sshd(
+        tree, read(target) if target else None, MANAGED)
+    if removal.refusals:
+        return outcome(False, f"{what}: {'; '.join(removal.refusals)}; nothing was changed",
+                       warnings=removal.notes)
+    if removal.texts:
+        try:
+            idlelock_system.check_root(root, binary)
+            candidate = idlelock_sshd.walk(config, *idlelock_sshd.overlay(read, expand,
+                                                                          removal.texts))
+            problem = _sshd_accepts(root, binary, candidate)
+        except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
+            problem = str(exc)
+        if problem:
+            given = (f" (lines given back: {', '.join(removal.restored)})"
+                     if removal.restored else "")
+            return outcome(False, f"{what}: the restored configuration would be invalid: "
+                                   f"{problem}{given}; nothing was changed",
+                            warnings=removal.notes)
+    return _apply(root, what, removal, {**tree.texts, **({target: read(target)} if target else {})},
+                  test)
+
+
+def _backups(root, texts):
+    """``{path: text of its backup}`` for every file idlelock may have taken over."""
+    suffix = idlelock_shell.BACKUP_SUFFIX
+    candidates = set(texts)
+    for pattern in idlelock_shell.SHELL_FILES:
+        # A taken-over file deleted since still leaves its backup behind.
+        candidates.update(path[:-len(suffix)]
+                          for path in idlelock_system.expand_glob(root, pattern + suffix))
+    found = {}
+    for path in sorted(candidates):
+        text = idlelock_system.read_text(root, path + suffix)
+        if text is not None:
+            found[path] = text
+    return found
+
+
+def remove_shell(resolved, test):
+    """
+    Take idlelock out of the login shells: delete the profile and csh files,
+    remove the zsh hook block, give back every line it took over and delete
+    the ``.idlelock.bak`` copies (see ``idlelock_unplan.unplan_shell``).
+    """
+    root, shell = resolved["root"], resolved["shell"]
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"login shells: {exc}; nothing was changed")
+    texts = idlelock_facts.shell_texts(root, shell)
+    backups = _backups(root, texts)
+    removal = idlelock_unplan.unplan_shell(
+        texts, backups, own=(shell["profile_file"], shell["csh_file"]))
+    old = dict(texts)
+    old.update({path + idlelock_shell.BACKUP_SUFFIX: text for path, text in backups.items()})
+    return _apply(root, "login shells", removal, old, test)
+
+
+def remove_logind(resolved, test):
+    """
+    Delete the logind drop-in. systemd-logind is not restarted: it keeps
+    StopIdleSessionSec until its next restart (stopping sessions is what a
+    restart could do wrong).
+    """
+    root, path = resolved["root"], resolved["logind"]["conf_file"]
+    try:
+        idlelock_system.check_root(root)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"logind: {exc}; nothing was changed")
+    text = idlelock_system.read_text(root, path)
+    ret = _apply(root, "logind", idlelock_unplan.unplan_logind(path, text), {path: text}, test)
+    if ret["changes"]:
+        ret["warnings"].append("systemd-logind keeps StopIdleSessionSec until it restarts "
+                               "(idlelock restarts nothing when it is removed)")
+    return ret

@@ -179,6 +179,12 @@ def probe_shells(root, candidate=None, files=(), exempt_groups=(), modes=None):
     """
     scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
     shells = idlelock_system.installed_shells(root)
+    if files:
+        # The answer depends on more than the files that set TMOUT: every
+        # start-up file, the directories globs expand, the accounts, the shells.
+        expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
+        files = (list(files) + idlelock_shell.startup_inputs(expand)
+                 + sorted(path for path, _ in shells.values()))
     if "bash" in shells:
         shells[idlelock_system.NON_LOGIN_BASH] = shells["bash"]
     identities = probe_identities(root, exempt_groups)
@@ -368,7 +374,7 @@ def audit_facts(resolved, version, logind):
                                                  f"(root {root})")
             tree = sshd_tree(root, sshd["config"])[0]
             effective, note = sshd_effective(root, sshd["binary"], sshd["config"], tree,
-                                             files=list(tree.texts))
+                                             files=idlelock_sshd.inputs(tree))
             if note:
                 facts["sshd_note"] = note
         except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
@@ -383,4 +389,12 @@ def audit_facts(resolved, version, logind):
         facts["shell_error"] = report["error"]
     else:
         facts["shell"] = login_shell_facts(report)
+    facts["scanner_view"] = scanner_view(resolved["root"], sshd["config"])
     return facts
+
+
+def scanner_view(root, config):
+    """``{main, texts}``: the files an auditor's text scanner reads (see idlelock_scanner)."""
+    paths = [config, "/etc/profile"] + idlelock_system.expand_glob(root, "/etc/profile.d/*.sh")
+    return {"main": config, "texts": {path: idlelock_system.read_text(root, path)
+                                      for path in paths}}

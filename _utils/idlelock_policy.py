@@ -285,13 +285,54 @@ def _rules(value):
     return value
 
 
-PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules)
+# What an auditor's text scanner demands, per rule of the SCAP Security Guide
+# (SSG): the thresholds its OVAL check applies to the text it reads.
+SCANNER_RULES = {
+    "sshd_set_idle_timeout": ("client_alive_interval_min", "client_alive_interval_max"),
+    "sshd_set_keepalive": ("client_alive_count_max_min", "client_alive_count_max_max"),
+    "accounts_tmout": ("tmout_min", "tmout_max"),
+}
+# Policy sections a profile may give defaults for (below pillar, above defaults.yaml).
+PROFILE_DEFAULT_SECTIONS = ("sshd", "shell")
+
+
+def _scanner(value):
+    """``{SSG rule: {threshold: value}}``: the limits a text scanner checks."""
+    accepted = "a mapping of SSG rule (" + ", ".join(SCANNER_RULES) + ") to its thresholds"
+    if not isinstance(value, dict):
+        raise Invalid(accepted)
+    for rule, limits in value.items():
+        if rule not in SCANNER_RULES or not isinstance(limits, dict) or not limits:
+            raise Invalid(f"{accepted}; bad entry {rule!r}")
+        for key, limit in limits.items():
+            if key not in SCANNER_RULES[rule]:
+                raise Invalid(f"{accepted}; {rule} takes " + ", ".join(SCANNER_RULES[rule]))
+            THRESHOLD_KEYS[key](limit)
+    return value
+
+
+def _profile_defaults(value):
+    """Policy values a profile sets where pillar does not: ``{sshd: {...}, shell: {...}}``."""
+    accepted = "a mapping of " + " and ".join(PROFILE_DEFAULT_SECTIONS) + " keys to values"
+    if not isinstance(value, dict) or set(value) - set(PROFILE_DEFAULT_SECTIONS):
+        raise Invalid(accepted)
+    errors = []
+    _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
+    if errors:
+        raise Invalid(f"{accepted}; " + "; ".join(errors))
+    return value
+
+
+PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules, scanner=_scanner, defaults=_profile_defaults)
 
 SCHEMA = {
     "timeout": _seconds(1),
     "environment": _pattern(_LABEL_RE, "a short label (letters, digits, ' ._/:@+-')"),
     "profile": _pattern(_PROFILE_NAME_RE, "a profile name such as none, cis or stig"),
     "root": _abs_path,
+    # How long a state run may answer its probes from the record of an earlier
+    # run whose inputs are unchanged (see idlelock_record); 0: prove every run.
+    "proof_max_age": _seconds(0),
     "profiles": _profiles,
     "sshd": {
         "enabled": _boolean,
@@ -304,6 +345,9 @@ SCHEMA = {
         "service": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a service name"),
         "socket": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a socket unit name, or empty"),
         "manage_service": _boolean,
+        # dropin: 00-idlelock.conf; main: a block at the top of sshd_config, the
+        # layout text scanners read (the cis and stig profiles default to it).
+        "layout": _pattern(re.compile(r"dropin|main"), "dropin or main"),
     },
     "shell": {
         "enabled": _boolean,
@@ -407,12 +451,12 @@ def version_at_least(version, minimum):
     return version is not None and tuple(version[:2]) >= minimum
 
 
-def _resolve_sshd(sshd, timeout, version, errors, warnings):
+def _resolve_sshd(sshd, timeout, version, errors, warnings, interval_limits=()):
     """Resolve ``auto`` for this OpenSSH and refuse what it cannot do."""
     shown = "unknown" if version is None else ".".join(map(str, version[:2]))
     has_channel_timeout = version_at_least(version, V_CHANNEL_TIMEOUT)
     if sshd.get("client_alive_interval") == AUTO:
-        sshd["client_alive_interval"] = min(timeout, 300)
+        sshd["client_alive_interval"] = min([timeout, 300, *interval_limits])
     for key in ("channel_timeout", "unused_connection_timeout"):
         value = sshd.get(key)
         if value == AUTO:
@@ -525,7 +569,16 @@ def _check_profile(policy, thresholds, errors):
         )
 
 
-def resolve(raw, defaults, version=None):
+def _limits(profile, key):
+    """Every ``key`` limit of a profile: its own and its text scanner's."""
+    found = [profile[key]] if isinstance(profile.get(key), int) else []
+    for limits in (profile.get("scanner") or {}).values():
+        if isinstance(limits.get(key), int):
+            found.append(limits[key])
+    return found
+
+
+def resolve(raw, defaults, version=None, judge_profile=True):
     """
     Resolve a policy.
 
@@ -533,10 +586,21 @@ def resolve(raw, defaults, version=None):
     ``idlelock_defaults.DEFAULTS``, ``version`` the OpenSSH version
     tuple (or ``None`` when unknown). Returns ``(policy, errors, warnings)``;
     ``policy`` is only meaningful when ``errors`` is empty.
+
+    The chosen profile's ``defaults`` apply where pillar sets nothing, and
+    ``auto`` never exceeds the profile's (or its scanner's) maximum: with
+    ``profile: cis`` and ``timeout: 900``, TMOUT is 600, the most that the
+    packaged CIS content's ``accounts_tmout`` accepts. ``judge_profile=False``
+    skips the "weaker than its profile" refusal (``idlelock.audit`` judges a
+    host against any profile, whatever its own policy says).
     """
     errors, warnings = [], []
     clean = _validate(raw or {}, SCHEMA, "idlelock", errors)
-    policy = merge(defaults, clean)
+    # A compliance profile's own defaults (e.g. the benchmark's ClientAliveCountMax)
+    # sit between defaults.yaml and pillar: a site's explicit value still wins.
+    chosen = merge(defaults, clean).get("profiles", {}).get(
+        clean.get("profile", defaults.get("profile")), {})
+    policy = merge(merge(defaults, chosen.get("defaults", {})), clean)
     timeout = policy["timeout"]
     profiles = policy.get("profiles", {})
     if policy["profile"] not in profiles:
@@ -545,13 +609,14 @@ def resolve(raw, defaults, version=None):
             "expected one of " + ", ".join(sorted(profiles))
         )
     if policy["shell"]["tmout"] == AUTO:
-        policy["shell"]["tmout"] = timeout
+        policy["shell"]["tmout"] = min([timeout] + _limits(chosen, "tmout_max"))
     if policy["logind"]["stop_idle_session_sec"] == AUTO:
         policy["logind"]["stop_idle_session_sec"] = timeout
     if policy["sshd"]["enabled"]:
-        _resolve_sshd(policy["sshd"], timeout, version, errors, warnings)
+        _resolve_sshd(policy["sshd"], timeout, version, errors, warnings,
+                      _limits(chosen, "client_alive_interval_max"))
     _resolve_schedule(policy["schedule"], clean.get("schedule"), errors)
-    if not errors and policy["profile"] in profiles:
+    if judge_profile and not errors and policy["profile"] in profiles:
         _check_profile(policy, profiles[policy["profile"]], errors)
     policy["warnings"] = warnings
     return policy, errors, warnings

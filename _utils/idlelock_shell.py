@@ -27,7 +27,7 @@ BACKUP_SUFFIX = ".idlelock.bak"
 ZSH_BEGIN = "# BEGIN idlelock: zsh does not read /etc/profile here; source the idle timeout"
 BASHRC_BEGIN = ("# BEGIN idlelock: interactive non-login bash reads no /etc/profile.d; "
                 "source the idle timeout")
-HOOK_END = "# END idlelock"
+ZSH_END = "# END idlelock"  # ends the bashrc block too
 ENVIRONMENT = "/etc/environment"
 # Where a login shell can pick up TMOUT, in the order bash usually reads them.
 SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
@@ -151,23 +151,25 @@ def render_csh(tmout, readonly=True, exempt_groups=()):
     return "\n".join(lines) + "\n"
 
 
-def _hook(text, begin, profile_file, condition=""):
+def put_block(text, begin, body, end):
     """
-    ``text`` with the block between ``begin`` and ``HOOK_END`` that sources
-    ``profile_file`` (when ``condition``, a shell test, also holds).
+    ``text`` with the ``begin`` .. ``end`` block holding ``body`` (lines):
+    replaced in place when present, else appended.
+
+    Every byte outside the block is kept (the text is split on ``\\n`` only,
+    as the shells read it). A text without a final newline gets one before the
+    block and none after it, so that removing the block
+    (``idlelock_unplan.remove_block``) gives back the exact original bytes.
     """
-    if text is None:
-        return None
-    quoted = shlex.quote(profile_file)
-    block = [begin, f"if [ -r {quoted} ]{condition}; then . {quoted}; fi", HOOK_END]
-    lines = text.splitlines()
-    if begin in lines and HOOK_END in lines[lines.index(begin):]:
+    block = [begin, *body, end]
+    lines = text.split("\n")
+    if begin in lines and end in lines[lines.index(begin) + 1:]:
         start = lines.index(begin)
-        end = lines.index(HOOK_END, start)
-        lines[start:end + 1] = block
-    else:
-        lines += block
-    return "\n".join(lines) + "\n"
+        lines[start:lines.index(end, start + 1) + 1] = block
+        return "\n".join(lines)
+    if text == "" or text.endswith("\n"):
+        return text + "\n".join(block) + "\n"
+    return text + "\n" + "\n".join(block)
 
 
 def zsh_hook(text, profile_file):
@@ -175,10 +177,18 @@ def zsh_hook(text, profile_file):
     ``text`` of the zsh startup file with idlelock's block that sources ``profile_file``.
 
     Debian's zsh reads neither /etc/profile nor /etc/profile.d. The block is
-    replaced in place when present, else appended. ``None`` (no such file: zsh
-    is not installed) stays ``None``.
+    replaced in place when present, else appended (see ``put_block``).
+    ``None`` (no such file: zsh is not installed) stays ``None``.
     """
-    return _hook(text, ZSH_BEGIN, profile_file)
+    if text is None:
+        return None
+    return put_block(text, ZSH_BEGIN, [_source_line(profile_file)], ZSH_END)
+
+
+def _source_line(profile_file, condition=""):
+    """The one line a hook block holds: source ``profile_file`` (quoted) if readable."""
+    quoted = shlex.quote(profile_file)
+    return f"if [ -r {quoted} ]{condition}; then . {quoted}; fi"
 
 
 def bashrc_hook(text, profile_file):
@@ -194,7 +204,10 @@ def bashrc_hook(text, profile_file):
     a login gets the timeout from profile.d as before. ``None`` (no such
     file) stays ``None``.
     """
-    return _hook(text, BASHRC_BEGIN, profile_file, " && ! shopt -q login_shell 2>/dev/null")
+    if text is None:
+        return None
+    line = _source_line(profile_file, " && ! shopt -q login_shell 2>/dev/null")
+    return put_block(text, BASHRC_BEGIN, [line], ZSH_END)
 
 
 # ---------------------------------------------------------------- reading
@@ -248,6 +261,29 @@ def shell_files(expand, zsh_file=""):
     if zsh_file:
         paths.append(zsh_file)
     return paths
+
+
+# What a login shell may read before its prompt, beyond shell_files: the
+# start-up files of bash(1) INVOCATION, zsh(1) STARTUP/SHUTDOWN FILES (Debian's
+# /etc/zsh and upstream's /etc), ksh93(1) and tcsh(1) STARTUP, the directories
+# whose globs they expand, and the account database (group membership decides
+# an exemption).
+STARTUP_INPUTS = (
+    "/etc/environment", "/etc/profile", "/etc/profile.d", "/etc/bash.bashrc", "/etc/bashrc",
+    "/etc/zsh", "/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/zsh/zshrc", "/etc/zsh/zlogin",
+    "/etc/zshenv", "/etc/zprofile", "/etc/zshrc", "/etc/zlogin", "/etc/ksh.kshrc",
+    "/etc/csh.cshrc", "/etc/csh.login", "/etc/csh", "/etc/csh/login.d",
+    "/etc/passwd", "/etc/group",
+)
+STARTUP_GLOBS = ("/etc/profile.d/*", "/etc/csh/login.d/*")
+
+
+def startup_inputs(expand):
+    """Every in-root path whose change can change what a login shell ends up with."""
+    found = list(STARTUP_INPUTS)
+    for pattern in STARTUP_GLOBS:
+        found += expand(pattern)
+    return found
 
 
 def scan(texts, managed=()):
@@ -335,16 +371,6 @@ def plan_takeover(texts, lines):
             taken.append(f"{path}:{number}")
         new_texts[path] = "".join(old)
     return new_texts, taken, refused
-
-
-def restore_takeover(text):
-    """``text`` with idlelock's takeover markers undone (the original lines back)."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        ending = "\n" if line.endswith("\n") else ""
-        mark = TAKEOVER_RE.match(line[: len(line) - len(ending)])
-        out.append(mark.group(1) + mark.group(2) + ending if mark else line)
-    return "".join(out)
 
 
 # ---------------------------------------------------------------- judging

@@ -117,6 +117,18 @@ def tokenize(line):
     return found.group(1).lower(), tuple(args)
 
 
+def inputs(tree):
+    """
+    Every path whose change can change what sshd reads for ``tree``: its files,
+    and the directories its Include globs expand (a new drop-in changes only its
+    directory).
+    """
+    globbed = {posixpath.dirname(include_path(arg))
+               for directive in tree.directives if directive.keyword == "include"
+               for arg in directive.args}
+    return list(tree.texts) + sorted(globbed - set(tree.texts))
+
+
 def include_path(pattern):
     """An Include argument as sshd resolves it: relative to /etc/ssh."""
     return pattern if pattern.startswith("/") else posixpath.join(SSHDIR, pattern)
@@ -325,7 +337,10 @@ def _disable_line(text, lineno):
 
 
 def overlay(read, expand, texts):
-    """``read``/``expand`` that see ``texts`` (new or changed files) over the disk."""
+    """
+    ``read``/``expand`` that see ``texts`` (new or changed files) over the disk;
+    a ``None`` text is a file deleted.
+    """
 
     def read_over(path):
         return texts[path] if path in texts else read(path)
@@ -333,28 +348,45 @@ def overlay(read, expand, texts):
     def expand_over(pattern):
         found = set(expand(pattern))
         directory, name = posixpath.split(pattern)
-        for path in texts:
+        for path, text in texts.items():
             if posixpath.dirname(path) == directory and fnmatch.fnmatchcase(
                 posixpath.basename(path), name
             ):
-                found.add(path)
+                (found.add if text is not None else found.discard)(path)
         return sorted(found)
 
     return read_over, expand_over
 
 
-def plan(tree, directives, read, expand):
+LAYOUTS = ("dropin", "main")
+
+
+def plan(tree, directives, read, expand, layout="dropin"):
     """
     Plan the edits that make ``directives`` effective in ``tree``.
 
-    idlelock writes its values where sshd reads them first in global context: a
-    ``00-idlelock.conf`` drop-in when the main file includes a drop-in directory
-    before any Match, else a block at the top of the main file. A foreign global
-    line that sshd would read before ours, with a different value, is commented
-    out in place with a marker. Match blocks are never edited.
+    idlelock writes its values where sshd reads them first in global context.
+    With ``layout`` ``dropin``: a ``00-idlelock.conf`` drop-in when the main
+    file includes a drop-in directory before any Match, else a block at the top
+    of the main file; a foreign global line that sshd would read before ours,
+    with a different value, is commented out in place with a marker.
+
+    With ``layout`` ``main`` (the layout text scanners read: SSG's
+    ``sshd_set_idle_timeout`` and ``sshd_set_keepalive`` read only
+    ``/etc/ssh/sshd_config``, and demand that *every* ``ClientAliveCountMax``
+    line there has the benchmark's value): the block at the top of the main
+    file, before any Include, and *every* foreign global line for a managed
+    keyword commented out, also those that lose anyway. idlelock's own drop-in
+    from the other layout is removed. Match blocks are never edited.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}")
     target = dropin_target(tree)
     texts = {}
+    if layout == "main" and target:
+        if target in tree.texts:
+            texts[target] = None  # ours (it holds nothing else): the block replaces it
+        target = None
     if target:
         texts[target] = render_dropin(directives)
         stripped = _strip_block(tree.texts[tree.main])
@@ -366,22 +398,48 @@ def plan(tree, directives, read, expand):
     disabled = []
     for _ in range(len(tree.directives) + 1):
         candidate = walk(tree.main, *overlay(read, expand, texts))
-        losing = [
-            winner
-            for keyword, winner in candidate.winners(directives).items()
-            if winner.path != target
-            and normalize(keyword, winner.value) != normalize(keyword, directives[keyword])
-        ]
+        if layout == "main":
+            losing = _foreign_lines(candidate, directives, target)
+        else:
+            losing = [
+                winner
+                for keyword, winner in candidate.winners(directives).items()
+                if winner.path != target
+                and normalize(keyword, winner.value) != normalize(keyword, directives[keyword])
+            ]
         if not losing:
             break
         for winner in losing:
             current = texts.get(winner.path, candidate.texts[winner.path])
             texts[winner.path] = _disable_line(current, winner.lineno)
             disabled.append(winner)
-    changed = {path: text for path, text in texts.items() if tree.texts.get(path) != text}
+    changed = {path: text for path, text in texts.items()
+               if tree.texts.get(path) != text and (text is not None or path in tree.texts)}
     if target not in tree.texts and target not in changed:
         changed[target] = texts[target]
     return Plan(target=target, texts=changed, disabled=disabled, tree=candidate)
+
+
+def _foreign_lines(tree, directives, target):
+    """Every global line outside idlelock's block that sets a keyword of ``directives``."""
+    wanted = {keyword.lower() for keyword in directives}
+    ours = _block_lines(tree.texts.get(target, ""))
+    return [d for d in tree.directives
+            if d.match is None and d.keyword in wanted
+            and not (d.path == target and d.lineno in ours)]
+
+
+def _block_lines(text):
+    """Line numbers (from 1) of idlelock's marked block in ``text``."""
+    lines, inside, found = text.split("\n"), False, set()
+    for number, line in enumerate(lines, 1):
+        if line == BLOCK_BEGIN:
+            inside = True
+        if inside:
+            found.add(number)
+        if line == BLOCK_END:
+            inside = False
+    return found
 
 
 # ---------------------------------------------------------------- staging

@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import time
 
+import idlelock_record
+
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
@@ -101,36 +103,72 @@ def run_sshd(binary, args, root="/"):
     return proc
 
 
-# ---------------------------------------------------------------- one probe per process
-# A masterless salt-call computes the idlelock grain, then runs the states, and
-# both ask the same questions. Answers are kept for the life of the process,
-# keyed by the probe's inputs and the identity (inode, size, mtime) of every
-# file it reads, so that any write, ours or anyone's, makes the next call probe
-# afresh. The dict survives importlib.reload, which reuses the module namespace.
+# ---------------------------------------------------------------- one probe per input state
+# Every probe's answer is keyed by its arguments and the identity of every file
+# and directory it reads, so that any write, ours or anyone's, makes the next
+# call probe afresh. Answers are kept for the life of the process (the grain and
+# the states of one salt-call ask the same questions), and, where the Salt glue
+# names a record (see remember_probes), across processes: see idlelock_record.
+# Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
 _MAX_PROBES = 64
+_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0})
+
+
+def remember_probes(path, max_age):
+    """
+    Keep probe answers in the file ``path`` for ``max_age`` seconds, across runs.
+
+    ``path=None`` or ``max_age=0``: answers live for this process only (a full
+    proof on every run).
+    """
+    if _RECORD["path"] and not (path and max_age):
+        _PROBES.clear()  # a live proof from here on: forget answers the record gave
+    _RECORD.update(path=path if max_age else None, max_age=max_age)
 
 
 def file_identity(root, paths):
-    """What changes when any of the in-root ``paths`` is written, created or removed."""
+    """What changes when any of the in-root ``paths`` (files or directories) is written,
+    created, removed or replaced, or a directory gains or loses an entry."""
     identity = []
     for path in paths:
         try:
             info = os.stat(host_path(root, path))
-            # The mode too: a chmod makes a profile file unreadable to users.
-            identity.append((path, info.st_ino, info.st_size, info.st_mtime_ns, info.st_mode))
+            # ctime too: a chmod (a profile file made unreadable to users) changes it.
+            identity.append((path, info.st_dev, info.st_ino, info.st_size,
+                             info.st_mtime_ns, info.st_ctime_ns))
         except OSError:
             identity.append((path, None))
     return tuple(identity)
 
 
-def _once(key, probe):
-    """``probe()``, or its answer from earlier in this process for the same ``key``."""
-    if key not in _PROBES:
-        if len(_PROBES) >= _MAX_PROBES:
-            _PROBES.clear()
-        _PROBES[key] = probe()
-    return _PROBES[key]
+def _once(key, probe, decode=lambda answer: answer):
+    """
+    ``probe()``, or its answer for the same ``key`` from earlier in this process
+    or from the record. ``decode`` turns a recorded (JSON) answer back into
+    what ``probe`` returns. A failing probe is never recorded.
+    """
+    if key in _PROBES:
+        return _PROBES[key]
+    path = _RECORD["path"]
+    found, answer = (idlelock_record.lookup(path, key, _RECORD["max_age"]) if path
+                     else (False, None))
+    if found:
+        try:
+            answer = decode(answer)
+        except (TypeError, ValueError, IndexError, KeyError):
+            found = False  # a record of another shape: prove afresh
+    if not found:
+        answer = probe()
+        if path:
+            try:
+                idlelock_record.store(path, key, answer)
+            except OSError:
+                pass  # a cache: the answer itself is right
+    if len(_PROBES) >= _MAX_PROBES:
+        _PROBES.clear()
+    _PROBES[key] = answer
+    return answer
 
 
 def sshd_version(binary, root="/"):
@@ -145,7 +183,8 @@ def sshd_version(binary, root="/"):
         major, minor, patch = found.groups()
         return (int(major), int(minor), int(patch or 0)), found.group(0)
 
-    return _once(("version", root, file_identity(root, [binary])), probe)
+    return _once(("version", root, file_identity(root, [binary])), probe,
+                 lambda answer: (tuple(answer[0]), answer[1]))
 
 
 NO_HOST_KEYS = "no hostkeys available"
@@ -314,14 +353,25 @@ def write_all(root, texts, modes=None, new_mode=0o644, dir_mode=0o755):
 
     ``modes`` (``{in-root path: mode}``) forces those files root-owned with
     that mode; ``new_mode`` and ``dir_mode`` are for new files and
-    directories (see ``write_atomic``). When one write fails, the files
-    already written get their old bytes, owner and mode back (and new files
-    are removed) before the error is raised.
+    directories (see ``write_atomic``). A ``None`` text deletes that file.
+    When one write fails, the files already written get their old bytes,
+    owner and mode back (and new files are removed) before the error is
+    raised. A deleted file is first moved aside in its directory, and
+    unlinked only once every write succeeded: a rollback moves it back with
+    its owner, mode and inode untouched.
     """
     modes = modes or {}
-    written = []
+    written, aside = [], []
     try:
         for path, text in texts.items():
+            if text is None:
+                real = host_path(root, path)
+                if os.path.lexists(real):
+                    directory, name = os.path.split(real)
+                    parked = os.path.join(directory, f".{name}.idlelock-removing")
+                    os.rename(real, parked)
+                    aside.append((parked, real))
+                continue
             old, info = _read_bytes(root, path), _stat_or_none(root, path)
             write_atomic(root, path, text.encode("utf-8", "surrogateescape"),
                          modes.get(path), new_mode, dir_mode)
@@ -335,7 +385,11 @@ def write_all(root, texts, modes=None, new_mode=0o644, dir_mode=0o755):
                 real = host_path(root, resolve_symlinks(root, path))
                 os.chown(real, info.st_uid, info.st_gid)
                 os.chmod(real, stat.S_IMODE(info.st_mode))
+        for parked, real in reversed(aside):
+            os.rename(parked, real)
         raise
+    for parked, _ in aside:
+        os.unlink(parked)
 
 
 # ---------------------------------------------------------------- login shells

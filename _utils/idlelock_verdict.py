@@ -65,6 +65,15 @@ def from_states(results, policy, when=None):
     return verdict
 
 
+def from_removal(policy, when=None):
+    """The verdict once ``idlelock.remove`` (``state.apply idlelock.clean``) took idlelock out."""
+    summary = {key: policy.get(key) for key in ("profile", "timeout", "environment")}
+    verdict = _base("idlelock.remove", False, summary, when)
+    verdict["failing"] = ["idlelock removed"]
+    verdict["reason"] = "idlelock was removed from this host: nothing of its policy is enforced"
+    return verdict
+
+
 def _base(source, compliant, summary, when):
     when = time.time() if when is None else when
     return {

@@ -14,6 +14,9 @@ for tool in ssh:openssh-client zsh:zsh ksh:ksh tcsh:tcsh dash:dash debootstrap:d
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# The auditor's scanner and its Ubuntu CIS/STIG content (tests/matrix/test_scanner.py).
+command -v oscap >/dev/null || missing+=(openscap-scanner)
+[[ -f /usr/share/xml/scap/ssg/content/ssg-ubuntu2204-ds.xml ]] || missing+=(ssg-debderived)
 if ((${#missing[@]})); then
   echo "== installing: ${missing[*]}"
   apt-get update -qq

@@ -60,6 +60,8 @@ def test_audit_scenario(scenario, session_loaders, tmp_path, host_key):
         want = scenario["expect"][profile]
         assert found(result) == sorted(want["findings"]), (profile, result["findings"])
         assert result["compliant"] is want["compliant"], profile
+        if "scanner" in want:
+            assert result["scanner"] == want["scanner"], (profile, result["findings"])
         by_check = {f["check"]: f for f in result["findings"]}
         for check, source in want.get("sources", {}).items():
             assert source in scenarios.relative(by_check[check]["source"], root), by_check[check]

@@ -179,18 +179,24 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     assert [tree_digest(f"/etc/{name}") for name in watched] == real_before
 
 
-def test_a_no_op_run_asks_sshd_once(sandbox):
-    """The grain and the state run of one salt-call share one sshd -V and one sshd -T."""
+@pytest.mark.parametrize("proof_max_age,asked", [(0, ["-T", "-V"]), ("6h", [])])
+def test_a_no_op_run_asks_sshd_once_or_not_at_all(sandbox, proof_max_age, asked):
+    """
+    Without the record, one salt-call asks sshd once (-V, -T); with it, a no-op
+    run after a proven one asks nothing (tests/functional/test_proof_record.py
+    shows what makes it ask again).
+    """
     calls = sandbox / "sshd-calls.log"
     wrapper = sandbox / "sshd"
     wrapper.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec /usr/sbin/sshd "$@"\n')
     wrapper.chmod(0o755)
-    pillar = sandbox_pillar(sandbox, sshd={"binary": str(wrapper)})
+    pillar = sandbox_pillar(sandbox, sshd={"binary": str(wrapper)}, proof_max_age=proof_max_age)
     minion = LocalMinion(sandbox / "minion", pillar)
     minion.call("state.apply", "idlelock")
+    minion.call("state.apply", "idlelock")  # the first run proved a staged candidate
     calls.write_text("")
 
     again = minion.call("state.apply", "idlelock")
 
     assert all(not state["changes"] for state in again.values())
-    assert sorted(calls.read_text().split()) == ["-T", "-V"]
+    assert sorted(calls.read_text().split()) == asked

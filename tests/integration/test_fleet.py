@@ -7,6 +7,7 @@ example ``pillar/top.sls``, and ``sshd -T`` on each minion's sandbox proves the
 effective timeout.
 """
 
+import json
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,14 @@ def synced(fleet, salt_cli):
 
 
 @pytest.fixture(scope="module")
-def first_apply(synced, salt_cli):
+def pristine(synced, fleet):
+    """Each sandbox before idlelock: its files (bytes, mode, owner) and ``sshd -T``."""
+    return {minion: (sandbox_state(sandbox), sandbox.effective())
+            for minion, sandbox in fleet.items()}
+
+
+@pytest.fixture(scope="module")
+def first_apply(pristine, salt_cli):
     """The first ``salt 'fleet-*' state.apply idlelock``: ``(returns, wall seconds)``."""
     start = time.monotonic()
     result = salt_cli.run("state.apply", "idlelock", minion_tgt=FLEET)
@@ -70,6 +78,16 @@ def sandbox_files(sandboxes):
         for path in sorted(sandbox.etc_ssh.rglob("*"))
         if path.is_file()
     }
+
+
+def sandbox_state(sandbox):
+    """Every entry under one sandbox's etc/ssh: a file's bytes, mode and owner; a directory."""
+    found = {}
+    for path in sorted(sandbox.etc_ssh.rglob("*")):
+        info = path.lstat()
+        found[str(path)] = (path.read_bytes() if path.is_file() else "dir",
+                            info.st_mode, info.st_uid, info.st_gid)
+    return found
 
 
 def changed_states(returns):
@@ -195,3 +213,61 @@ def test_prod_pillar_change_reaches_prod_only(first_apply, fleet, salt_cli, chec
             assert_effective(fleet[minion], TIMEOUTS[MINIONS[minion]])
     finally:
         prod_file.write_text(original)
+
+
+def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, fleet, salt_cli,
+                                                     salt_run_cli):
+    # Every environment compliant first (an earlier test left prod at a stricter value).
+    # queue=True: the schedule's own state.apply may be running on a minion right now.
+    minion_returns(salt_cli.run("state.apply", "idlelock", "queue=True", minion_tgt=FLEET))
+    dev = "G@env:dev and fleet-*"
+    before = sandbox_files(fleet)
+    predicted = minion_returns(
+        salt_cli.run("-C", "state.apply", "idlelock.clean", "test=True", "queue=True",
+                     minion_tgt=dev))
+    assert sandbox_files(fleet) == before, "test=True wrote a file"
+    states = states_by_id(predicted["fleet-dev"])
+    assert states["idlelock-sshd-clean"]["result"] is None
+    # Salt's schedule.absent predicts in its comment only.
+    assert "would be deleted" in str(states["idlelock-schedule-clean"]["comment"])
+    assert changed_states(predicted) == {"fleet-dev": ["idlelock-sshd-clean"]}
+
+    cleaned = minion_returns(
+        salt_cli.run("-C", "state.apply", "idlelock.clean", "queue=True", minion_tgt=dev))
+
+    assert changed_states(cleaned) == {
+        "fleet-dev": ["idlelock-schedule-clean", "idlelock-sshd-clean"]}
+    results = states_by_id(cleaned["fleet-dev"])
+    assert all(res["result"] is True for res in results.values()), results
+    assert results["idlelock-schedule-clean"]["changes"] == {"idlelock": "removed"}
+    files, effective = pristine["fleet-dev"]
+    assert sandbox_state(fleet["fleet-dev"]) == files, "dev must be byte for byte as before"
+    assert fleet["fleet-dev"].effective() == effective
+    for minion in ("fleet-staging", "fleet-prod"):
+        assert_effective(fleet[minion], TIMEOUTS[MINIONS[minion]])
+    schedules = minion_returns(
+        salt_cli.run("schedule.list", "return_yaml=False", minion_tgt=FLEET))
+    assert {minion: "idlelock" in (jobs or {}) for minion, jobs in schedules.items()} == {
+        "fleet-dev": False, "fleet-staging": True, "fleet-prod": True}
+
+    again = minion_returns(
+        salt_cli.run("-C", "state.apply", "idlelock.clean", "queue=True", minion_tgt=dev))
+    assert changed_states(again) == {"fleet-dev": []}
+
+    minion_returns(salt_cli.run("saltutil.refresh_grains", minion_tgt=FLEET))
+    verdicts = minion_returns(salt_cli.run("grains.get", "idlelock", minion_tgt=FLEET))
+    assert {m: (v["compliant"], v["source"]) for m, v in verdicts.items()} == {
+        "fleet-dev": (False, "idlelock.remove"),
+        "fleet-staging": (True, "state.apply idlelock"),
+        "fleet-prod": (True, "state.apply idlelock")}
+
+    # The report shows it: dev no longer closes idle sessions, the others still do.
+    synced = salt_run_cli.run("saltutil.sync_all")  # the master's runner and outputter
+    assert synced.returncode == 0, synced.stderr
+    result = salt_run_cli.run("--out=idlelock", "idlelock.report", FLEET, "format=json",
+                              "timeout=60")
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert {m: e["status"] for m, e in report["minions"].items()} == {
+        "fleet-dev": "non-compliant", "fleet-staging": "compliant", "fleet-prod": "compliant"}
+    assert report["environments"]["dev"]["non-compliant"] == ["fleet-dev"]

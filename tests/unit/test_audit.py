@@ -21,15 +21,34 @@ def resolved_policy(scenario, defaults):
     return policy
 
 
+def scanner_view(scenario):
+    """The files a text scanner reads, from the scenario's sshd tree and /etc files."""
+    main = "/sandbox/sshd_config"
+    texts = {main: scenario.get("files", {}).get("sshd_config")}
+    texts.update({f"/etc/{rel}": text for rel, text in scenario.get("etc", {}).items()
+                  if rel == "profile" or rel.startswith("profile.d/")})
+    return {"main": main, "texts": texts}
+
+
 def found(result):
-    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"])
+    """The findings as ``[check, rule, severity]``; the scanner view is judged apart (``scanner``)."""
+    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"]
+                  if not f["check"].startswith("scanner view: "))
+
+
+def scanner_findings(result):
+    """``{SSG rule: pass|fail}`` as the scanner-view findings say."""
+    failing = {f["rule"].removeprefix("SSG ") for f in result["findings"]
+               if f["check"].startswith("scanner view: ")}
+    return {rule: "fail" if rule in failing else "pass" for rule in result.get("scanner", {})}
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("scenario", scenarios.params("audit"))
 def test_scenario(scenario, profile, defaults):
     policy = resolved_policy(scenario, defaults)
-    facts = dict(scenario["facts"], openssh=tuple(scenario["openssh"]))
+    facts = dict(scenario["facts"], openssh=tuple(scenario["openssh"]),
+                 scanner_view=scanner_view(scenario))
     facts.setdefault("logind", NO_LOGIND)
     thresholds = idlelock_audit.profile_thresholds(profile, policy, facts["logind"]["supported"])
 
@@ -39,6 +58,9 @@ def test_scenario(scenario, profile, defaults):
     assert found(result) == sorted(want["findings"])
     assert result["compliant"] is want["compliant"]
     assert result["profile"] == profile
+    if "scanner" in want:
+        assert result["scanner"] == want["scanner"]
+        assert scanner_findings(result) == want["scanner"]
     by_check = {f["check"]: f for f in result["findings"]}
     for check, source in want.get("sources", {}).items():
         assert source in by_check[check]["source"]

@@ -15,6 +15,7 @@ KEYS = {
     "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1"]),
     "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS"]),
     "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5]),
+    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;"]),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
@@ -33,6 +34,7 @@ KEYS = {
     "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""], ["ssh d", "ssh;reboot", "a\nb"]),
     "sshd:socket": (["ssh.socket", "sshd.socket", ""], ["ssh socket", "ssh.socket;reboot", "a\nb"]),
     "sshd:manage_service": ([True, False], ["false"]),
+    "sshd:layout": (["dropin", "main"], ["Main", "main\n", "", "block", 1]),
     "shell:enabled": ([True, False], ["on"]),
     "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
     "shell:readonly": ([True, False], [1]),
@@ -101,7 +103,7 @@ def test_unknown_key_is_refused_not_defaulted(defaults):
     _, errors, _ = policy.resolve({"sshd": {"client_alive_intreval": 60}}, defaults, V92)
     assert errors == [
         "idlelock:sshd:client_alive_intreval: unknown key; known keys here: binary, "
-        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, "
+        "channel_timeout, client_alive_count_max, client_alive_interval, config, enabled, layout, "
         "manage_service, service, socket, unused_connection_timeout"
     ]
 
@@ -196,6 +198,70 @@ def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
         "ClientAliveCountMax": "1",
         "ChannelTimeout": "none",
     }
+
+
+# ---------------------------------------------------------------- compliance profiles
+@pytest.mark.parametrize("profile,count", [("cis", 3), ("stig", 1)])
+def test_profile_defaults_follow_the_benchmarks_remediation_values(profile, count, defaults):
+    resolved, errors, _ = policy.resolve({"profile": profile, "timeout": 600}, defaults, V92)
+    assert errors == []
+    assert resolved["sshd"]["client_alive_count_max"] == count
+    assert resolved["sshd"]["layout"] == "main"
+    assert resolved["shell"]["form"] == "declare"
+
+
+def test_without_a_profile_the_dropin_layout_stays(defaults):
+    resolved, errors, _ = policy.resolve({"timeout": 600}, defaults, V92)
+    assert errors == []
+    assert (resolved["sshd"]["layout"], resolved["sshd"]["client_alive_count_max"]) == ("dropin", 1)
+
+
+def test_a_sites_own_value_beats_the_profile_default(defaults):
+    raw = {"profile": "cis", "sshd": {"layout": "dropin", "client_alive_count_max": 2},
+           "shell": {"form": "posix"}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    assert resolved["sshd"]["layout"] == "dropin"
+    assert resolved["sshd"]["client_alive_count_max"] == 2
+    assert resolved["shell"]["form"] == "posix"
+
+
+def test_auto_tmout_stays_within_the_scanners_limit(defaults):
+    # CIS allows 900 s; the packaged CIS content's accounts_tmout accepts at most 600.
+    resolved, errors, _ = policy.resolve({"profile": "cis", "timeout": 900}, defaults, V92)
+    assert errors == []
+    assert resolved["shell"]["tmout"] == 600
+    assert resolved["sshd"]["client_alive_interval"] == 300
+    assert resolved["sshd"]["channel_timeout"] == ["session:*=900"]
+
+
+def test_auto_interval_stays_within_a_site_profiles_scanner_limit(defaults):
+    raw = {"profile": "site", "timeout": 600, "profiles": {"site": {
+        "scanner": {"sshd_set_idle_timeout": {"client_alive_interval_max": 120}}}}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    assert resolved["sshd"]["client_alive_interval"] == 120
+
+
+@pytest.mark.parametrize("bad", [
+    {"scanner": {"sshd_set_keepalive": {"tmout_max": 3}}},
+    {"scanner": {"no_such_rule": {"tmout_max": 3}}},
+    {"scanner": {"accounts_tmout": {}}},
+    {"defaults": {"logind": {"enabled": True}}},
+    {"defaults": {"sshd": {"layout": "sideways"}}},
+    {"defaults": {"sshd": {"client_alive_count_max": "3\nPermitRootLogin yes"}}},
+])
+def test_bad_profile_data_is_refused(bad, defaults):
+    _, errors, _ = policy.resolve({"profiles": {"site": bad}}, defaults, V92)
+    assert len(errors) == 1 and errors[0].startswith("idlelock:profiles: "), errors
+
+
+def test_weaker_than_its_profile_is_refused_unless_only_judged(defaults):
+    raw = {"profile": "stig", "timeout": 600, "sshd": {"client_alive_count_max": 3}}
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors and "weaker than profile 'stig'" in errors[0]
+    resolved, errors, _ = policy.resolve(raw, defaults, V92, judge_profile=False)
+    assert errors == [] and resolved["sshd"]["client_alive_count_max"] == 3
 
 
 @pytest.mark.parametrize("kwargs, prefer, want", [

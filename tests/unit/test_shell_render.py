@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 import idlelock_shell as shell
+import idlelock_unplan
 
 SH_SHELLS = [s for s in ("sh", "dash", "bash", "zsh", "ksh") if shutil.which(s)]
 REPORT = 'echo "v=${TMOUT-unset}"; (unset TMOUT) 2>/dev/null && echo rw || echo ro; env | grep -c "^TMOUT=" || true'
@@ -139,7 +140,8 @@ def test_takeover_marks_restores_and_refuses_compound_lines():
     rescan = shell.scan({"/etc/profile.d/a.sh": new["/etc/profile.d/a.sh"]})
     assert rescan["lines"] == []
     assert [t["source"] for t in rescan["taken_over"]] == taken
-    assert shell.restore_takeover(new["/etc/profile.d/a.sh"]) == texts["/etc/profile.d/a.sh"]
+    restored, numbers = idlelock_unplan.unmark(new["/etc/profile.d/a.sh"], shell.TAKEOVER_RE)
+    assert (restored, numbers) == (texts["/etc/profile.d/a.sh"], [2, 3])
 
 
 def test_taken_over_line_inside_an_if_keeps_the_file_valid(tmp_path):

@@ -29,10 +29,10 @@ def fake_fs(tree_files):
     return read, expand
 
 
-def desired_for(scenario, defaults):
+def resolved_sshd(scenario, defaults):
     policy, errors, _ = idlelock_policy.resolve(scenario.get("policy", {}), defaults, (9, 2))
     assert errors == []
-    return idlelock_policy.sshd_directives(policy["sshd"])
+    return policy["sshd"]
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", error=(None, None)))
@@ -48,9 +48,12 @@ def test_sources_and_plan(scenario, defaults):
         found = winners[keyword].source if keyword in winners else "default"
         assert scenarios.relative(found, ROOT) == source, keyword
 
-    desired = idlelock_sshd.carry_list_entries(tree, desired_for(scenario, defaults), {})[0]
-    plan = idlelock_sshd.plan(tree, desired, read, expand)
+    sshd = resolved_sshd(scenario, defaults)
+    desired = idlelock_sshd.carry_list_entries(tree, idlelock_policy.sshd_directives(sshd), {})[0]
+    plan = idlelock_sshd.plan(tree, desired, read, expand, sshd["layout"])
     assert scenarios.relative(plan.target, ROOT) == scenario["target"]
+    removed = [scenarios.relative(path, ROOT) for path, text in plan.texts.items() if text is None]
+    assert removed == scenario.get("removed", [])
     assert [scenarios.relative(d.source, ROOT) for d in plan.disabled] == scenario["disabled"]
     assert (plan.texts == {}) is scenario.get("unchanged", False)
     # Whatever was planned, sshd's first-value-wins rule now picks idlelock's values.
