@@ -526,8 +526,12 @@ def probe_login_shells(root, shells, scripts, candidate=None, files=(), identiti
     if files and not candidate:
         key = ("shells", root, tuple(sorted(shells.items())), tuple(sorted(scripts.items())),
                identities, file_identity(root, files))
-        return dict(_once(key, lambda: probe_login_shells(root, shells, scripts,
-                                                          identities=identities)))
+        # Recorded as JSON: a list of [identity, shell, stdout, stderr] rows.
+        rows = _once(key, lambda: [[identity, name, *output] for (identity, name), output
+                                   in probe_login_shells(root, shells, scripts,
+                                                         identities=identities).items()])
+        return {(tuple(identity[:2]) + (tuple(identity[2]),) if identity else identity,
+                 name): (stdout, stderr) for identity, name, stdout, stderr in rows}
     results, started = {}, {}
     with tempfile.TemporaryDirectory(prefix="idlelock-overlay-") as scratch, \
             stage_dir(root) as stage:
