@@ -474,7 +474,8 @@ def _sshd_accepts(root, binary, tree):
         files, main, names = idlelock_sshd.stage(tree, scratch)
         idlelock_system.write_plain(root, files)
         try:
-            idlelock_system.sshd_effective(binary, main, root)
+            # An image without host keys is judged like set_sshd judges it.
+            idlelock_facts.sshd_effective(root, binary, main, tree)
         except idlelock_system.ProbeError as exc:
             return idlelock_sshd.unstage_message(str(exc), names)
     return None
