@@ -10,7 +10,9 @@ reaches the minions whose last check found the policy not in force.
 The grain reads ``<cachedir>/idlelock/verdict.json``, which the last
 ``state.apply idlelock`` (its ``idlelock.verdict`` state) or ``idlelock.audit``
 wrote: ``{compliant, source, checked_at, profile, timeout, environment}``, plus
-``failing`` (what failed) and ``reason`` (what could not be judged). It never
+``failing`` (what failed), ``reason`` (what could not be judged) and
+``pending_reload`` (present only then: the running sshd had not loaded the
+current files, naming them; the state run records after its reload). It never
 probes: a grain is computed on every ``salt-call`` and every grain refresh, and
 must cost no more than a file read. The live answer is ``idlelock.audit``.
 

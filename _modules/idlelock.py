@@ -50,8 +50,9 @@ def _resolve(overrides=None, record=True, judge_profile=True):
     (CLI, states, audit, formula) resolves here, so all get the same values.
 
     ``record``: probes may be answered from the record of earlier runs for up to
-    ``proof_max_age`` (state runs, the formula); ``False``: every probe runs
-    (``get`` and ``audit`` are the live answer).
+    ``proof_max_age`` (state runs); ``"read"``: the same, but nothing is added
+    to the record (the formula's rendering writes nothing); ``False``: every
+    probe runs (``get`` and ``audit`` are the live answer).
     """
     defaults = idlelock_policy.defaults_for(__grains__.get("os_family"))
     merge = idlelock_policy.merge
@@ -63,7 +64,8 @@ def _resolve(overrides=None, record=True, judge_profile=True):
     except ValueError:
         max_age = 0
     idlelock_system.remember_probes(
-        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age)
+        os.path.join(__opts__["cachedir"], *PROBE_RECORD) if max_age else None, max_age,
+        write=record is True)
     sshd = merged.get("sshd") if isinstance(merged.get("sshd"), dict) else {}
     root = merged.get("root") or "/"
     root_error = idlelock_enforce.root_error(root)
@@ -110,7 +112,7 @@ def policy(strict=True, **kwargs):
          __grains__.get("os_family")], sort_keys=True, default=str)
     cached = __context__.get("idlelock.policy")
     if not cached or cached[0] != key:
-        resolved, errors = _resolve(idlelock_policy.route(kwargs))
+        resolved, errors = _resolve(idlelock_policy.route(kwargs), record="read")
         host = _host(resolved)
         resolved["schedule"]["job"] = idlelock_policy.schedule_job(
             resolved["schedule"], offline=not host["minion_daemon"]
@@ -151,7 +153,10 @@ def get(**kwargs):
     For each managed sshd keyword: the value ``sshd -T`` reports and the
     ``file:line`` that set it (``default`` when no line does), found by following
     Include in sshd's own order. Also the OpenSSH version, and the Match blocks
-    that override a managed keyword for some connections.
+    that override a managed keyword for some connections. ``reload``: whether
+    the running sshd has loaded those files (``pending`` true: a file changed
+    after its PID file was written, with the files and times; null: it cannot
+    be told), or null under another ``root``.
 
     ``shell``: the TMOUT that each installed login shell really ends up with
     (found by running it), every line that sets TMOUT with its ``file:line``,
@@ -221,6 +226,32 @@ def audit(profile="policy", **kwargs):
         idlelock_verdict.record(__opts__["cachedir"], idlelock_verdict.from_audit(result, resolved))
     return result
 
+
+
+def reload_status(**kwargs):
+    """
+    Whether the running sshd has loaded the current configuration files: a
+    file sshd reads changed after the listener's PID file was written means a
+    pending reload. ``idlelock.get`` reports the same under ``reload``; this
+    is its cheap part (one ``sshd -T``, a few ``stat`` calls), which the
+    formula's ``idlelock.verdict`` state checks after the service reload.
+
+    Returns ``{pending, pidfile, summary}`` plus, when pending, ``pid``,
+    ``loaded`` and ``changed`` ``[{path, at}]``; ``pending`` is None when it
+    cannot be told (``PidFile none``). Returns None where sshd is not managed,
+    cannot be probed, or under another ``root``. Keyword arguments override
+    the policy's ``sshd`` keys (``config``, ``binary``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' idlelock.reload_status
+    """
+    resolved, errors = _resolve(idlelock_policy.route(kwargs, "sshd"))
+    if errors:
+        raise CommandExecutionError("Bad input: " + "; ".join(errors))
+    return idlelock_enforce.reload_status(resolved)
 
 
 def _begin(kwargs, section, test, what):

@@ -26,6 +26,8 @@ new}}`` plus a ``diff``; advice goes in ``warnings``.
 import idlelock_reload
 import idlelock_verdict
 
+from salt.exceptions import CommandExecutionError
+
 idlelock_reload.reload_replaced()
 
 __virtualname__ = "idlelock"
@@ -66,6 +68,7 @@ def sshd(
     channel_timeout=None,
     unused_connection_timeout=None,
     binary=None,
+    exempt_groups=None,
 ):
     """
     Make the idle-timeout sshd values effective in the sshd configuration
@@ -92,8 +95,20 @@ def sshd(
     binary
         The sshd that validates the candidate (``sshd -T``).
 
+    exempt_groups
+        Override the policy's ``exempt_groups``: on OpenSSH >= 10.5 its members
+        get a ``Match Group`` block at the end of idlelock's drop-in that lifts
+        the session timeout (proven per member with ``sshd -T -C``); older
+        versions get a warning that only the shell guard exempts them.
+
     On success the state changes only files, never the running daemon: reload
-    the sshd service with a ``watch`` on this state (the formula does).
+    the sshd service with a ``watch`` on this state (the formula does). When the
+    running sshd has not loaded the current files (its PID file is older than
+    a file it reads), the comment says "pending reload"; with
+    ``manage_service`` true the state then reports a ``reload`` change, so that
+    the watching reload runs again after one that failed or was skipped, and
+    with ``manage_service`` false it warns that new connections keep the old
+    values.
     """
     return _state(name, "idlelock.set_sshd", {
         "config": name, "timeout": timeout, "profile": profile, "root": root,
@@ -101,6 +116,7 @@ def sshd(
         "client_alive_count_max": client_alive_count_max,
         "channel_timeout": channel_timeout,
         "unused_connection_timeout": unused_connection_timeout, "binary": binary,
+        "exempt_groups": exempt_groups,
     })
 
 
@@ -203,7 +219,9 @@ def verdict(name):
     """
     Record what this state run found, for the ``idlelock`` grain: the policy is
     in force when every ``idlelock.sshd``, ``idlelock.shell`` and
-    ``idlelock.logind`` state that ran before this one succeeded. Nothing is
+    ``idlelock.logind`` state that ran before this one succeeded, and the
+    running sshd has loaded the files (checked here, after the run's service
+    reload; a pending reload is recorded under ``pending_reload``). Nothing is
     recorded under ``test=True``. Run it last (the formula's ``init.sls`` does).
 
     .. code-block:: yaml
@@ -224,8 +242,18 @@ def verdict(name):
     if __opts__["test"]:
         ret["comment"] = "test mode: no verdict recorded"
         return ret
+    # Checked now, after the run's service reload: a verdict taken before it
+    # would keep reporting a reload that has since happened.
+    configs = [key.split("_|-")[2] for key in __running__
+               if key.startswith(f"{__virtualname__}_|-") and key.endswith("_|-sshd")]
+    reload = None
+    if configs:
+        try:
+            reload = __salt__["idlelock.reload_status"](config=configs[0])
+        except CommandExecutionError:
+            pass  # bad input: the sshd state has already failed the verdict on it
     found = idlelock_verdict.from_states(
-        results, __salt__["idlelock.policy"](strict=False))
+        results, __salt__["idlelock.policy"](strict=False), reload)
     if not idlelock_verdict.record(__opts__["cachedir"], found):
         ret["warnings"] = ["the verdict could not be recorded; see the minion log"]
     state = "in force" if found["compliant"] else "not in force: " + ", ".join(found["failing"])

@@ -30,6 +30,7 @@ DEFAULT_RULES = {
     "tmout_conflict": "idlelock:shell:takeover",
     "stop_idle_session_sec": "idlelock:logind:stop_idle_session_sec",
     "idle_logout": "idlelock:timeout",
+    "reload": "idlelock:sshd:manage_service",
 }
 # What decides whether sshd closes an idle session; a Match context that
 # leaves them as they are globally needs no idle-logout check of its own.
@@ -256,6 +257,33 @@ def _judge_sshd(audit, context, effective, sources, keywords, fix):
                      sources.get(keyword, "default"), lambda expected, k=keyword: fix(k, expected))
 
 
+# The check a pending reload fails; the recorded verdict names it the same way.
+RELOAD_CHECK = "sshd reload"
+
+
+def _judge_reload(audit, reload):
+    """
+    New connections get what the running sshd loaded, not what ``sshd -T``
+    reads from the files: a pending reload makes every sshd value unproven.
+    """
+    if reload is None:
+        return  # not the running system (an image or chroot): no listener to check
+    if reload["pending"] is False:
+        audit.passed.append(RELOAD_CHECK)
+        return
+    fix = ("reload sshd (systemctl reload ssh on Debian and Ubuntu, sshd elsewhere), or "
+           "state.apply idlelock with sshd:manage_service: true")
+    if reload["pending"]:
+        audit.add(RELOAD_CHECK, _rule("reload", audit.thresholds, lambda limits: True),
+                  "the running sshd has loaded the current files", reload["summary"],
+                  ", ".join(entry["path"] for entry in reload["changed"]), "high", fix)
+    else:
+        audit.add(RELOAD_CHECK, _rule("reload", audit.thresholds, lambda limits: True),
+                  "the running sshd has loaded the current files", reload["summary"],
+                  reload["pidfile"] or "PidFile", "low",
+                  "set PidFile to a path, so that idlelock can tell when sshd loaded its files")
+
+
 def _judge_shell(audit, shell):
     """
     TMOUT checks over every login that must get it: the judged shell as root,
@@ -345,8 +373,10 @@ def judge(facts, profile, thresholds, timeout):
     ``facts``: ``openssh`` (version tuple or None); ``sshd`` (``{effective,
     sources}`` or None when sshd is not audited); ``sshd_error``; ``matches``
     (one entry per Match block that sets a managed keyword: ``match``,
-    ``source``, ``sets`` ``{Keyword: {value, source}}``, and either
-    ``effective`` (its ``sshd -T -C``) or ``reason``); ``shell`` (the login
+    ``source``, ``sets`` ``{Keyword: {value, source}}``, ``exemption`` (true
+    for idlelock's own ``exempt_groups`` block, which is not judged), and
+    either ``effective`` (its ``sshd -T -C``) or ``reason``); ``reload``
+    (``idlelock_sshd.reload_status``, or None off the running system); ``shell`` (the login
     shell's ``value``, ``readonly``, ``exported``, ``sources``, ``conflicts``;
     None when no login shell was probed) and ``shell_error``; ``logind``;
     ``scanner_view`` (``{main, texts}``: the files a text scanner reads, judged
@@ -374,6 +404,7 @@ def judge(facts, profile, thresholds, timeout):
     if sshd is not None:
         _judge_sshd(audit, "", sshd["effective"], sshd["sources"], SSHD_CHECKS.values(),
                     sshd_fix)
+    _judge_reload(audit, facts.get("reload"))
     if facts.get("shell_error"):
         audit.add("shell TMOUT", "idlelock:shell", "login shells can be probed",
                   facts["shell_error"], "login shells", "unknown",
@@ -397,6 +428,10 @@ def judge(facts, profile, thresholds, timeout):
     for block in facts.get("matches", []):
         label = f" ({block['match']})"
         where = f"{block['match']} at {block['source']}"
+        if block.get("exemption"):
+            # idlelock's own block for exempt_groups: no idle logout is the policy there.
+            audit.passed.append(f"idle logout{label}: exempt (exempt_groups)")
+            continue
         if block.get("effective") is None:
             audit.add(f"sshd{label}", DEFAULT_RULES["idle_logout"],
                       "a connection this block applies to",

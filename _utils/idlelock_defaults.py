@@ -21,6 +21,11 @@ DEFAULTS = {
     "profile": "none",
     "root": "/",
     "proof_max_age": 6 * 3600,
+    # Members of these groups get no idle logout: no TMOUT from the shell guard,
+    # and on OpenSSH >= 10.5 a `Match Group` block at the end of idlelock's
+    # drop-in that lifts ChannelTimeout's session timeout. shell:exempt_groups
+    # is an alias of this list.
+    "exempt_groups": [],
     "sshd": {
         "enabled": True,
         "client_alive_interval": "auto",
@@ -47,7 +52,6 @@ DEFAULTS = {
         "readonly": True,
         "profile_file": "/etc/profile.d/idlelock.sh",
         "csh_file": "/etc/profile.d/idlelock.csh",
-        "exempt_groups": [],
         "takeover": False,
         # posix: TMOUT=N / readonly TMOUT / export TMOUT (Debian/Ubuntu scanners);
         # declare: declare -xr TMOUT=N for bash (RedHat scanners). OS_FAMILY picks.

@@ -92,6 +92,8 @@ def override_notes(tree, version):
     """Describe Match blocks that set a managed keyword for some connections."""
     notes = []
     for keyword, directive in tree.match_overrides(MANAGED):
+        if idlelock_sshd.is_own(directive):
+            continue  # idlelock's exempt_groups block, reported as such by set_sshd
         note = {
             "keyword": keyword,
             "value": directive.value,
@@ -125,6 +127,7 @@ def sshd_state(resolved):
         "tree": tree,
         "read": read,
         "expand": expand,
+        "reload": idlelock_facts.reload_facts(resolved, tree, effective),
     }
 
 
@@ -157,7 +160,23 @@ def get(resolved, logind_support):
         for keyword in MANAGED
     }
     report["match_overrides"] = override_notes(live["tree"], live["version"])
+    report["reload"] = live["reload"]
     return report
+
+
+def reload_status(resolved):
+    """
+    The body of ``idlelock.reload_status``: ``idlelock_facts.reload_facts`` of
+    the live sshd, or None where sshd is not managed, cannot be probed (the
+    sshd state reports that itself) or lies under another ``root``.
+    """
+    if not resolved["sshd"]["enabled"]:
+        return None
+    try:
+        idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
+        return sshd_state(resolved)["reload"]
+    except (idlelock_system.ProbeError, idlelock_sshd.ConfigError):
+        return None
 
 
 def audit(resolved, profile, logind_support):
@@ -184,12 +203,14 @@ def audit(resolved, profile, logind_support):
     return result
 
 
-def verify_candidate(resolved, candidate_tree, desired):
+def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=None):
     """
     Validate the whole candidate with sshd before anything is replaced.
 
     Returns ``None`` when sshd accepts it and every desired value is effective,
-    else the reason, naming the file and line that win.
+    else the reason, naming the file and line that win. With ``exemption``
+    (the plan's Match Group block), ``proof`` receives what
+    ``idlelock_facts.prove_exemption`` finds on the candidate.
     """
     root, _, binary = _sshd_paths(resolved)
     with idlelock_system.stage_dir(root) as scratch:
@@ -197,6 +218,8 @@ def verify_candidate(resolved, candidate_tree, desired):
         idlelock_system.write_plain(root, files)
         try:
             effective = idlelock_facts.sshd_effective(root, binary, main, candidate_tree)[0]
+            if exemption:
+                proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
         except idlelock_system.ProbeError as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
@@ -236,19 +259,48 @@ def set_sshd(resolved, test):
     warnings += kept
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
+        if note["effective"] and note["keyword"] == "ChannelTimeout" \
+                and note["value"].strip().lower() == "none":
+            state = (" (OpenSSH 10.6 drops each such session as it opens: 'bad timeout none'; "
+                     "use session:*=0 to turn the timeout off)")
         warnings.append(
             f"{note['match']} at {note['match_source']} sets {note['keyword']} "
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
+    groups = resolved["exempt_groups"] if resolved["sshd"]["exempt"] else ()
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
-                              resolved["sshd"]["layout"])
+                              resolved["sshd"]["layout"], groups)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     keyless = f" ({live['host_key_note']})" if live["host_key_note"] else ""
+    if groups and plan.exemption is None:
+        warnings.append(
+            f"idlelock's block is at the top of {plan.target} (sshd:layout main, or no drop-in "
+            "directory included before any Match), so it writes no Match Group block for "
+            "exempt_groups (in the main file it would capture the lines after it); the shell "
+            "guard is the only exemption")
+    if plan.exemption:
+        settings += (f"; Match {plan.exemption['match']}: ChannelTimeout "
+                     f"{plan.exemption['ChannelTimeout']}")
+    manage = resolved["sshd"]["manage_service"]
     if not plan.texts:
-        return outcome(True, f"sshd already enforces {settings}{keyless}", warnings=warnings)
-    problem = verify_candidate(resolved, plan.tree, desired)
+        note, warning = idlelock_sshd.reload_note(live["reload"], manage)
+        if not note:
+            return outcome(True, f"sshd already enforces {settings}{keyless}", warnings=warnings)
+        # A reload that failed or was skipped, or a hand edit: report it as a
+        # change so that the service reload watching this state runs again.
+        changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
+                   if manage and live["reload"]["pending"] else {})
+        return outcome(None if test and changes else True,
+                       f"sshd files already set {settings}{note}{keyless}", changes,
+                       warnings + [warning] * bool(warning))
+    proof = []
+    problem = verify_candidate(resolved, plan.tree, desired, plan.exemption, proof)
     if problem:
         return fail(f"{problem}; nothing was changed", warnings)
+    if plan.exemption:
+        proven, problems = proof
+        warnings.extend(problems)
+        settings += f" (proven with sshd -T -C for {', '.join(proven) or 'no member'})"
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()
@@ -257,20 +309,24 @@ def set_sshd(resolved, test):
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
-    if test:
-        return outcome(None, f"sshd would enforce {settings}{disabled}{keyless}", changes,
-                       warnings)
-    try:
-        # A hardened host's 0600 sshd_config and 0700 sshd_config.d stay so:
-        # a new drop-in is never more permissive than the main file, a new
-        # directory takes its parent's mode; existing files keep theirs.
-        main_mode = idlelock_system.file_mode(resolved["root"], resolved["sshd"]["config"])
-        idlelock_system.write_all(resolved["root"], plan.texts,
-                                  new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
-                                  dir_mode=None)
-    except OSError as exc:
-        return _write_failed(exc, warnings)
-    return outcome(True, f"sshd enforces {settings}{disabled}{keyless}", changes, warnings)
+    if not test:
+        try:
+            # A hardened host's 0600 sshd_config and 0700 sshd_config.d stay so:
+            # a new drop-in is never more permissive than the main file, a new
+            # directory takes its parent's mode; existing files keep theirs.
+            main_mode = idlelock_system.file_mode(resolved["root"], resolved["sshd"]["config"])
+            idlelock_system.write_all(resolved["root"], plan.texts,
+                                      new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
+                                      dir_mode=None)
+        except OSError as exc:
+            return _write_failed(exc, warnings)
+    note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
+        resolved, plan.tree, live["effective"], writing=plan.texts if test else ()), manage)
+    warnings += [warning] * bool(warning)
+    verb = ("files would set" if test else "files set") if note else (
+        "would enforce" if test else "enforces")
+    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}{keyless}",
+                   changes, warnings)
 
 
 # ---------------------------------------------------------------- shell

@@ -9,6 +9,7 @@ gathered one way only. Every path is inside the policy's ``root``.
 """
 
 import os
+import time
 
 import idlelock_logind
 import idlelock_match
@@ -50,6 +51,26 @@ def sshd_effective(root, binary, config, tree, connection=None, files=()):
                                             throwaway_key=True)
     return values, (f"no host key at {', '.join(keys)} (an image before its first boot?): "
                     "sshd -T was run with a throwaway host key")
+
+
+def reload_facts(resolved, tree, effective, writing=()):
+    """
+    Has the running sshd loaded ``tree``? ``idlelock_sshd.reload_status`` for
+    the listener whose PID file ``sshd -T`` (``effective``) names, or ``None``
+    for a root other than the running system's, where no listener of it runs.
+
+    ``writing``: in-root paths about to be written (a ``test=True`` run),
+    counted as changed now.
+    """
+    if resolved["root"] not in ("", "/"):
+        return None
+    pidfile = effective.get("pidfile")
+    listener = None
+    if pidfile and pidfile != "none":
+        listener = idlelock_system.sshd_listener(resolved["root"], pidfile)
+    changed = idlelock_system.change_times(resolved["root"], idlelock_sshd.consulted_paths(tree))
+    changed.update(dict.fromkeys(writing, time.time_ns()))
+    return idlelock_sshd.reload_status(resolved["sshd"]["config"], pidfile, listener, changed)
 
 
 def override_blocks(tree):
@@ -99,7 +120,8 @@ def match_facts(resolved, tree):
     database = accounts(root) if blocks else ([], [])
     facts = []
     for match, sets in blocks.items():
-        entry = {"match": match.describe(), "source": match.source, "sets": sets}
+        entry = {"match": match.describe(), "source": match.source, "sets": sets,
+                 "exemption": idlelock_sshd.is_own(match)}
         connection, reason = idlelock_match.connection_for(match.args, *database)
         if connection is not None:
             entry["connection"] = connection
@@ -111,6 +133,41 @@ def match_facts(resolved, tree):
             entry["reason"] = reason
         facts.append(entry)
     return facts
+
+
+# Members whose exemption is proven one by one; past this many, a group (an
+# LDAP group of thousands) is proven for its first members in sorted order.
+MAX_PROVEN_MEMBERS = 20
+
+
+def prove_exemption(resolved, config, exemption):
+    """
+    Prove idlelock's ``Match Group`` exemption member by member: ``sshd -T -C
+    user=<member>`` on ``config`` (in-root path, e.g. a staged candidate) must
+    give each member the block's ChannelTimeout.
+
+    Returns ``(proven members, problems)``; a problem names the member and what
+    sshd gives it, or a group without members to prove it with.
+    """
+    root, binary = resolved["root"], resolved["sshd"]["binary"]
+    users, groups = accounts(root)
+    want = idlelock_sshd.normalize("ChannelTimeout", exemption["ChannelTimeout"])
+    proven, problems = [], []
+    for group in resolved["exempt_groups"]:
+        members = idlelock_match.group_members(group, users, groups)
+        if not members:
+            problems.append(f"group {group} has no member in this host's account database, "
+                            "so its exemption in sshd is not proven")
+        for member in members[:MAX_PROVEN_MEMBERS]:
+            connection = dict(idlelock_match.DEFAULT_CONNECTION, user=member)
+            got = idlelock_system.sshd_effective(binary, config, root, connection).get(
+                "channeltimeout")
+            if got == want:
+                proven.append(member)
+            else:
+                problems.append(f"{member} (group {group}) would get ChannelTimeout {got!r}, "
+                                f"not {want!r}")
+    return sorted(set(proven)), problems
 
 
 # ---------------------------------------------------------------- shells
@@ -383,6 +440,7 @@ def audit_facts(resolved, version, logind):
             winners = tree.winners(MANAGED)
             facts["sshd"] = {"effective": effective,
                              "sources": {k: d.source for k, d in winners.items()}}
+            facts["reload"] = reload_facts(resolved, tree, effective)
             facts["matches"] = match_facts(resolved, tree)
     report = shell_report(resolved)
     if report.get("error"):

@@ -101,6 +101,20 @@ def _parse_match(args):
     return criteria, None
 
 
+def group_members(patterns, users, groups):
+    """
+    Accounts in any group that ``patterns`` (a Match Group pattern list) names,
+    as sshd counts them: listed members and users whose primary group it is.
+    ``users`` and ``groups`` as for :func:`connection_for`; sorted.
+    """
+    named = [(gid, members) for name, gid, members in groups
+             if pattern_list_matches(name, patterns)]
+    gids = {gid for gid, _ in named}
+    found = {member for _, members in named for member in members}
+    found |= {name for name, gid in users if gid in gids}
+    return sorted(found)
+
+
 def connection_for(args, users, groups):
     """
     A ``sshd -T -C`` connection that the Match block ``args`` applies to.
@@ -123,11 +137,8 @@ def connection_for(args, users, groups):
         "rdomain": lambda v: pattern_list_matches(v, criteria["rdomain"]),
     }
     if "group" in criteria:
-        gids = {gid for name, gid, _ in groups if pattern_list_matches(name, criteria["group"])}
-        members = {m for name, _, mem in groups
-                   if pattern_list_matches(name, criteria["group"]) for m in mem}
-        members |= {name for name, gid in users if gid in gids}
-        pool = sorted(m for m in members if "user" not in criteria or checks["user"](m))
+        pool = [m for m in group_members(criteria["group"], users, groups)
+                if "user" not in criteria or checks["user"](m)]
         if not pool:
             wanted = f"Group {criteria['group']}" + (
                 f" and User {criteria['user']}" if "user" in criteria else "")

@@ -28,6 +28,9 @@ V_COUNTMAX_ZERO_DISABLES = (8, 2)
 V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
 V_GLOBAL_CHANNEL_TYPE = (9, 7)
+# sshd applies a ChannelTimeout set inside Match to the session: upstream 10.5p1
+# (openssh-portable commit caa6d7d19, docs/how-idle-sessions-end.md). Measured by tests/matrix on real sessions:
+# 10.0p2 and 10.3p1 parse it, report it in `sshd -T -C` and ignore it; 10.6p1 applies it.
 V_CHANNEL_TIMEOUT_IN_MATCH = (10, 5)
 
 # The schedule interval: each unit in seconds. Salt's scheduler adds them up.
@@ -217,14 +220,15 @@ def _profiles(value):
                           "from the resolved policy")
         if not isinstance(thresholds, dict):
             raise Invalid(f"{accepted}; {name!r} is not a mapping")
-        for key, limit in thresholds.items():
+        for key in thresholds:
             if key not in PROFILE_KEYS:
                 raise Invalid(
                     f"{accepted}; unknown threshold {name}:{key}, known: "
                     + ", ".join(sorted(PROFILE_KEYS))
                 )
-            PROFILE_KEYS[key](limit)
-    return value
+    # The canonical values ("5m" -> 300), as every other key is resolved.
+    return {name: {key: PROFILE_KEYS[key](limit) for key, limit in thresholds.items()}
+            for name, thresholds in value.items()}
 
 
 # Thresholds a profile may set. ``timeout_max`` also bounds the idle logout
@@ -252,6 +256,7 @@ AUDIT_CHECKS = (
     "tmout_conflict",
     "stop_idle_session_sec",
     "idle_logout",
+    "reload",
 )
 # ``profile=policy`` in idlelock.audit: thresholds derived from the resolved policy.
 POLICY_PROFILE = "policy"
@@ -304,11 +309,11 @@ def _scanner(value):
     for rule, limits in value.items():
         if rule not in SCANNER_RULES or not isinstance(limits, dict) or not limits:
             raise Invalid(f"{accepted}; bad entry {rule!r}")
-        for key, limit in limits.items():
+        for key in limits:
             if key not in SCANNER_RULES[rule]:
                 raise Invalid(f"{accepted}; {rule} takes " + ", ".join(SCANNER_RULES[rule]))
-            THRESHOLD_KEYS[key](limit)
-    return value
+    return {rule: {key: THRESHOLD_KEYS[key](limit) for key, limit in limits.items()}
+            for rule, limits in value.items()}
 
 
 def _profile_defaults(value):
@@ -317,10 +322,10 @@ def _profile_defaults(value):
     if not isinstance(value, dict) or set(value) - set(PROFILE_DEFAULT_SECTIONS):
         raise Invalid(accepted)
     errors = []
-    _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
+    clean = _validate(value, {section: SCHEMA[section] for section in value}, "defaults", errors)
     if errors:
         raise Invalid(f"{accepted}; " + "; ".join(errors))
-    return value
+    return clean
 
 
 PROFILE_KEYS = dict(THRESHOLD_KEYS, rules=_rules, scanner=_scanner, defaults=_profile_defaults)
@@ -334,6 +339,9 @@ SCHEMA = {
     # run whose inputs are unchanged (see idlelock_record); 0: prove every run.
     "proof_max_age": _seconds(0),
     "profiles": _profiles,
+    # Groups exempt from idle logout, for every mechanism that can honour it:
+    # the shell guard, and sshd's Match Group where ChannelTimeout works in Match.
+    "exempt_groups": _group_list,
     "sshd": {
         "enabled": _boolean,
         "client_alive_interval": _keyword(_seconds(0)),
@@ -355,7 +363,7 @@ SCHEMA = {
         "readonly": _boolean,
         "profile_file": _abs_path,
         "csh_file": _abs_path,
-        "exempt_groups": _group_list,
+        "exempt_groups": _group_list,  # alias of the top-level exempt_groups
         "takeover": _boolean,
         "form": _pattern(re.compile(r"^(?:posix|declare)$"), "posix or declare"),
         "zsh_file": _optional_path,
@@ -491,6 +499,47 @@ def _resolve_sshd(sshd, timeout, version, errors, warnings, interval_limits=()):
         )
 
 
+def _resolve_exempt_groups(policy, clean, errors):
+    """
+    The one ``exempt_groups`` list, from the top-level key or its alias
+    ``shell:exempt_groups``; the resolved policy carries it under both names
+    (the shell side reads ``shell:exempt_groups``).
+    """
+    given = clean.get("exempt_groups")
+    alias = clean.get("shell", {}).get("exempt_groups") if isinstance(clean.get("shell"), dict) \
+        else None
+    if given is not None and alias is not None and given != alias:
+        errors.append(
+            f"idlelock:shell:exempt_groups: {_show(alias)} is not accepted next to "
+            f"idlelock:exempt_groups {_show(given)}; it is an alias of that list: set one"
+        )
+    groups = given if given is not None else alias
+    if groups is None:
+        groups = policy.get("exempt_groups", policy["shell"].get("exempt_groups", []))
+    policy["exempt_groups"] = list(groups)
+    policy["shell"]["exempt_groups"] = list(groups)
+
+
+def _resolve_sshd_exemption(policy, version, warnings):
+    """
+    Whether sshd itself exempts ``exempt_groups`` from ChannelTimeout
+    (``sshd:exempt``), and the warning when it cannot although it closes
+    idle sessions.
+    """
+    sshd, groups = policy["sshd"], policy["exempt_groups"]
+    closes = _closes_idle_sessions(sshd.get("channel_timeout"))
+    in_match = version_at_least(version, V_CHANNEL_TIMEOUT_IN_MATCH)
+    sshd["exempt"] = bool(groups) and closes and in_match
+    if groups and closes and not in_match:
+        shown = "unknown" if version is None else ".".join(map(str, version[:2]))
+        warnings.append(
+            f"OpenSSH {shown} ignores ChannelTimeout in Match (applied from 10.5), so sshd "
+            f"cannot exempt exempt_groups ({', '.join(groups)}): their idle SSH sessions "
+            f"close after {policy['timeout']} s like everyone's, and the shell guard is "
+            "the only exemption"
+        )
+
+
 def _resolve_schedule(schedule, given, errors):
     """An interval given in any unit replaces the default interval as a whole."""
     given = given if isinstance(given, dict) else {}
@@ -596,6 +645,15 @@ def resolve(raw, defaults, version=None, judge_profile=True):
     """
     errors, warnings = [], []
     clean = _validate(raw or {}, SCHEMA, "idlelock", errors)
+    built_in = sorted(set(clean.get("profiles", {})) & set(defaults.get("profiles", {})))
+    if built_in:
+        # A pillar that redefined cis would make every report labelled CIS judge
+        # against the site's thresholds instead.
+        errors.append(f"idlelock:profiles: {', '.join(map(repr, built_in))} is built in and "
+                      "cannot be redefined; give a site profile its own name "
+                      "(e.g. cis-site) and set profile: to it")
+        clean["profiles"] = {name: limits for name, limits in clean["profiles"].items()
+                             if name not in built_in}
     # A compliance profile's own defaults (e.g. the benchmark's ClientAliveCountMax)
     # sit between defaults.yaml and pillar: a site's explicit value still wins.
     chosen = merge(defaults, clean).get("profiles", {}).get(
@@ -612,9 +670,11 @@ def resolve(raw, defaults, version=None, judge_profile=True):
         policy["shell"]["tmout"] = min([timeout] + _limits(chosen, "tmout_max"))
     if policy["logind"]["stop_idle_session_sec"] == AUTO:
         policy["logind"]["stop_idle_session_sec"] = timeout
+    _resolve_exempt_groups(policy, clean, errors)
     if policy["sshd"]["enabled"]:
         _resolve_sshd(policy["sshd"], timeout, version, errors, warnings,
                       _limits(chosen, "client_alive_interval_max"))
+        _resolve_sshd_exemption(policy, version, warnings)
     _resolve_schedule(policy["schedule"], clean.get("schedule"), errors)
     if judge_profile and not errors and policy["profile"] in profiles:
         _check_profile(policy, profiles[policy["profile"]], errors)

@@ -12,6 +12,7 @@ The sshd rules this follows (docs/how-idle-sessions-end.md §1):
   the file it is in (a Match in an included file ends with that file).
 """
 
+import datetime
 import fnmatch
 import posixpath
 import re
@@ -26,6 +27,11 @@ DISABLED_MARK = "# idlelock disabled: "
 BLOCK_BEGIN = "# BEGIN idlelock (managed by Salt; local edits are overwritten)"
 BLOCK_END = "# END idlelock"
 HEADER = "# Managed by Salt (idlelock): idle SSH session timeouts. Local edits are overwritten.\n"
+EXEMPT_COMMENT = ("# exempt_groups: no idle session timeout for members. Last in this file:\n"
+                  "# a Match block in an included file ends with that file.\n")
+# ChannelTimeout types that can match an interactive session's channel label
+# (session:shell, session:command, ...): what an exempt member must not get.
+_SESSION_TYPE_RE = re.compile(r"session(?::.*)?|\*")
 
 _LINE_RE = re.compile(r"^\s*([^\s=]+)(?:\s*=\s*|\s+|$)(.*)$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -117,16 +123,35 @@ def tokenize(line):
     return found.group(1).lower(), tuple(args)
 
 
+# What ``sshd -T`` reads besides the configuration: the host keys and
+# certificates (sshd(8) refuses to start without a loadable host key: "no
+# hostkeys available"), its defaults when no HostKey is set, and the account
+# database (the privilege-separation user).
+_KEY_KEYWORDS = ("hostkey", "hostcertificate")
+DEFAULT_HOST_KEYS = tuple(f"{SSHDIR}/ssh_host_{kind}_key" for kind in ("rsa", "ecdsa", "ed25519"))
+ACCOUNTS = ("/etc/passwd", "/etc/group")
+
+
 def inputs(tree):
     """
-    Every path whose change can change what sshd reads for ``tree``: its files,
-    and the directories its Include globs expand (a new drop-in changes only its
-    directory).
+    Every path whose change can change what ``sshd -T`` answers for ``tree``:
+    its files, the directories its Include globs expand (a new drop-in changes
+    only its directory), the host keys and certificates it loads, and the
+    account database.
     """
     globbed = {posixpath.dirname(include_path(arg))
                for directive in tree.directives if directive.keyword == "include"
                for arg in directive.args}
-    return list(tree.texts) + sorted(globbed - set(tree.texts))
+    keys = [include_path(arg) for directive in tree.directives
+            if directive.keyword in _KEY_KEYWORDS and directive.match is None
+            for arg in directive.args[:1]]
+    host_keys = [include_path(arg) for directive in tree.directives
+                 if directive.keyword == "hostkey" for arg in directive.args[:1]]
+    if not host_keys:
+        keys += DEFAULT_HOST_KEYS
+    extra = sorted(globbed - set(tree.texts)) + keys + \
+        [f"{key}.pub" for key in host_keys or DEFAULT_HOST_KEYS] + list(ACCOUNTS)
+    return list(tree.texts) + list(dict.fromkeys(p for p in extra if p not in tree.texts))
 
 
 def include_path(pattern):
@@ -189,6 +214,33 @@ def host_keys(tree):
 
 
 # ---------------------------------------------------------------- values
+def read_effective(output):
+    """
+    ``sshd -T`` output as ``{keyword: value}``, keywords in lower case.
+
+    The one reader of sshd's effective configuration: the state, ``get``,
+    ``audit`` and the grain all read it through here. sshd compares keywords
+    case-insensitively, and the case it prints them in is not stable across
+    releases: up to 10.3p1 ``-T`` prints ``clientaliveinterval 300``, 10.6p1
+    prints ``ClientAliveInterval 300`` (both measured by tests/matrix). Keys
+    are folded to lower case, as sshd folds keywords when it parses them. A
+    keyword printed on several lines (``hostkey``, ``listenaddress``) keeps its
+    first value. Lines are split on ``\n`` only, as sshd writes them.
+
+    ``ChannelTimeout none`` and an unset ChannelTimeout are one setting: 9.2p1
+    prints no line for either, 10.0p2, 10.3p1 and 10.6p1 print ``none`` (measured
+    by tests/matrix); the reader gives no ``channeltimeout`` key, as 9.2 does.
+    """
+    values = {}
+    for line in output.split("\n"):
+        keyword, _, value = line.strip().partition(" ")
+        if keyword:
+            values.setdefault(keyword.lower(), value.strip())
+    if values.get("channeltimeout", "").lower() == "none":
+        del values["channeltimeout"]
+    return values
+
+
 def normalize(keyword, value):
     """
     A value in the form ``sshd -T`` prints it, or ``None`` when sshd prints none.
@@ -286,11 +338,52 @@ class Plan:
     texts: dict  # path -> new text, only files whose text changes
     disabled: list  # foreign Directives that would beat ours, commented out
     tree: Tree  # the candidate configuration as sshd would read it
+    exemption: "dict | None" = None  # {match, ChannelTimeout} of the block written, if any
 
 
-def render_dropin(directives):
-    """The drop-in file idlelock owns."""
-    return HEADER + "".join(f"{keyword} {value}\n" for keyword, value in directives.items())
+def exempt_channel_timeout(value):
+    """
+    The ChannelTimeout an exempt group gets: ``value`` (what idlelock sets
+    globally, site entries included) without the entries that can close an
+    interactive session, or ``session:*=0`` (no timeout) when nothing is left.
+
+    Never ``none``: 10.6p1 accepts ``ChannelTimeout none`` inside Match (``-t``
+    and ``-T -C`` too), then ends every matching session as it opens
+    ("server_process_channel_timeouts: internal error: bad timeout none",
+    measured by tests/matrix/test_idle_sessions.py).
+    """
+    kept = [entry for entry in value.split()
+            if not _SESSION_TYPE_RE.fullmatch(entry.partition("=")[0])]
+    return " ".join(kept) or "session:*=0"
+
+
+def exemption_block(directives, exempt_groups):
+    """
+    ``{"match": "Group a,b", "ChannelTimeout": value}`` for the Match block that
+    exempts ``exempt_groups``, or ``None`` when idlelock sets no ChannelTimeout.
+    """
+    channel = directives.get("ChannelTimeout")
+    if not exempt_groups or channel is None or channel == "none":
+        return None
+    return {"match": "Group " + ",".join(exempt_groups),
+            "ChannelTimeout": exempt_channel_timeout(channel)}
+
+
+def render_dropin(directives, exemption=None):
+    """
+    The drop-in file idlelock owns; ``exemption`` (:func:`exemption_block`)
+    ends it with a Match block, which sshd closes at the end of the file.
+    """
+    text = HEADER + "".join(f"{keyword} {value}\n" for keyword, value in directives.items())
+    if exemption:
+        text += (f"{EXEMPT_COMMENT}Match {exemption['match']}\n"
+                 f"    ChannelTimeout {exemption['ChannelTimeout']}\n")
+    return text
+
+
+def is_own(directive):
+    """True for a line of idlelock's own drop-in (its exemption block included)."""
+    return posixpath.basename(directive.path) == DROPIN_NAME
 
 
 def _render_block(directives):
@@ -361,7 +454,7 @@ def overlay(read, expand, texts):
 LAYOUTS = ("dropin", "main")
 
 
-def plan(tree, directives, read, expand, layout="dropin"):
+def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
     """
     Plan the edits that make ``directives`` effective in ``tree``.
 
@@ -378,17 +471,24 @@ def plan(tree, directives, read, expand, layout="dropin"):
     file, before any Include, and *every* foreign global line for a managed
     keyword commented out, also those that lose anyway. idlelock's own drop-in
     from the other layout is removed. Match blocks are never edited.
+
+    ``exempt_groups`` get a ``Match Group`` block at the end of the drop-in
+    (``Plan.exemption``). A block at the top of the main file gets none: a
+    Match there would capture every line after it, and one appended at the end
+    of the file would capture whatever anyone appends later.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}")
     target = dropin_target(tree)
     texts = {}
+    exemption = None
     if layout == "main" and target:
         if target in tree.texts:
             texts[target] = None  # ours (it holds nothing else): the block replaces it
         target = None
     if target:
-        texts[target] = render_dropin(directives)
+        exemption = exemption_block(directives, exempt_groups)
+        texts[target] = render_dropin(directives, exemption)
         stripped = _strip_block(tree.texts[tree.main])
         if stripped != tree.texts[tree.main]:
             texts[tree.main] = stripped
@@ -417,7 +517,8 @@ def plan(tree, directives, read, expand, layout="dropin"):
                if tree.texts.get(path) != text and (text is not None or path in tree.texts)}
     if target not in tree.texts and target not in changed:
         changed[target] = texts[target]
-    return Plan(target=target, texts=changed, disabled=disabled, tree=candidate)
+    return Plan(target=target, texts=changed, disabled=disabled, tree=candidate,
+                exemption=exemption)
 
 
 def _foreign_lines(tree, directives, target):
@@ -476,3 +577,144 @@ def unstage_message(message, staged_paths):
     for staged, original in staged_paths.items():
         message = message.replace(staged, original)
     return message
+
+
+# ---------------------------------------------------------------- the running listener
+# sshd reads its configuration when it starts and again when SIGHUP makes it
+# re-execute itself (same PID); each time it then rewrites its PID file. So a
+# file sshd reads that changed after the PID file was written has not been
+# loaded by the running listener: a pending reload.
+DEFAULT_CONFIG = posixpath.join(SSHDIR, "sshd_config")  # sshd's compiled-in -f
+_OPTIONS_WITH_ARGUMENT = frozenset("CEbcfghkopu")  # sshd.c getopt: "C:E:b:c:f:g:h:k:o:p:u:..."
+
+
+def argv_config(argv):
+    """
+    The main configuration file an sshd started with ``argv`` reads (``-f``,
+    else the default). ``argv`` is /proc/<pid>/cmdline split at NUL: the
+    listener replaces it with its title, ``sshd: <argv joined by spaces>
+    [listener] ...``, so a single word with a space is read as that title (a
+    ``-f`` value then runs up to the next word that starts with ``-``).
+    """
+    words = list(argv)
+    title = len(words) == 1 and " " in words[0]
+    if title:
+        words = words[0].removeprefix("sshd: ").split(" [listener]", 1)[0].split(" ")
+    config, words = DEFAULT_CONFIG, words[1:]
+    while words:
+        word = words.pop(0)
+        if word == "--" or not word.startswith("-") or word == "-":
+            break
+        for index, letter in enumerate(word[1:], 1):
+            if letter in _OPTIONS_WITH_ARGUMENT:
+                value = word[index + 1:] or (words.pop(0) if words else "")
+                while title and words and not words[0].startswith("-"):
+                    value += " " + words.pop(0)
+                if letter == "f":
+                    config = value
+                break
+    return config
+
+
+def consulted_paths(tree):
+    """
+    What sshd consults to load ``tree``: every file it read, then every
+    directory an Include lists (adding or removing a drop-in changes what sshd
+    loads without changing any file it read).
+    """
+    paths = list(tree.texts)
+    for directive in tree.directives:
+        if directive.keyword != "include":
+            continue
+        # A pattern's glob-free leading directories: a glob in a directory part
+        # (/srv/ssh/*/x.conf) also matches files in directories created later.
+        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0] + "x")
+                  for arg in directive.args]
+        listed += [posixpath.dirname(path) for path in directive.included]
+        for directory in listed:
+            if directory not in paths:
+                paths.append(directory)
+    return paths
+
+
+def _when(nanoseconds):
+    """A file time (ns since the epoch) as ISO 8601 UTC, to the millisecond."""
+    moment = datetime.datetime.fromtimestamp(nanoseconds / 1e9, datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def reload_status(config, pidfile, listener, changed):
+    """
+    Has the running sshd loaded the current configuration files?
+
+    config
+        The in-root main file (``sshd:config``); a listener started with
+        another ``-f`` is not the listener of this configuration.
+    pidfile
+        ``sshd -T``'s ``pidfile`` value.
+    listener
+        ``idlelock_system.sshd_listener(root, pidfile)``: ``None`` when there
+        is no PID file, else ``{pid, written (ns), alive, exe, argv}``.
+    changed
+        ``{in-root path: change time (ns) or None}`` of ``consulted_paths``.
+
+    Returns ``{pending, pidfile, summary}``, ``pending`` being True (a file
+    changed after the listener loaded its configuration: ``pid``, ``loaded``
+    and ``changed`` ``[{path, at}]`` say which and when), False (loaded, or no
+    sshd runs this configuration: the next one to start loads the files) or
+    None (idlelock cannot tell).
+    """
+    status = {"pidfile": pidfile}
+    if pidfile in (None, "", "none"):
+        return dict(status, pending=None, summary=(
+            "PidFile none: idlelock cannot tell whether the running sshd loaded the "
+            "current files"))
+    if listener is None:
+        return dict(status, pending=False, summary=(
+            f"no sshd is running ({pidfile} does not exist): the next one started loads "
+            "the current files"))
+    pid = listener.get("pid")
+    if pid is None:
+        problem = f"cannot read it: {listener['error']}" if listener.get("error") else "it holds no PID"
+        return dict(status, pending=None, summary=(
+            f"idlelock cannot tell whether the running sshd loaded the current files: "
+            f"{pidfile}: {problem}"))
+    exe = (listener.get("exe") or "").removesuffix(" (deleted)")
+    if not listener.get("alive") or not posixpath.basename(exe).startswith("sshd"):
+        what = "has exited" if not listener.get("alive") else f"is {exe or 'not sshd'}"
+        return dict(status, pending=False, summary=(
+            f"no sshd is running: PID {pid} from {pidfile} {what} (a stale PID file)"))
+    reads = argv_config(listener.get("argv") or [])
+    if posixpath.normpath(reads) != posixpath.normpath(config):
+        return dict(status, pending=False, pid=pid, summary=(
+            f"no running sshd reads {config}: the sshd with PID {pid} reads {reads}"))
+    loaded = listener["written"]
+    newer = sorted((at, path) for path, at in changed.items() if at is not None and at > loaded)
+    status.update(pid=pid, loaded=_when(loaded),
+                  changed=[{"path": path, "at": _when(at)} for at, path in newer])
+    if not newer:
+        return dict(status, pending=False, summary=(
+            f"the running sshd (PID {pid}) loaded the current files at {status['loaded']}"))
+    return dict(status, pending=True, summary=(
+        f"pending reload: the running sshd (PID {pid}) loaded its configuration at "
+        f"{status['loaded']}; changed since: "
+        + ", ".join(f"{entry['path']} at {entry['at']}" for entry in status["changed"])))
+
+
+def reload_note(status, manage_service):
+    """
+    ``(note, warning)`` for the ``idlelock.sshd`` state: what its comment adds
+    about the running listener (``reload_status``, or None off the running
+    system), and the warning when the files are not, or not provably, in force.
+    Both are empty when the listener has loaded the files or none runs.
+    """
+    if status is None or status["pending"] is False:
+        return "", None
+    if status["pending"] is None:
+        return f"; {status['summary']}", status["summary"]
+    if manage_service:
+        return (f"; {status['summary']}; the sshd service reload that watches this state "
+                "loads them"), None
+    warning = (f"{status['summary']}. sshd:manage_service is false, so idlelock does not "
+               "reload sshd: new connections keep the old values until sshd is reloaded")
+    return f"; {warning}", warning

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 import idlelock_record
+import idlelock_sshd
 
 PROBE_TIMEOUT = 30
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
@@ -112,19 +113,23 @@ def run_sshd(binary, args, root="/"):
 # Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
 _MAX_PROBES = 64
-_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0})
+_RECORD = globals().get("_RECORD", {"path": None, "max_age": 0, "write": False})
+_UNRECORDED = globals().get("_UNRECORDED", set())  # answers probed while not writing
 
 
-def remember_probes(path, max_age):
+def remember_probes(path, max_age, write=True):
     """
     Keep probe answers in the file ``path`` for ``max_age`` seconds, across runs.
 
     ``path=None`` or ``max_age=0``: answers live for this process only (a full
-    proof on every run).
+    proof on every run). ``write=False`` reads the record but adds nothing to it:
+    rendering the formula changes nothing on the minion; the state run that
+    follows records what rendering probed.
     """
     if _RECORD["path"] and not (path and max_age):
         _PROBES.clear()  # a live proof from here on: forget answers the record gave
-    _RECORD.update(path=path if max_age else None, max_age=max_age)
+        _UNRECORDED.clear()
+    _RECORD.update(path=path if max_age else None, max_age=max_age, write=write)
 
 
 def file_identity(root, paths):
@@ -148,9 +153,11 @@ def _once(key, probe, decode=lambda answer: answer):
     or from the record. ``decode`` turns a recorded (JSON) answer back into
     what ``probe`` returns. A failing probe is never recorded.
     """
-    if key in _PROBES:
-        return _PROBES[key]
     path = _RECORD["path"]
+    if key in _PROBES:
+        if path and _RECORD["write"] and key in _UNRECORDED:
+            _record(path, key, _PROBES[key])
+        return _PROBES[key]
     found, answer = (idlelock_record.lookup(path, key, _RECORD["max_age"]) if path
                      else (False, None))
     if found:
@@ -160,15 +167,23 @@ def _once(key, probe, decode=lambda answer: answer):
             found = False  # a record of another shape: prove afresh
     if not found:
         answer = probe()
-        if path:
-            try:
-                idlelock_record.store(path, key, answer)
-            except OSError:
-                pass  # a cache: the answer itself is right
+        if path and _RECORD["write"]:
+            _record(path, key, answer)
+        elif path:
+            _UNRECORDED.add(key)
     if len(_PROBES) >= _MAX_PROBES:
         _PROBES.clear()
+        _UNRECORDED.clear()
     _PROBES[key] = answer
     return answer
+
+
+def _record(path, key, answer):
+    _UNRECORDED.discard(key)
+    try:
+        idlelock_record.store(path, key, answer)
+    except OSError:
+        pass  # a cache: the answer itself is right
 
 
 def sshd_version(binary, root="/"):
@@ -192,7 +207,8 @@ NO_HOST_KEYS = "no hostkeys available"
 
 def sshd_effective(binary, config, root="/", connection=None, files=(), throwaway_key=False):
     """
-    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``.
+    The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``
+    with keywords in lower case (``idlelock_sshd.read_effective``).
 
     ``connection`` (``{"user": .., "host": .., "addr": ..}``) applies the Match
     blocks for that connection. ``files``, every file of the configuration,
@@ -224,11 +240,7 @@ def sshd_effective(binary, config, root="/", connection=None, files=(), throwawa
             proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
             raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
-        values = {}
-        for line in proc.stdout.splitlines():
-            keyword, _, value = line.partition(" ")
-            values.setdefault(keyword, value)
-        return values
+        return idlelock_sshd.read_effective(proc.stdout)
 
     if not files or connection:  # -C depends on the account database too
         return probe()
@@ -632,3 +644,77 @@ def write_backups(root, paths):
 def is_dir(root, path):
     """True when the in-root ``path`` is a directory."""
     return os.path.isdir(host_path(root, path))
+
+
+# ---------------------------------------------------------------- the running sshd
+_PIDFILE_MAX = 64  # a PID and a newline; more is not a PID file
+_CMDLINE_MAX = 65536
+
+
+def _proc_text(pid, name, limit):
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
+
+
+def sshd_listener(root, pidfile):
+    """
+    What the PID file ``pidfile`` (in-root) says about a running sshd.
+
+    ``None`` when there is no such file, else ``{pid, written, alive, exe,
+    argv}``: the PID it holds (``None`` when it holds none), its mtime in ns
+    (sshd rewrites it after loading its configuration, at start and on every
+    SIGHUP), whether that process is alive (not a zombie), its executable and
+    its argv from /proc. Read without blocking and bounded: a FIFO or a huge
+    file is not a PID file.
+    """
+    try:
+        handle = os.open(host_path(root, pidfile), os.O_RDONLY | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return {"pid": None, "error": exc.strerror}
+    try:
+        info = os.fstat(handle)
+        data = os.read(handle, _PIDFILE_MAX) if stat.S_ISREG(info.st_mode) else b""
+    finally:
+        os.close(handle)
+    text = data.decode("ascii", "replace").strip()
+    pid = int(text) if text.isdigit() and 0 < int(text) < 2**22 else None
+    found = {"pid": pid, "written": info.st_mtime_ns, "alive": False, "exe": None, "argv": []}
+    if pid is None:
+        return found
+    proc_stat = _proc_text(pid, "stat", 4096)
+    try:
+        # The state letter follows the parenthesised command name; Z is a zombie.
+        found["alive"] = proc_stat is not None and proc_stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+    except IndexError:
+        found["alive"] = False
+    with contextlib.suppress(OSError):
+        found["exe"] = os.readlink(f"/proc/{pid}/exe")
+    cmdline = _proc_text(pid, "cmdline", _CMDLINE_MAX) or b""
+    found["argv"] = [word.decode("utf-8", "surrogateescape")
+                     for word in cmdline.split(b"\0")[:-1]]
+    return found
+
+
+def change_times(root, paths):
+    """
+    ``{in-root path: ns}``: when each file or directory last changed (its
+    ctime, which a write, rename, chmod or ``touch -d`` all move, unlike the
+    mtime that ``cp -p`` or ``rsync -t`` carry over). A symlink counts as
+    changed when the link or its target did; ``None`` for a missing path.
+    """
+    times = {}
+    for path in paths:
+        real = host_path(root, path)
+        try:
+            times[path] = os.lstat(real).st_ctime_ns
+        except OSError:
+            times[path] = None
+            continue
+        with contextlib.suppress(OSError):
+            times[path] = max(times[path], os.stat(real).st_ctime_ns)
+    return times

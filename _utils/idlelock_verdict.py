@@ -47,21 +47,35 @@ def from_audit(result, policy, when=None):
         verdict["failing"] = failing
     if unknown:
         verdict["reason"] = "; ".join(unknown)
+    pending = next((f for f in findings if f["check"] == idlelock_audit.RELOAD_CHECK
+                    and f["severity"] in idlelock_audit.BLOCKING), None)
+    if pending:
+        verdict["pending_reload"] = pending["actual"]
     return verdict
 
 
-def from_states(results, policy, when=None):
+def from_states(results, policy, reload=None, when=None):
     """
     The verdict of a formula run: ``results`` is ``{state id: state return}`` of
     the idlelock states that ran. The policy is in force when every one of them
-    succeeded.
+    succeeded and the running sshd has loaded the files they left.
+
+    ``reload``: ``idlelock_sshd.reload_status`` checked after the run's
+    service reload (None: sshd not managed, or another root). A pending reload
+    fails the verdict as the ``sshd reload`` check, as in the audit, and its
+    summary (files and times) is kept under ``pending_reload``.
     """
     failing = sorted(state_id for state_id, ret in results.items() if ret.get("result") is not True)
+    pending = bool(reload and reload["pending"])
+    if pending:
+        failing.append(idlelock_audit.RELOAD_CHECK)
     summary = {"profile": policy.get("profile"), "timeout": policy.get("timeout"),
                "environment": policy.get("environment")}
     verdict = _base("state.apply idlelock", not failing, summary, when)
     if failing:
         verdict["failing"] = failing
+    if pending:
+        verdict["pending_reload"] = reload["summary"]
     return verdict
 
 

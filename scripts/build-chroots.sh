@@ -2,7 +2,10 @@
 # Build minimal Debian chroots that carry a real OpenSSH of a given version, for
 # the version-matrix tests.
 #
-#   scripts/build-chroots.sh [suite...]        (default: bullseye trixie)
+#   scripts/build-chroots.sh [suite...]        (default: every known suite)
+#
+# A suite named <release>-backports is <release> with openssh-server installed
+# from that release's backports (apt -t), after debootstrap.
 #
 # Each chroot lands in $IDLELOCK_CHROOT_CACHE/<suite> (default
 # /var/cache/idlelock/chroots/<suite>), outside the repository. A chroot counts
@@ -16,7 +19,11 @@ STAMP=.idlelock-complete
 BUILD_TIMEOUT=${IDLELOCK_BUILD_TIMEOUT:-1800}   # seconds, per suite
 LOCK_TIMEOUT=$((BUILD_TIMEOUT + 60))            # another run may be building
 
-declare -A EXPECTED=([bullseye]=OpenSSH_8.4p1 [trixie]=OpenSSH_10.0p2)
+# suite -> the version its sshd reports (Debian's 1:10.0p1-7 reports 10.0p2). sid
+# moves: when it ships a newer OpenSSH, the build stops here and says so.
+declare -A EXPECTED=([bullseye]=OpenSSH_8.4p1 [trixie]=OpenSSH_10.0p2
+                     [trixie-backports]=OpenSSH_10.3p1 [sid]=OpenSSH_10.6p1)
+ALL_SUITES=(bullseye trixie trixie-backports sid)
 
 log() { printf '[build-chroots] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -93,11 +100,31 @@ build_suite() {
     done
     trap 'remove_tree "$tmp"' EXIT
 
-    log "$suite: debootstrap into $tmp (log: $CACHE/$suite.log)"
+    local release=${suite%-backports}
+    log "$suite: debootstrap $release into $tmp (log: $CACHE/$suite.log)"
     if ! timeout "$BUILD_TIMEOUT" debootstrap --variant=minbase --include=openssh-server \
-            "$suite" "$tmp" "$mirror" >"$CACHE/$suite.log" 2>&1; then
+            "$release" "$tmp" "$mirror" >"$CACHE/$suite.log" 2>&1; then
         tail -n 20 "$CACHE/$suite.log" >&2
         die "$suite: debootstrap failed or exceeded ${BUILD_TIMEOUT}s"
+    fi
+    # Deny service starts from any apt run in the chroot (this one, and later
+    # ones): it shares the host's network, so a package-started sshd would
+    # grab port 22.
+    printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
+    chmod 0755 "$tmp/usr/sbin/policy-rc.d"
+    if [[ $suite != "$release" ]]; then
+        log "$suite: openssh-server from $suite"
+        echo "deb $mirror $suite main" >"$tmp/etc/apt/sources.list.d/$suite.list"
+        # debootstrap leaves no resolver configuration; apt needs one only now.
+        cp -L /etc/resolv.conf "$tmp/etc/resolv.conf"
+        if ! timeout "$BUILD_TIMEOUT" chroot "$tmp" env DEBIAN_FRONTEND=noninteractive \
+                sh -c "apt-get update && apt-get install -y -t $suite openssh-server" \
+                >>"$CACHE/$suite.log" 2>&1; then
+            tail -n 20 "$CACHE/$suite.log" >&2
+            die "$suite: apt-get install -t $suite openssh-server failed"
+        fi
+        rm -f "$tmp/etc/resolv.conf"
+        chroot "$tmp" apt-get clean
     fi
 
     # The sshd privilege-separation dir is normally a systemd RuntimeDirectory.
@@ -106,10 +133,6 @@ build_suite() {
     # debootstrap swaps in a fake start-stop-daemon (and a policy-rc.d) while
     # configuring; a leftover fake means its cleanup did not run.
     [[ ! -e $tmp/sbin/start-stop-daemon.REAL ]] || die "$suite: fake start-stop-daemon left behind"
-    # Deliberately deny service starts from any later apt run in the chroot: it
-    # shares the host's network, so a package-started sshd would grab port 22.
-    printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
-    chmod 0755 "$tmp/usr/sbin/policy-rc.d"
 
     pids=$(procs_rooted_in "$tmp")
     if [[ -n $pids ]]; then
@@ -123,7 +146,8 @@ build_suite() {
     fi
 
     got=$(sshd_version "$tmp")
-    [[ $got == "$want" ]] || die "$suite: expected $want, chroot sshd reports '${got:-nothing}'"
+    [[ $got == "$want" ]] || die "$suite: expected $want, chroot sshd reports '${got:-nothing}'" \
+        "(the archive moved on: update EXPECTED here and VERSIONS in tests/support/chroots.py)"
     printf 'suite=%s\nversion=%s\nbuilt=%s\nseconds=%s\n' \
         "$suite" "$got" "$(date -u +%FT%TZ)" "$((SECONDS - start))" >"$tmp/$STAMP"
 
@@ -137,7 +161,7 @@ main() {
     [[ $EUID -eq 0 ]] || die "must run as root (debootstrap and chroot)"
     command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install -y debootstrap"
     local suites=("$@") suite mirror="" failed=0
-    ((${#suites[@]})) || suites=(bullseye trixie)
+    ((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
     for suite in "${suites[@]}"; do
         [[ -n ${EXPECTED[$suite]:-} ]] || die "unknown suite '$suite' (known: ${!EXPECTED[*]})"
     done

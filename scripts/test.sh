@@ -33,5 +33,5 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
 "$venv/bin/pip" check >/dev/null
 
-scripts/build-chroots.sh   # OpenSSH 8.4 and 10.0 for tests/matrix; cached, ~1 min when cold
+scripts/build-chroots.sh   # OpenSSH 8.4, 10.0, 10.3, 10.6 for tests/matrix, in parallel; cached (cold: 2-9 min)
 exec "$venv/bin/python" -m pytest "$@"

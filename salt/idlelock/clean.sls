@@ -12,8 +12,10 @@ idlelock-sshd-clean:
     - name: {{ idlelock.sshd.config }}
 {%- if idlelock.sshd.manage_service %}
 
-{#- As in sshd.sls: a socket-activated sshd (systemd asked at run time) is
-    not reloaded; it reads the configuration per connection. #}
+{#- As in sshd.sls: where ssh.socket is enabled (systemd asked at run time)
+    ssh.service is never started; the daemon the socket started at the first
+    connection keeps what it loaded, so it is reloaded only while it runs. #}
+
 idlelock-sshd-clean-reload:
   service.running:
     - name: {{ idlelock.sshd.service }}
@@ -26,6 +28,22 @@ idlelock-sshd-clean-reload:
 {%-   endif %}
     - watch:
       - idlelock: idlelock-sshd-clean
+{%-   if idlelock.sshd.socket %}
+
+idlelock-sshd-clean-socket-reload:
+  module.run:
+    - service.reload:
+      - name: {{ idlelock.sshd.service }}
+    - onlyif:
+      - fun: service.enabled
+        args:
+          - {{ idlelock.sshd.socket }}
+      - fun: service.status
+        args:
+          - {{ idlelock.sshd.service }}
+    - onchanges:
+      - idlelock: idlelock-sshd-clean
+{%-   endif %}
 {%- endif %}
 
 idlelock-shell-clean:

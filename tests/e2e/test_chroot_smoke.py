@@ -3,6 +3,7 @@ version-specific config semantics, and a real login from the host's ssh client."
 
 import subprocess
 
+import idlelock_sshd
 import pytest
 
 from tests.support.chroots import (
@@ -30,7 +31,8 @@ def test_sshd_T_prints_effective_config(openssh_chroot):
     config = write_test_config(openssh_chroot.root)
     proc = sshd_in(openssh_chroot.root, "-T", "-f", config)
     assert proc.returncode == 0, proc.stderr
-    assert "usepam no" in proc.stdout.splitlines()
+    # 10.6 prints "UsePAM no", earlier versions "usepam no": sshd's keywords have no case.
+    assert idlelock_sshd.read_effective(proc.stdout)["usepam"] == "no"
 
 
 def test_channel_timeout_support_follows_version(openssh_chroot):

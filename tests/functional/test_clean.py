@@ -388,6 +388,12 @@ def test_clean_sls_reloads_sshd_on_change_only_and_restarts_nothing_else(tmp_pat
     reload = services["idlelock-sshd-clean-reload"]
     assert {"name": "ssh"} in reload and {"reload": True} in reload
     assert {"watch": [{"idlelock": "idlelock-sshd-clean"}]} in reload
+    # The socket-activated sshd (decided at run time): reloaded only while it runs.
+    socket = shown["idlelock-sshd-clean-socket-reload"]["module"]
+    assert {"service.reload": [{"name": "ssh"}]} in socket
+    assert {"onlyif": [{"fun": "service.enabled", "args": ["ssh.socket"]},
+                       {"fun": "service.status", "args": ["ssh"]}]} in socket
+    assert {"onchanges": [{"idlelock": "idlelock-sshd-clean"}]} in socket
     for sid in ("idlelock-shell-clean", "idlelock-logind-clean", "idlelock-schedule-clean"):
         assert {"require": [{"idlelock": "idlelock-sshd-clean"}]} in next(
             iter(value for key, value in shown[sid].items() if not key.startswith("__")))

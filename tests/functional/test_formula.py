@@ -48,7 +48,8 @@ def test_sls_and_policy_agree(sandbox):
     values = effective(str(sandbox / "etc-ssh" / "sshd_config"))
     assert values["channeltimeout"] == " ".join(policy["sshd"]["channel_timeout"]) == "session:*=42"
     assert values["clientaliveinterval"] == str(policy["sshd"]["client_alive_interval"]) == "42"
-    assert values["clientalivecountmax"] == str(policy["sshd"]["client_alive_count_max"]) == "1"
+    # The CIS benchmark's remediation value, which the cis profile defaults to.
+    assert values["clientalivecountmax"] == str(policy["sshd"]["client_alive_count_max"]) == "3"
     assert values["unusedconnectiontimeout"] == str(policy["sshd"]["unused_connection_timeout"])
 
     again = minion.call("state.apply", "idlelock")
@@ -75,19 +76,68 @@ def test_manage_service_false_skips_the_service(sandbox):
     assert list(shown) == ["idlelock-sshd"]
 
 
-def test_socket_activated_sshd_is_neither_enabled_nor_reloaded(sandbox):
-    """Ubuntu >= 22.10: ssh.socket starts sshd per connection; enabling ssh.service breaks port 22."""
-    fake_systemd = REPO / "tests" / "support" / "fake_service"
-    minion_config = {
-        "module_dirs": [str(REPO), str(fake_systemd)],
-        "grains": {"init": "systemd", "os_family": "Debian"},
+FAKE_SERVICE = REPO / "tests" / "support" / "fake_service"
+# Grains per platform, and whether systemd socket-activates sshd there (the
+# stand-in service manager answers service.enabled ssh.socket).
+PLATFORMS = {
+    "Debian 12": ({"os_family": "Debian", "os": "Debian", "osrelease": "12"}, False),
+    "Ubuntu 24.04": ({"os_family": "Debian", "os": "Ubuntu", "osrelease": "24.04"}, True),
+    "Ubuntu 22.04": ({"os_family": "Debian", "os": "Ubuntu", "osrelease": "22.04"}, False),
+    "Rocky 9": ({"os_family": "RedHat", "os": "Rocky", "osrelease": "9.4"}, False),
+}
+
+
+def platform_minion(sandbox, platform, **sshd):
+    grains, socket = PLATFORMS[platform]
+    service = "sshd" if grains["os_family"] == "RedHat" else "ssh"
+    config = {
+        "module_dirs": [str(REPO), str(FAKE_SERVICE)],
+        "grains": dict(grains, init="systemd"),
         "idlelock_test_services": {
-            "ssh": {"pidfile": str(sandbox / "ssh.pid"), "enabled": False},
-            "ssh.socket": {"pidfile": str(sandbox / "ssh-socket.pid"), "enabled": True},
+            service: {"pidfile": str(sandbox / "sshd.pid"), "enabled": not socket},
+            f"{service}.socket": {"pidfile": str(sandbox / "socket.pid"), "enabled": socket},
         },
     }
-    pillar = sandbox_pillar(sandbox, sshd={"manage_service": True})
-    minion = LocalMinion(sandbox / "minion", pillar, minion_config)
+    pillar = sandbox_pillar(sandbox, sshd=dict({"manage_service": True}, **sshd))
+    return LocalMinion(sandbox / "minion", pillar, config), service
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_rendered_sshd_sls_per_platform(sandbox, platform):
+    """
+    Rendering asks no service manager, so every platform gets the same three
+    service states, decided when they run: enable and reload ssh.service unless
+    its socket unit is enabled (Ubuntu >= 22.10: enabling ssh.service there
+    breaks port 22, and service.running would start it), else reload it only
+    while it runs; every reload only when the sshd state changed something.
+    """
+    minion, service = platform_minion(sandbox, platform)
+    shown = minion.call("state.show_sls", "idlelock.sshd")
+    socket_enabled = {"fun": "service.enabled", "args": [f"{service}.socket"]}
+
+    assert sorted(shown) == ["idlelock-sshd", "idlelock-sshd-service-enabled",
+                             "idlelock-sshd-service-reload", "idlelock-sshd-socket-reload"]
+    enable = shown["idlelock-sshd-service-enabled"]["service"]
+    running = shown["idlelock-sshd-service-reload"]["service"]
+    assert {"name": service} in enable and {"unless": [socket_enabled]} in enable
+    assert {"name": service} in running and {"reload": True} in running
+    assert {"unless": [socket_enabled]} in running
+    assert {"watch": [{"idlelock": "idlelock-sshd"}]} in running
+    socket = shown["idlelock-sshd-socket-reload"]["module"]
+    assert "run" in socket and {"service.reload": [{"name": service}]} in socket
+    assert {"onlyif": [socket_enabled, {"fun": "service.status", "args": [service]}]} in socket
+    assert {"onchanges": [{"idlelock": "idlelock-sshd"}]} in socket
+    assert not list(sandbox.glob("*.calls")), "rendering asked the service manager"
+
+
+def test_socket_activated_sshd_is_reloaded_only_while_it_runs(sandbox):
+    """
+    Ubuntu >= 22.10 with ssh.service inactive (nobody logged in since boot): a
+    change enables nothing, starts nothing and reloads nothing. (A running one
+    is reloaded: tests/e2e/test_sshd_pending_reload.py, with a real sshd.)
+    """
+    minion, service = platform_minion(sandbox, "Ubuntu 24.04", client_alive_count_max=1)
+    calls = sandbox / "sshd.pid.calls"
 
     ran = states_by_id(minion.call("state.apply", "idlelock.sshd"))
 
@@ -95,9 +145,26 @@ def test_socket_activated_sshd_is_neither_enabled_nor_reloaded(sandbox):
     for service_state in ("idlelock-sshd-service-enabled", "idlelock-sshd-service-reload"):
         assert ran[service_state]["result"] is True
         assert ran[service_state]["comment"] == "unless condition is true"
-    # ssh.service was neither enabled, started nor reloaded: no call reached it.
-    assert not (sandbox / "ssh.pid.calls").exists()
-    assert not (sandbox / "ssh.pid.enabled.json").exists()
+    assert ran["idlelock-sshd-socket-reload"]["result"] is True
+    assert "onlyif condition is false" in ran["idlelock-sshd-socket-reload"]["comment"]
+    made = calls.read_text().split("\n") if calls.exists() else []
+    assert not {f"start {service}", f"enable {service}", f"reload {service}",
+                f"restart {service}"} & set(made), made
+    assert not (sandbox / "sshd.pid.enabled.json").exists()
+
+
+@pytest.mark.parametrize("platform", [p for p, (_, socket) in PLATFORMS.items() if not socket])
+def test_sshd_without_socket_activation_is_left_to_the_service_states(sandbox, platform):
+    """Where the socket unit is not enabled, the socket reload steps aside at run time."""
+    minion, service = platform_minion(sandbox, platform, client_alive_count_max=1)
+
+    ran = states_by_id(minion.call("state.apply", "idlelock.sshd", check=False))
+
+    assert ran["idlelock-sshd"]["changes"]
+    assert ran["idlelock-sshd-service-enabled"]["comment"] == (
+        f"Service {service} is already enabled, and is in the desired state")
+    assert "unless condition" not in ran["idlelock-sshd-service-reload"]["comment"]
+    assert "onlyif condition is false" in ran["idlelock-sshd-socket-reload"]["comment"]
 
 
 def test_rendering_the_formula_changes_nothing_and_asks_no_service(sandbox):
@@ -117,7 +184,7 @@ def test_rendering_the_formula_changes_nothing_and_asks_no_service(sandbox):
 
     shown = minion.call("state.show_sls", "idlelock")
 
-    assert "idlelock-sshd-service-reload" in shown and "idlelock-schedule" in shown
+    assert "idlelock-sshd-socket-reload" in shown and "idlelock-schedule" in shown
     assert tree_digest(config) == before
     assert not list(cachedir.glob("idlelock*")), "rendering wrote idlelock state"
     assert not list(sandbox.glob("ssh*.calls")), "rendering asked the service manager"

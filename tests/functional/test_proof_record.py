@@ -174,3 +174,28 @@ def minion_pillar(minion):
     import yaml
 
     return yaml.safe_load((minion.dir / "pillar" / "idlelock.sls").read_text())["idlelock"]
+
+
+def test_a_host_key_broken_in_place_is_proven_again(tmp_path):
+    """sshd -T reads the host keys too: a truncated key makes the next run ask sshd, which refuses."""
+    key = tmp_path / "keys" / "hostkey"
+    key.parent.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
+                   timeout=30)
+    etc_ssh, wrapper, sshd_log, shell_log, upper, minion = _setup(tmp_path, key)
+    pillar = minion_pillar(minion)
+    pillar["shell"] = {"enabled": False}
+    minion.set_pillar(pillar)
+
+    minion.call("state.apply", "idlelock")
+    minion.call("state.apply", "idlelock")
+    sshd_log.write_text("")
+    assert all(s["result"] is True for s in minion.call("state.apply", "idlelock").values())
+    assert sshd_log.read_text().split() == []
+    os.truncate(key, 0)
+
+    after = states_by_id(minion.call("state.apply", "idlelock", check=False))
+
+    assert "-T" in sshd_log.read_text().split()
+    assert after["idlelock-sshd"]["result"] is False
+    assert "hostkey" in after["idlelock-sshd"]["comment"].lower()

@@ -10,6 +10,7 @@ import os
 import pathlib
 import subprocess
 
+import idlelock_sshd
 import pytest
 
 from tests.functional.conftest import flatten
@@ -29,7 +30,7 @@ def effective(config, *extra):
     out = subprocess.run(
         ["/usr/sbin/sshd", "-T", "-f", config, *extra], capture_output=True, text=True,
         check=True, timeout=30).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines())
+    return idlelock_sshd.read_effective(out)
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", functional=(True, True)))

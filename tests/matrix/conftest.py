@@ -1,16 +1,18 @@
 """The version matrix: one target per OpenSSH, each with a private copy of its sshd config.
 
-A target is a chroot of tests/support/chroots.py (8.4, 10.0), or the host itself (9.2),
-whose sshd runs as ``chroot / sshd``, so that every probe is the same command everywhere.
+A target is a chroot of tests/support/chroots.py (8.4, 10.0, 10.3, 10.6), or the host itself
+(9.2), whose sshd runs as ``chroot / sshd``, so that every probe is the same command everywhere.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import idlelock_sshd
 import pytest
 
 from tests.functional.conftest import idlelock, session_loaders, session_minion_opts  # noqa: F401
@@ -48,16 +50,26 @@ class Target:
         """Run this target's sshd (inside its root) with ``args``."""
         return sshd_in(self.root, *args)
 
-    def effective(self, connection=None):
-        """``sshd -T`` on the copy: {keyword: first value}; Match blocks applied with ``connection``."""
+    def sshd_T(self, connection=None):
+        """``sshd -T`` on the copy, as printed; Match blocks applied with ``connection``."""
         args = ["-T", "-f", self.config] + (["-C", connection] if connection else [])
         proc = self.sshd(*args)
         assert proc.returncode == 0, proc.stderr
-        values = {}
-        for line in proc.stdout.splitlines():
-            keyword, _, value = line.partition(" ")
-            values.setdefault(keyword, value)
-        return values
+        return proc.stdout
+
+    def effective(self, connection=None):
+        """``sshd -T`` on the copy through idlelock's one reader: {lower-case keyword: value}."""
+        return idlelock_sshd.read_effective(self.sshd_T(connection))
+
+    def printed(self, keyword, connection=None):
+        """The value on the one line of ``sshd -T`` that names ``keyword`` in any case, or None.
+
+        Deliberately not idlelock's reader: a regex over the raw output, so that a change in
+        how sshd prints keywords shows up as a disagreement between the two.
+        """
+        found = re.findall(rf"(?im)^{keyword}[ \t]+(.*)$", self.sshd_T(connection))
+        assert len(found) <= 1, found
+        return found[0] if found else None
 
     def texts(self):
         """The copy's main file and drop-ins: {path relative to the copy: text}."""
@@ -70,7 +82,7 @@ def _version(root):
     return int(major), int(minor)
 
 
-@pytest.fixture(params=["bullseye", "host", "trixie"],
+@pytest.fixture(params=["bullseye", "host", "trixie", "trixie-backports", "sid"],
                 ids=lambda s: "host-9.2" if s == "host" else f"{s}-{VERSIONS[s]}")
 def target(request, tmp_path):
     """Each OpenSSH of the matrix with a config copy of its own, removed afterwards."""
@@ -88,3 +100,13 @@ def target(request, tmp_path):
                      root / config.lstrip("/").rsplit("/", 1)[0])
     finally:
         remove_test_config(root, name)
+
+
+@pytest.fixture
+def etc_restored(target):
+    """Remove whatever the test adds under the chroot's /etc (the shell part writes there)."""
+    etc = target.root / "etc"
+    before = set(etc.rglob("*"))
+    yield etc
+    for path in sorted(set(etc.rglob("*")) - before, reverse=True):  # files before their dirs
+        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()

@@ -23,11 +23,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "build-chroots.sh"
 STAMP = ".idlelock-complete"
-BUILD_TIMEOUT = 2400  # seconds; a cold build of both suites takes about a minute
+BUILD_TIMEOUT = 2400  # seconds; a cold build of every suite takes a few minutes
 
 # suite -> OpenSSH major.minor it ships (Debian's package versions: 1:8.4p1-5, 1:10.0p1-7
-# whose binary reports OpenSSH_10.0p2).
-VERSIONS = {"bullseye": "8.4", "trixie": "10.0"}
+# whose binary reports OpenSSH_10.0p2, 10.3p1 from trixie-backports, 10.6p1 in sid).
+VERSIONS = {"bullseye": "8.4", "trixie": "10.0", "trixie-backports": "10.3", "sid": "10.6"}
 
 # Where test sshd configs live inside a chroot: never the chroot's (or host's) sshd_config.
 TEST_CONFIG_DIR = "/etc/ssh/idlelock-test"
@@ -82,19 +82,30 @@ def sshd_version_in(root: Path) -> str:
     return match.group(1)
 
 
-def ensure_chroot_user(root: Path, name: str, pubkey: str) -> None:
-    """Create ``name`` inside the chroot (home, bash) able to log in with ``pubkey``."""
+def ensure_chroot_user(root: Path, name: str, pubkey: str, groups: tuple = ()) -> None:
+    """Create ``name`` inside the chroot (home, bash) able to log in with ``pubkey``.
+
+    ``groups`` are created inside the chroot if missing, and ``name`` is made a member.
+    ``root`` (the account) exists already; it only gets the key. useradd, groupadd and
+    usermod run under ``chroot``, so they write the chroot's /etc, never the host's.
+    """
+    def inside(*argv):
+        subprocess.run(["chroot", str(root), *argv], check=True, timeout=30)
+
     if subprocess.run(["chroot", str(root), "id", name], capture_output=True, timeout=30).returncode:
-        subprocess.run(["chroot", str(root), "useradd", "-m", "-s", "/bin/bash", name],
-                       check=True, timeout=30)
+        inside("useradd", "-m", "-s", "/bin/bash", name)
+    for group in groups:
+        inside("groupadd", "-f", group)
+    if groups:
+        inside("usermod", "-a", "-G", ",".join(groups), name)
     # useradd leaves the password "!" (locked); without PAM, sshd refuses locked
     # accounts even for key logins. "*" means "no password" but not locked.
-    subprocess.run(["chroot", str(root), "usermod", "-p", "*", name], check=True, timeout=30)
-    ssh_dir = root / "home" / name / ".ssh"
+    inside("usermod", "-p", "*", name)
+    home = "/root" if name == "root" else f"/home/{name}"
+    ssh_dir = root / home.lstrip("/") / ".ssh"
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
     (ssh_dir / "authorized_keys").write_text(pubkey.strip() + "\n")
-    subprocess.run(["chroot", str(root), "chown", "-R", f"{name}:", f"/home/{name}/.ssh"],
-                   check=True, timeout=30)
+    inside("chown", "-R", f"{name}:", f"{home}/.ssh")
 
 
 def write_test_config(root: Path, extra: str = "", name: str = "sshd_config") -> str:

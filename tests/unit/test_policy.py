@@ -6,6 +6,7 @@ import idlelock_defaults
 import idlelock_policy as policy
 
 V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
+V103, V106 = (10, 3, 1), (10, 6, 1)
 
 INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
 
@@ -40,9 +41,15 @@ KEYS = {
     "shell:readonly": ([True, False], [1]),
     "shell:profile_file": (["/etc/profile.d/idlelock.sh"], ["idlelock.sh", "/etc/profile.d/a b\n"]),
     "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"]),
+    "exempt_groups": (
+        [[], ["wheel", "db-admins", "svc_backup"]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
+         ["a,b"], ["!wheel"], ["adm*"]],
+    ),
     "shell:exempt_groups": (
         [[], ["wheel", "db-admins", "svc_backup"]],
-        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1]],
+        ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
+         ["a,b"], ["!wheel"], ["adm*"]],
     ),
     "shell:takeover": ([True, False], ["yes"]),
     "shell:form": (["posix", "declare"], ["typeset", "posix\n", ""]),
@@ -272,6 +279,9 @@ def test_weaker_than_its_profile_is_refused_unless_only_judged(defaults):
      {"logind": {"conf_file": "/x"}, "shell": {"profile_file": "/y"}}),
     ({"bogus": 1, "__pub_jid": "1"}, "shell", {"shell": {"bogus": 1}}),
     ({"bogus": 1}, None, {"bogus": 1}),
+    # The top-level list for the sshd state, its alias for the shell state.
+    ({"exempt_groups": ["ops"]}, "sshd", {"exempt_groups": ["ops"]}),
+    ({"exempt_groups": ["ops"]}, "shell", {"shell": {"exempt_groups": ["ops"]}}),
 ])
 def test_keyword_arguments_go_where_the_schema_has_them(kwargs, prefer, want):
     assert policy.route(kwargs, prefer) == want
@@ -286,3 +296,61 @@ def test_per_os_data_is_applied_in_the_resolution(defaults):
     # A family without data gets the defaults, which pass the schema on their own.
     assert policy.defaults_for("Plan9") == defaults
     assert policy.resolve({}, defaults, V92)[1] == []
+
+
+SSHD_CANNOT_EXEMPT = "so sshd cannot exempt exempt_groups (ops): their idle SSH sessions close"
+
+
+@pytest.mark.parametrize("raw", [{"exempt_groups": ["ops"]}, {"shell": {"exempt_groups": ["ops"]}},
+                                 {"exempt_groups": ["ops"], "shell": {"exempt_groups": ["ops"]}}],
+                         ids=["top-level", "shell-alias", "both-equal"])
+def test_exempt_groups_is_one_list_under_both_names(raw, defaults):
+    resolved, errors, _ = policy.resolve(raw, defaults, V106)
+    assert errors == []
+    assert resolved["exempt_groups"] == resolved["shell"]["exempt_groups"] == ["ops"]
+    assert resolved["sshd"]["exempt"] is True
+
+
+def test_exempt_groups_and_a_different_alias_are_refused(defaults):
+    raw = {"exempt_groups": ["ops"], "shell": {"exempt_groups": ["dba"]}}
+    _, errors, _ = policy.resolve(raw, defaults, V106)
+    assert errors == ["idlelock:shell:exempt_groups: ['dba'] is not accepted next to "
+                      "idlelock:exempt_groups ['ops']; it is an alias of that list: set one"]
+
+
+@pytest.mark.parametrize("version,exempt", [(V92, False), (V100, False), (V103, False),
+                                            ((10, 5, 1), True), (V106, True)])
+def test_sshd_exempts_only_where_channel_timeout_works_in_match(version, exempt, defaults):
+    resolved, errors, warnings = policy.resolve({"exempt_groups": ["ops"]}, defaults, version)
+    assert errors == []
+    assert resolved["sshd"]["exempt"] is exempt
+    assert any(SSHD_CANNOT_EXEMPT in w for w in warnings) is not exempt
+
+
+@pytest.mark.parametrize("raw", [{}, {"exempt_groups": ["ops"], "sshd": {"channel_timeout": "none"}},
+                                 {"exempt_groups": ["ops"], "sshd": {"enabled": False}}])
+def test_no_sshd_exemption_and_no_warning_where_sshd_closes_nothing(raw, defaults):
+    resolved, errors, warnings = policy.resolve(raw, defaults, V100)
+    assert errors == []
+    assert not resolved["sshd"].get("exempt")
+    assert not any("cannot exempt" in w for w in warnings)
+
+
+def test_a_site_profile_resolves_to_canonical_values(defaults):
+    raw = {"profile": "mine", "profiles": {"mine": {
+        "timeout_max": "15m", "defaults": {"shell": {"tmout": "10m"},
+                                           "sshd": {"channel_timeout": ["session:*=10m"]}},
+        "scanner": {"accounts_tmout": {"tmout_max": "10m"}}}}}
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    mine = resolved["profiles"]["mine"]
+    assert mine["timeout_max"] == 900 and mine["scanner"]["accounts_tmout"]["tmout_max"] == 600
+    assert resolved["shell"]["tmout"] == 600
+    assert resolved["sshd"]["channel_timeout"] == ["session:*=600"]
+
+
+@pytest.mark.parametrize("name", ["cis", "stig", "none"])
+def test_a_built_in_profile_cannot_be_redefined_from_pillar(name, defaults):
+    raw = {"profile": name, "timeout": 3600, "profiles": {name: {"timeout_max": 99999}}}
+    _, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors and errors[0].startswith(f"idlelock:profiles: '{name}' is built in")
