@@ -15,3 +15,9 @@ bench: $(PYTHON)
 $(PYTHON):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+
+# make mutation: mutmut over the pure utils and the write path, killed by the
+# fast tests; prints the score per module (docs/mutation.md). Slow: not in CI.
+.PHONY: mutation
+mutation:
+	scripts/mutation.sh

@@ -38,8 +38,19 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- policy
+# Under salt-ssh, ``salt-call`` on the target compiles no pillar; idlelock's
+# wrapper (_wrapper/idlelock.py) ships the target's ``idlelock`` pillar in this
+# minion option instead. Its presence also means: no minion daemon here.
+SSH_PILLAR = "idlelock_ssh_pillar"
 # Probe answers that state runs may reuse while their inputs are unchanged.
 PROBE_RECORD = ("idlelock", "probes.json")
+
+
+def _pillar():
+    """The ``idlelock`` pillar key: from salt-ssh's wrapper, else ``__pillar__``."""
+    if SSH_PILLAR in __opts__:
+        return __opts__[SSH_PILLAR]
+    return __pillar__.get("idlelock", {})
 
 
 def _resolve(overrides=None, record=True, judge_profile=True):
@@ -56,8 +67,7 @@ def _resolve(overrides=None, record=True, judge_profile=True):
     """
     defaults = idlelock_policy.defaults_for(__grains__.get("os_family"))
     merge = idlelock_policy.merge
-    raw = merge(merge(__pillar__.get("idlelock", {}), __opts__.get("idlelock", {})),
-                overrides or {})
+    raw = merge(merge(_pillar(), __opts__.get("idlelock", {})), overrides or {})
     merged = merge(defaults, raw if isinstance(raw, dict) else {})
     try:  # before the version probe below; a bad value is refused by resolve()
         max_age = idlelock_policy.parse_seconds(merged.get("proof_max_age")) if record else 0
@@ -108,7 +118,7 @@ def policy(strict=True, **kwargs):
     # Every SLS of the formula asks (map.jinja): one resolution per run, as
     # long as nothing it depends on differs.
     key = salt.utils.json.dumps(
-        [__pillar__.get("idlelock"), __opts__.get("idlelock"), kwargs,
+        [_pillar(), __opts__.get("idlelock"), kwargs,
          __grains__.get("os_family")], sort_keys=True, default=str)
     cached = __context__.get("idlelock.policy")
     if not cached or cached[0] != key:
@@ -117,6 +127,8 @@ def policy(strict=True, **kwargs):
         resolved["schedule"]["job"] = idlelock_policy.schedule_job(
             resolved["schedule"], offline=not host["minion_daemon"]
         )
+        resolved["schedule"]["unavailable"] = idlelock_policy.schedule_unavailable(
+            salt_ssh=SSH_PILLAR in __opts__)
         resolved["host"] = host
         cached = __context__["idlelock.policy"] = (key, resolved, errors)
     resolved, errors = copy.deepcopy(cached[1:])

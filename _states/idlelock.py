@@ -284,6 +284,11 @@ def sshd_absent(name, root=None, binary=None):
     sshd rejects it, nothing changes and the comment names the line. Changes
     files only: reload the sshd service with a ``watch`` on this state.
 
+    .. code-block:: yaml
+
+        /etc/ssh/sshd_config:
+          idlelock.sshd_absent: []
+
     root
         A mounted image or chroot instead of this system (default: the policy's).
 
@@ -300,6 +305,12 @@ def shell_absent(name, csh_file=None, zsh_file=None, root=None):
     block from ``zsh_file``, give back every taken-over TMOUT line and delete
     the ``.idlelock.bak`` backups. Where a taken-over file changed since, only
     idlelock's markers go, and a warning says so.
+
+    .. code-block:: yaml
+
+        /etc/profile.d/idlelock.sh:
+          idlelock.shell_absent:
+            - zsh_file: /etc/zsh/zprofile
     """
     return _absent(name, "shell", _given(profile_file=name, csh_file=csh_file,
                                          zsh_file=zsh_file, root=root))
@@ -310,6 +321,11 @@ def logind_absent(name, root=None):
     Delete idlelock's logind drop-in ``name`` (e.g.
     ``/etc/systemd/logind.conf.d/idlelock.conf``). systemd-logind is not
     restarted: it drops StopIdleSessionSec at its next restart.
+
+    .. code-block:: yaml
+
+        /etc/systemd/logind.conf.d/idlelock.conf:
+          idlelock.logind_absent: []
     """
     return _absent(name, "logind", _given(conf_file=name, root=root))
 

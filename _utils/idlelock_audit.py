@@ -477,7 +477,28 @@ def judge(facts, profile, thresholds, timeout):
         "profile": profile,
         "findings": audit.findings,
         "passed": audit.passed,
+        "mechanisms": mechanisms(sshd, shell, logind),
+        "thresholds": {key: value for key, value in thresholds.items() if key != "rules"},
     }
     if scanner is not None:
         verdict["scanner"] = scanner
     return verdict
+
+
+def mechanisms(sshd, shell, logind):
+    """
+    The effective idle timeout of each mechanism, in seconds (``None``: unset or
+    not probed), for the fleet report's per-host details: ``ChannelTimeout``
+    (its shortest interactive ``session`` entry), ``ClientAliveInterval`` and
+    ``ClientAliveCountMax`` (the global section), ``TMOUT`` (the judged login
+    shell), ``StopIdleSessionSec`` (logind, where it applies).
+    """
+    effective = (sshd or {}).get("effective") or {}
+    return {
+        "ChannelTimeout": channel_idle_seconds(effective.get("channeltimeout")),
+        "ClientAliveInterval": _int(effective.get("clientaliveinterval")),
+        "ClientAliveCountMax": _int(effective.get("clientalivecountmax")),
+        "TMOUT": _int((shell or {}).get("value")),
+        "StopIdleSessionSec": (_logind_seconds((logind or {}).get("stop_idle_session_sec"))
+                               if (logind or {}).get("supported") else None),
+    }

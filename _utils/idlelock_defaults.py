@@ -116,9 +116,13 @@ DEFAULTS = {
                                        "client_alive_count_max_max": 3},
                 "accounts_tmout": {"tmout_min": 1, "tmout_max": 600},
             },
+            # CIS Debian Linux 12 Benchmark: 5.1.7 "Ensure sshd ClientAliveInterval
+            # and ClientAliveCountMax are configured", 5.4.3.2 "Ensure default user
+            # shell timeout is configured" (public index of the IDs:
+            # github.com/ComplianceAsCode/content, controls/cis_debian12.yml).
             "rules": {
-                "client_alive_interval": ["CIS 5.1.x"],
-                "client_alive_count_max": ["CIS 5.1.x"],
+                "client_alive_interval": ["CIS 5.1.7"],
+                "client_alive_count_max": ["CIS 5.1.7"],
                 "tmout": ["CIS 5.4.3.2"],
                 "tmout_readonly": ["CIS 5.4.3.2"],
                 "tmout_exported": ["CIS 5.4.3.2"],

@@ -25,7 +25,6 @@ MAX_COUNT = 100
 
 # OpenSSH versions at which a behaviour appears (docs/how-idle-sessions-end.md §1).
 V_COUNTMAX_ZERO_DISABLES = (8, 2)
-V_INCLUDE = (8, 2)
 V_CHANNEL_TIMEOUT = (9, 2)
 V_GLOBAL_CHANNEL_TYPE = (9, 7)
 # sshd applies a ChannelTimeout set inside Match to the session: upstream 10.5p1
@@ -702,6 +701,21 @@ def sshd_directives(sshd):
         else:
             directives[keyword] = str(value)
     return directives
+
+
+def schedule_unavailable(salt_ssh):
+    """
+    Why the minion-side schedule cannot exist on this host (``""`` when it can).
+
+    Under salt-ssh no salt-minion daemon runs on the target: a job written
+    there (into salt-ssh's temporary directory) would never run. The schedule
+    belongs on the master then: its own ``schedule`` or cron running salt-ssh.
+    """
+    if not salt_ssh:
+        return ""
+    return ("salt-ssh: no salt-minion runs on this host, so no minion schedule can re-apply "
+            "idlelock here; nothing was added. Schedule it on the master instead (a master "
+            "schedule or cron running: salt-ssh '<target>' state.apply idlelock)")
 
 
 def schedule_job(schedule, offline=False):

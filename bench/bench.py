@@ -37,7 +37,7 @@ SSHD = "/usr/sbin/sshd"
 # saltstack-formulas/openssh-formula, the peer of the no-op figure, where the
 # search tool's fetch left it (a bare repository; its code is never committed).
 PEER_MIRROR = pathlib.Path("/work/.mirror/saltstack-formulas+openssh-formula/repo")
-# What the shell part reads and writes on Debian (map.jinja): bound over the real ones.
+# What the shell part reads and writes on Debian (per-OS data): bound over the real ones.
 SANDBOXED_ETC = ("ssh", "profile.d", "zsh", "csh")
 NAMESPACE_FLAG = "IDLELOCK_BENCH_NAMESPACE"
 STEP_TIMEOUT = 300
@@ -266,6 +266,36 @@ def ping(work, pairs):
     return figures
 
 
+def apply_script(work, pairs):
+    """
+    A no-op ``scripts/apply.sh`` (the README's first command, with its own
+    config) against Salt's floor with the same config: ``state.single test.nop``.
+    """
+    env = dict(os.environ, IDLELOCK_STATE=str(work / "apply-state"))
+    pillar = 'pillar={"idlelock": {"sshd": {"manage_service": false}}}'
+
+    def run(argv, check_changes):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env,
+                              timeout=STEP_TIMEOUT, check=False)
+        seconds = time.perf_counter() - start
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        result = json.loads(proc.stdout)["local"]
+        assert not failures(result) and not (check_changes and changed(result)), result
+        return seconds
+
+    apply_sh = [str(REPO / "scripts" / "apply.sh"), pillar, "--out=json"]
+    floor = [SALT_CALL, "--local", "-c", env["IDLELOCK_STATE"], "--out=json",
+             "state.single", "test.nop", "name=floor"]
+    run(apply_sh, check_changes=False)  # the first run makes the host compliant
+    figures = {}
+    (figures["apply_ratio"], figures["apply_marginal_ms"], figures["apply_cpu_ratio"],
+     figures["apply_cpu_marginal_ms"]) = paired_runs(
+        lambda: run(floor, True), lambda: run(apply_sh, True), pairs)
+    figures["apply_floor_s"] = statistics.median(run(floor, True) for _ in range(3))
+    return figures
+
+
 _EXECVE_RE = re.compile(r'^execve\("([^"]+)", \[(.*?)\]\, .*\) = 0$')
 
 
@@ -345,7 +375,7 @@ def large_tree_get(work, pairs):
     """``idlelock.get`` (in Salt's loader, as a minion runs it) against ``sshd -T`` alone."""
     from saltfactories.utils.functional import Loaders
 
-    from tests.conftest import make_minion_opts
+    from tests.support.loader import make_minion_opts
 
     config = large_tree(work / "large")
     (work / "loader" / "pillar").mkdir(parents=True)
@@ -426,6 +456,21 @@ def fleet(work, pairs):
     return json.loads(out.read_text())
 
 
+# ---------------------------------------------------------------- fleet report, salt-ssh
+def report_render(work, pairs):  # pylint: disable=unused-argument
+    """The fleet report at 500 and 5,000 hosts (bench/report_render.py)."""
+    import report_render as part  # bench/ is sys.path[0]  # pylint: disable=import-outside-toplevel
+
+    return part.render_times(pairs, paired)
+
+
+def salt_ssh(work, pairs):
+    """salt-ssh against salt-call, no-op apply (bench/salt_ssh.py); fewer pairs: ~10 s each."""
+    import salt_ssh as part  # bench/ is sys.path[0]  # pylint: disable=import-outside-toplevel
+
+    return part.apply_times(work, max(3, pairs // 3), paired)
+
+
 # ---------------------------------------------------------------- report
 def report(figures):
     rows = [
@@ -433,6 +478,10 @@ def report(figures):
         ("  marginal ms", "ping_marginal_ms", ""),
         ("  CPU time ratio", "ping_cpu_ratio", ""),
         ("  CPU marginal ms", "ping_cpu_marginal_ms", ""),
+        ("no-op scripts/apply.sh / Salt's floor (same config)", "apply_ratio", ""),
+        ("  marginal ms", "apply_marginal_ms", ""),
+        ("  CPU marginal ms", "apply_cpu_marginal_ms", ""),
+        ("  the floor, s", "apply_floor_s", ""),
         ("no-op state.apply idlelock / test.nop floor", "noop_ratio", "≤ 1.05"),
         ("  marginal ms", "noop_marginal_ms", "≤ ~100"),
         ("  CPU time ratio", "noop_cpu_ratio", ""),
@@ -461,6 +510,15 @@ def report(figures):
         ("  1 minion, s", "fleet_floor_one_s", ""),
         ("  CPU s of the master, 1 minion", "fleet_floor_master_cpu_s", ""),
         ("  CPU s of the minion and its job", "fleet_floor_minion_cpu_s", ""),
+        ("report, 500 hosts, all formats, ms", "report_500_ms", ""),
+        ("  / Salt's msgpack decode of their returns", "report_500_decode_ratio", ""),
+        ("  HTML page, KiB", "report_500_html_kb", ""),
+        ("report, 5,000 hosts, all formats, ms", "report_5000_ms", ""),
+        ("  / Salt's msgpack decode of their returns", "report_5000_decode_ratio", ""),
+        ("  HTML page, KiB", "report_5000_html_kb", ""),
+        ("salt-ssh state.apply / salt-call, no-op", "ssh_apply_ratio", ""),
+        ("  salt-ssh, s", "ssh_apply_s", ""),
+        ("  salt-call (minion), s", "minion_apply_s", ""),
     ]
     print(f"\n{'figure':48} {'measured':>10}  target")
     for label, key, target in rows:
@@ -492,7 +550,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 15)),
                         help="A/B pairs per figure (default 15)")
-    parser.add_argument("--only", choices=("ping", "masterless", "large", "fleet"),
+    parser.add_argument("--only",
+                        choices=("ping", "apply", "masterless", "large", "fleet", "report", "ssh"),
                         action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -505,13 +564,14 @@ def main():
     # environment that forbids that would charge every run with compiling them.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     reexec_in_namespace()
-    parts = args.only or ["ping", "masterless", "large", "fleet"]
+    parts = args.only or ["ping", "apply", "masterless", "large", "fleet", "report", "ssh"]
     work = pathlib.Path(tempfile.mkdtemp(prefix="idlelock-bench-"))
     figures = {"date": time.strftime("%Y-%m-%d"), "pairs": args.pairs}
     try:
         sandbox_etc(work)
-        for name, part in (("ping", ping), ("masterless", masterless),
-                           ("large", large_tree_get), ("fleet", fleet)):
+        for name, part in (("ping", ping), ("apply", apply_script), ("masterless", masterless),
+                           ("large", large_tree_get), ("fleet", fleet),
+                           ("report", report_render), ("ssh", salt_ssh)):
             if name in parts:
                 started = time.monotonic()
                 figures.update(part(work, args.pairs, args.peer) if name == "masterless"

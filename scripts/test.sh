@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole idlelock test suite on a bare Debian/Ubuntu machine, as root.
 # Installs what the suite needs: openssh-server and the login shells (apt),
-# debootstrap for the OpenSSH version chroots, and a venv with pinned Salt.
+# debootstrap for the OpenSSH version chroots, chromium with its WebDriver for the
+# HTML report's browser tests, and a venv with pinned Salt.
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/unit -x`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +11,7 @@ cd "$repo"
 missing=()
 [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
 for tool in ssh:openssh-client zsh:zsh ksh:ksh tcsh:tcsh dash:dash debootstrap:debootstrap curl:curl \
-            unshare:util-linux python3:python3 ; do
+            unshare:util-linux python3:python3 chromium:chromium chromedriver:chromium-driver ; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)

@@ -23,32 +23,11 @@ def host_key(tmp_path_factory):
     return path
 
 
-def make_minion_opts(tmp_path):
-    """Options of a masterless minion that loads idlelock straight from this repository."""
-    import salt.config
-
-    root = tmp_path / "salt-root"
-    opts = salt.config.minion_config(None)
-    opts.update(
-        {
-            "root_dir": str(root),
-            "cachedir": str(root / "cache"),
-            "pki_dir": str(root / "pki"),
-            "sock_dir": str(root / "sock"),
-            "extension_modules": str(root / "extmods"),
-            "file_client": "local",
-            "file_roots": {"base": [str(REPO / "salt"), str(REPO)]},
-            "pillar_roots": {"base": [str(tmp_path / "pillar")]},
-            "module_dirs": [str(REPO)],
-            "id": "functional-minion",
-        }
-    )
-    return opts
-
-
 @pytest.fixture
 def minion_opts(tmp_path):
     """A masterless minion that loads idlelock straight from this repository."""
+    from tests.support.loader import make_minion_opts  # imports Salt: only where used
+
     return make_minion_opts(tmp_path)
 
 

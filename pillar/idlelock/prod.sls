@@ -1,3 +1,4 @@
+# The prod environment's policy, for minions whose id matches *-prod (pillar/top.sls).
 idlelock:
   environment: prod
   timeout: 600

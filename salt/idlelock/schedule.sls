@@ -11,6 +11,12 @@ idlelock-schedule:
     - result: false
     - allow_test_mode_failure: true
     - comment: {{ ('Bad input, the schedule was left unchanged: ' ~ idlelock.errors | join('; ')) | json }}
+{%- elif idlelock.schedule.unavailable %}
+
+{#- salt-ssh: no minion daemon on the target runs a schedule. #}
+idlelock-schedule:
+  test.show_notification:
+    - text: {{ idlelock.schedule.unavailable | json }}
 {%- elif idlelock.schedule.enabled %}
 
 idlelock-schedule:

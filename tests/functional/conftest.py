@@ -1,10 +1,12 @@
+"""Loader fixtures for the functional tests: Salt's own loaders over this repository's modules."""
+
 import pytest
 
 
 @pytest.fixture(scope="session")
 def session_minion_opts(tmp_path_factory):
     """A masterless minion that loads idlelock straight from this repository."""
-    from tests.conftest import make_minion_opts
+    from tests.support.loader import make_minion_opts
 
     return make_minion_opts(tmp_path_factory.mktemp("functional"))
 
@@ -24,14 +26,3 @@ def idlelock(session_loaders):
         yield session_loaders.modules.idlelock
     finally:
         session_loaders.reset_state()
-
-
-def flatten(policy):
-    """A pillar-shaped policy as ``idlelock.set_*`` keyword arguments."""
-    kwargs = {}
-    for key, value in policy.items():
-        if isinstance(value, dict) and key != "profiles":
-            kwargs.update(value)
-        else:
-            kwargs[key] = value
-    return kwargs

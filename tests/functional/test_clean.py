@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from tests.functional.conftest import flatten
 from tests.support import scenarios
+from tests.support.scenarios import flatten
 
 SSHD = "/usr/sbin/sshd"
 ODD_MODE, ODD_GID = 0o640, 4  # not what a new file gets: a rewrite that loses them shows

@@ -4,14 +4,15 @@ service states, and the README's masterless apply command.
 """
 
 import hashlib
+import json
 import os
 import pathlib
 import subprocess
 
 import pytest
 
-from tests.functional.test_sshd_scenarios import effective
-from tests.support.salt_call import REPO, LocalMinion, states_by_id
+from tests.support.salt_call import REPO, SALT_CALL, LocalMinion, states_by_id
+from tests.support.sshd_sandbox import effective
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_sls_and_policy_agree(sandbox):
     assert values["clientaliveinterval"] == str(policy["sshd"]["client_alive_interval"]) == "42"
     # The CIS benchmark's remediation value, which the cis profile defaults to.
     assert values["clientalivecountmax"] == str(policy["sshd"]["client_alive_count_max"]) == "3"
-    assert values["unusedconnectiontimeout"] == str(policy["sshd"]["unused_connection_timeout"])
+    assert values["unusedconnectiontimeout"] == str(policy["sshd"]["unused_connection_timeout"]) == "42"
 
     again = minion.call("state.apply", "idlelock")
     assert all(not state["changes"] for state in again.values())
@@ -213,6 +214,15 @@ def tree_digest(path):
     return digest.hexdigest()
 
 
+def untracked():
+    """Files in the repository that git does not track (ignored ones included), bytecode aside."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--others", "-z"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout.decode().split("\0")
+    return sorted(path for path in listed if path and "__pycache__" not in path)
+
+
 def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     """
     ``scripts/apply.sh`` as a user runs it, in a private mount namespace whose
@@ -225,6 +235,7 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     watched = [n for n in ("ssh", "profile.d", "zsh", "csh") if os.path.isdir(f"/etc/{n}")]
     real_before = [tree_digest(f"/etc/{name}") for name in watched]
     pillar = '{"idlelock": {"sshd": {"manage_service": false}, "schedule": {"enabled": false}}}'
+    state = tmp_path / "salt-state"  # IDLELOCK_STATE: Salt's config, cache and logs
     script = f"""
         set -e
         mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc
@@ -232,9 +243,10 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
         {REPO}/scripts/apply.sh pillar='{pillar}' > {tmp_path}/apply.out 2>&1
         /usr/sbin/sshd -T -f /etc/ssh/sshd_config
     """
+    repo_before = untracked()
     proc = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "bash", "-c", script],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, IDLELOCK_STATE=str(state)),
     )
     output = (tmp_path / "apply.out").read_text() if (tmp_path / "apply.out").exists() else ""
     assert proc.returncode == 0, output + proc.stderr
@@ -244,6 +256,17 @@ def test_readme_apply_command_in_a_private_mount_namespace(tmp_path):
     assert (upper / "ssh" / "sshd_config.d" / "00-idlelock.conf").exists()
     assert (upper / "profile.d" / "idlelock.sh").exists()
     assert [tree_digest(f"/etc/{name}") for name in watched] == real_before
+
+    # Nothing of Salt's own state landed in the repository, and Salt serves the
+    # formula only: no tests/, bench/, scripts/ or pillar/ as salt:// files.
+    assert untracked() == repo_before
+    served = subprocess.run(
+        [SALT_CALL, "--local", "-c", str(state), "--out=json", "cp.list_master"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    files = json.loads(served.stdout)["local"]
+    assert "idlelock/init.sls" in files
+    assert not [f for f in files if not f.startswith("idlelock/") and f != "top.sls"], files
 
 
 @pytest.mark.parametrize("proof_max_age,asked", [(0, ["-T", "-V"]), ("6h", [])])

@@ -7,34 +7,17 @@ no-op that writes nothing.
 """
 
 import os
-import pathlib
 import subprocess
 
-import idlelock_sshd
 import pytest
 
-from tests.functional.conftest import flatten
 from tests.support import scenarios
-
-
-def snapshot(root):
-    """Every file under ``root``: bytes and mtime."""
-    found = {}
-    for path in sorted(pathlib.Path(root).rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            found[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return found
-
-
-def effective(config, *extra):
-    out = subprocess.run(
-        ["/usr/sbin/sshd", "-T", "-f", config, *extra], capture_output=True, text=True,
-        check=True, timeout=30).stdout
-    return idlelock_sshd.read_effective(out)
+from tests.support.scenarios import flatten
+from tests.support.sshd_sandbox import effective, snapshot
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", functional=(True, True)))
-def test_scenario(scenario, tmp_path, host_key, idlelock):
+def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     root = tmp_path / "tree"
     root.mkdir()
     scenarios.materialize(scenario, root, host_key)
@@ -60,13 +43,15 @@ def test_scenario(scenario, tmp_path, host_key, idlelock):
     comment = scenarios.relative(ret["comment"], root)
     for expected in scenario.get("comment", []):
         assert expected in comment, comment
-    if "effective_with_throwaway_key" in scenario:
-        # The same proof a user would run on the image: sshd -T with a key of one's own.
-        with_key = effective(config, "-h", str(host_key))
-        for keyword, value in scenario["effective_with_throwaway_key"].items():
-            assert with_key.get(keyword) == value, keyword
-    values = effective(config) if "effective" in scenario else {}
-    for keyword, value in scenario.get("effective", {}).items():
+    extra = ()
+    if scenario.get("throwaway_key"):
+        # An image without host keys: plain sshd -T refuses it, so the proof is
+        # the one a user would run there, sshd -T with a host key of one's own.
+        with pytest.raises(subprocess.CalledProcessError):
+            effective(config)
+        extra = ("-h", str(host_key))
+    values = effective(config, *extra)
+    for keyword, value in scenarios.sshd_effective(scenario).items():
         assert values.get(keyword) == value, keyword
     for disabled in scenario["disabled"]:
         rel, lineno = disabled.rsplit(":", 1)

@@ -2,8 +2,8 @@
 A real salt-master and real minions on 127.0.0.1, serving this repository.
 
 The master serves a copy of this working tree the documented way: file_roots
-are its ``salt/`` plus its root (the formula-sync install path), pillar_roots
-its ``pillar/``, so that a test may edit a pillar file without touching the
+are its ``salt/`` plus a directory of links to its extension folders only (the
+formula-sync install path), pillar_roots its ``pillar/``, so that a test may edit a pillar file without touching the
 repository. Each minion's config points every idlelock path into its own
 sandbox (``config.get`` semantics) and never manages a service: nothing here
 reads or writes the host's /etc/ssh, /etc/profile.d or /etc/salt.
@@ -16,8 +16,6 @@ import subprocess
 import pytest
 import salt._logging.impl
 from saltfactories.plugins.event_listener import EventListener
-
-from tests.support.sshd_sandbox import SshdSandbox
 
 JOB_TIMEOUT = 120  # seconds a salt CLI call may take
 
@@ -75,10 +73,15 @@ def checkout(repo_root, tmp_path_factory):
 @pytest.fixture(scope="package")
 def salt_master(salt_factories, checkout):
     """One real salt-master for the whole integration package."""
+    extensions = checkout.parent / "extensions"  # only _modules, _states, _utils, ...
+    extensions.mkdir(exist_ok=True)
+    for folder in checkout.glob("_*"):
+        if not (extensions / folder.name).exists():
+            (extensions / folder.name).symlink_to(folder)
     factory = salt_factories.salt_master_daemon(
         "idlelock-master",
         overrides={
-            "file_roots": {"base": [str(checkout / "salt"), str(checkout)]},
+            "file_roots": {"base": [str(checkout / "salt"), str(extensions)]},
             "pillar_roots": {"base": [str(checkout / "pillar")]},
             "timeout": JOB_TIMEOUT,
         },
@@ -97,40 +100,3 @@ def salt_cli(salt_master):
 def salt_run_cli(salt_master):
     """The ``salt-run`` command of the master."""
     return salt_master.salt_run_cli(timeout=JOB_TIMEOUT)
-
-
-def sandboxed_minion(salt_master, minion_id, env, sandbox_dir, idlelock=None, **config):
-    """
-    A minion factory with grain ``env`` whose idlelock paths all point into an
-    :class:`SshdSandbox` under ``sandbox_dir``. Returns ``(factory, sandbox)``.
-
-    ``idlelock`` is merged into the minion's ``idlelock`` config section;
-    ``config`` adds other minion options.
-    """
-    sandbox = SshdSandbox(sandbox_dir)
-    section = {
-        "sshd": {"config": str(sandbox.config), "manage_service": False},
-        "shell": {
-            "enabled": False,
-            "profile_file": str(sandbox.profile_d / "idlelock.sh"),
-            "csh_file": str(sandbox.profile_d / "idlelock.csh"),
-        },
-    }
-    for key, value in (idlelock or {}).items():
-        section.setdefault(key, {}).update(value)
-    factory = salt_master.salt_minion_daemon(
-        minion_id,
-        overrides={"grains": {"env": env}, "idlelock": section, **config},
-    )
-    return factory, sandbox
-
-
-def minion_returns(result):
-    """
-    The parsed output of a ``salt`` CLI run, failing on a CLI error:
-    ``{minion: return}``, or the return itself when the target is one minion id.
-    """
-    assert result.returncode == 0, result.stderr or result.stdout
-    return result.data
-
-

@@ -10,14 +10,16 @@ resolved and applied.
 """
 
 import contextlib
+import csv
 import html.parser
+import io
 import json
 import pathlib
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.fleet import minion_returns, sandboxed_minion
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +28,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 ENVS = {"report-dev": "dev", "report-staging": "staging", "report-prod": "prod"}
 TIMEOUTS = {"dev": 3600, "staging": 900, "prod": 600}  # pillar/idlelock/<env>.sls
 FLEET = ",".join(ENVS)
-GONE = "report-gone"
+GONE = "report-gone-dev"  # pillar top by id: "*-dev" gives it the dev environment
 # A group every Debian host has, with a member (nobody's primary group): the
 # audit's sshd -T -C needs a real member, and the suite creates no account on
 # the host (test accounts live in private /etc overlays only).
@@ -101,9 +103,12 @@ def test_grain_follows_the_rollout(fleet):
 def test_table_names_the_non_compliant_minion_and_exits_1(fleet, salt_run_cli):
     code, out = run_report(salt_run_cli)
     assert code == 1, out
-    assert "3 minions, 2 compliant, 1 non-compliant, 0 no answer" in out
-    assert "NON-COMPLIANT:\n  report-prod (prod)\n" in out
-    findings = out.split("FINDINGS:")[1]
+    assert "3 hosts, 2 compliant, 1 non-compliant, 0 no answer" in out
+    assert out.splitlines()[1] == "NOT COMPLIANT: 1 of 3 hosts fail"
+    assert "NON-COMPLIANT:\n  prod (1):\n    report-prod\n" in out
+    by_rule = out.split("FINDINGS BY RULE (most severe first):")[1].split("ENVIRONMENT")[0]
+    assert "salt -L report-prod idlelock.get" in by_rule  # Match blocks: idlelock never edits them
+    findings = out.split("FINDINGS PER HOST:")[1]
     assert "report-dev" not in findings and "report-staging" not in findings
     assert f"sshd ClientAliveInterval (Match Group {ADMINS})" in findings
     assert "idlelock:sshd:client_alive_count_max" in findings
@@ -114,7 +119,7 @@ def test_json_and_stig_rule_ids(fleet, salt_run_cli):
     assert code == 1
     data = json.loads(out)
     assert data["profile"] == "stig"
-    prod = data["minions"]["report-prod"]
+    prod = data["hosts"]["report-prod"]
     rules = {f["check"]: f["rule"] for f in prod["findings"]}
     assert rules[f"sshd ClientAliveInterval (Match Group {ADMINS})"] == \
         "RHEL-08-010201 / RHEL-09-255100 / UBTU-22-255035"
@@ -142,46 +147,43 @@ def test_junit_has_one_testcase_per_minion_and_check(fleet, salt_run_cli):
 
 
 class _Page(html.parser.HTMLParser):
-    """Collects the SVG bars, totals, findings rows and external references."""
+    """External references; per environment row, the host names in each status cell;
+    the ids of the host rows and the rule IDs of the rules table."""
 
     def __init__(self):
         super().__init__()
-        self.bars, self.totals, self.rows, self.external = [], {}, [], []
-        self._total_env, self._row, self._in_findings = None, None, False
+        self.external, self.envs, self.host_rows, self.rules = [], {}, [], []
+        self._env, self._cell, self._table, self._code = None, None, None, False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        for key in ("src", "href"):
-            if attrs.get(key):
-                self.external.append(attrs[key])
-        if tag == "rect" and "bar" in attrs.get("class", ""):
-            self.bars.append(attrs)
-        if tag == "text" and attrs.get("class") == "total":
-            self._total_env = attrs["data-env"]
-        if tag == "table" and attrs.get("id") == "findings":
-            self._in_findings = True
-        if tag == "tr" and self._in_findings:
-            self._row = []
-        if tag == "td" and self._row is not None:
-            self._row.append("")
+        self.external += [attrs[k] for k in ("src", "href") if attrs.get(k)
+                          and not attrs[k].startswith("#")]
+        if tag == "table":
+            self._table = attrs.get("id")
+        if tag == "tr" and self._table == "environments" and "data-env" in attrs:
+            self._env = self.envs.setdefault(attrs["data-env"], {})
+        if tag == "td" and self._env is not None:
+            cell = attrs.get("class", "st-compliant").removeprefix("st-")
+            self._cell = "no answer" if cell == "no-answer" else cell
+            self._env.setdefault(self._cell, [])
+        if tag == "a" and self._cell:
+            self._env[self._cell].append(attrs["href"][len("#h-"):])
+        if tag == "tr" and self._table == "hosts" and attrs.get("id"):
+            self.host_rows.append(attrs["id"][len("h-"):])
+        self._code = tag == "code" and self._table == "rules"
 
     def handle_endtag(self, tag):
-        if tag == "tr" and self._row:
-            self.rows.append(self._row)
         if tag == "tr":
-            self._row = None
-        if tag == "table":
-            self._in_findings = False
+            self._env, self._cell = None, None
 
     def handle_data(self, data):
-        if self._total_env:
-            self.totals[self._total_env] = int(data)
-            self._total_env = None
-        elif self._row:
-            self._row[-1] += data
+        if self._code:
+            self.rules.append(data)
+            self._code = False
 
 
-def test_html_is_self_contained_and_its_bars_add_up(fleet, salt_run_cli):
+def test_html_is_self_contained_and_names_who_needs_attention(fleet, salt_run_cli):
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "report.html"
     code, out = run_report(salt_run_cli, "policy", "format=html", f"path={path}", tgt="report-*",
@@ -191,26 +193,43 @@ def test_html_is_self_contained_and_its_bars_add_up(fleet, salt_run_cli):
     page = _Page()
     page.feed(path.read_text())
     assert page.external == [], "the page must not load anything"
-    per_env = {}
-    for bar in page.bars:
-        per_env.setdefault(bar["data-env"], {})[bar["data-status"]] = int(bar["data-count"])
     # report-gone's environment is in the master's pillar cache (it ran once as dev).
-    assert per_env == {"dev": {"compliant": 1, "no answer": 1}, "staging": {"compliant": 1},
-                       "prod": {"non-compliant": 1}}
-    assert {env: sum(c.values()) for env, c in per_env.items()} == page.totals
-    widths = {(b["data-env"], b["data-status"]): float(b["width"]) for b in page.bars}
-    assert widths[("dev", "compliant")] == widths[("dev", "no answer")] == widths[("prod", "non-compliant")]
-    assert {row[1] for row in page.rows} == {"report-prod"}
-    assert {row[3] for row in page.rows if row[1] == "report-prod"} == {
-        f"sshd ClientAliveInterval (Match Group {ADMINS})",
-        f"sshd ClientAliveCountMax (Match Group {ADMINS})"}
+    names = {env: {status: hosts for status, hosts in cells.items() if hosts}
+             for env, cells in page.envs.items()}
+    assert names == {"dev": {"no answer": [GONE], "compliant": ["report-dev"]},
+                     "staging": {"compliant": ["report-staging"]},
+                     "prod": {"non-compliant": ["report-prod"]}}
+    assert page.host_rows[0] == "report-prod" and set(page.host_rows) == set(ENVS) | {GONE}
+    assert page.rules == ["idlelock:sshd:client_alive_count_max",
+                          "idlelock:sshd:client_alive_interval"]
+
+
+def test_trend_keeps_each_run_on_the_master(fleet, salt_run_cli, salt_master):
+    code, out = run_report(salt_run_cli, "policy", "format=json")
+    before = json.loads(out)["trend"]
+    code, out = run_report(salt_run_cli, "policy", "format=json")
+    after = json.loads(out)["trend"]
+    assert len(after) == min(len(before) + 1, 30) and after[:-1] == before[-len(after) + 1:]
+    assert after[-1]["counts"] == {"compliant": 2, "non-compliant": 1, "no answer": 0}
+    history = pathlib.Path(salt_master.config["cachedir"], "idlelock", "report-history.jsonl")
+    assert json.loads(history.read_text().splitlines()[-1])["counts"] == after[-1]["counts"]
+
+
+def test_csv_names_the_non_compliant_minion(fleet, salt_run_cli):
+    code, out = run_report(salt_run_cli, "policy", "format=csv")
+    assert code == 1
+    rows = list(csv.DictReader(io.StringIO(out)))
+    failing = {(r["host"], r["rule"]) for r in rows if r["status"] == "non-compliant"}
+    assert failing == {("report-prod", "idlelock:sshd:client_alive_interval"),
+                       ("report-prod", "idlelock:sshd:client_alive_count_max")}
+    assert {r["host"] for r in rows} == set(ENVS)
 
 
 def test_silent_minion_is_named(fleet, salt_run_cli):
     code, out = run_report(salt_run_cli, tgt="report-*", tgt_type="glob", timeout=5)
     assert code == 1
-    assert "4 minions, 2 compliant, 1 non-compliant, 1 no answer" in out
-    assert f"NO ANSWER:\n  {GONE} (dev)\n" in out
+    assert "4 hosts, 2 compliant, 1 non-compliant, 1 no answer" in out
+    assert f"NO ANSWER:\n  dev (1):\n    {GONE} (last seen never)\n" in out
 
 
 def test_compliant_fleet_exits_0(fleet, salt_run_cli):

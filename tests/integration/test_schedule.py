@@ -11,13 +11,13 @@ import time
 import pytest
 import salt.utils.yaml
 
-from tests.integration.conftest import minion_returns, sandboxed_minion
+from tests.support.fleet import minion_returns, sandboxed_minion
 from tests.support.salt_call import states_by_id
 from tests.support.sshd_sandbox import wait_until
 
 pytestmark = pytest.mark.integration
 
-MINION = "sched-minion"
+MINION = "sched-dev"  # pillar/top.sls: "*-dev" gets the dev policy
 INTERVAL = 3  # seconds between scheduled runs
 HEALED = "session:*=3600"  # ChannelTimeout of the dev environment
 DRIFTED = "session:*=99"

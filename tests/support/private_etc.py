@@ -24,7 +24,7 @@ CLONE_NEWNS = 0x00020000
 TIMEOUT = 120
 
 
-def _enter(layers):
+def _enter(layers, private_run=False):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
@@ -34,14 +34,22 @@ def _enter(layers):
         subprocess.run(["mount", "-t", "overlay", "sandbox" + target.replace("/", "-"), "-o",
                         f"lowerdir={target},upperdir={upper},workdir={work}", target],
                        check=True, timeout=30, capture_output=True)
+    if private_run:
+        # An empty /run: no pidfile of the host's services (an init script that
+        # would reload the host's sshd finds none), room for sshd's privsep dir.
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "sandbox-run", "/run"],
+                       check=True, timeout=30, capture_output=True)
 
 
-def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, also=None):
+def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, also=None,
+                 private_run=False):
     """
     Return ``func()`` as run with ``upper`` overlaid on /etc; re-raise its failure.
 
     ``also`` (``{"/run": upper, "/usr": upper}``) overlays more system
     directories the same way, e.g. where systemd reads drop-ins beside /etc.
+    ``private_run`` mounts an empty tmpfs on /run instead (not with an ``also``
+    layer on /run).
     """
     upper = os.path.abspath(upper)
     layers = {}
@@ -60,7 +68,7 @@ def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, also=None)
     if pid == 0:  # child: never returns into pytest
         os.close(read_end)
         try:
-            _enter(layers)
+            _enter(layers, private_run)
             payload = ("ok", func())
         except BaseException:  # noqa: BLE001 - report everything to the parent
             payload = ("error", traceback.format_exc())

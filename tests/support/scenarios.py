@@ -6,6 +6,20 @@ import pathlib
 import yaml
 
 SCENARIOS = pathlib.Path(__file__).resolve().parent.parent / "scenarios"
+# The profiles every audit scenario states its expected findings for.
+PROFILES = ("stig", "cis", "policy")
+
+# What `sshd -T` prints after a run with the default policy (timeout 600 s):
+# written out here rather than derived from idlelock's own resolution, so that a
+# test compares the code with the expected values and not with itself. A
+# scenario's `effective` adds or overrides keywords.
+SSHD_DEFAULT_EFFECTIVE = {"clientaliveinterval": "300", "clientalivecountmax": "1",
+                          "channeltimeout": "session:*=600", "unusedconnectiontimeout": "600"}
+
+
+def sshd_effective(scenario):
+    """The effective values a successful run of an sshd scenario must leave."""
+    return dict(SSHD_DEFAULT_EFFECTIVE, **scenario.get("effective", {}))
 
 
 def load(kind):
@@ -64,3 +78,21 @@ def apply_three_times(setter, policy, snapshot):
         out[key] = setter(test=test, **policy)
         out[f"files{number}"] = snapshot()
     return out
+
+
+def flatten(policy):
+    """A pillar-shaped policy as ``idlelock.set_*`` keyword arguments."""
+    kwargs = {}
+    for key, value in policy.items():
+        if isinstance(value, dict) and key != "profiles":
+            kwargs.update(value)
+        else:
+            kwargs[key] = value
+    return kwargs
+
+
+def found(result):
+    """An audit's findings as sorted ``[check, rule, severity]``, as the scenarios state
+    them; the scanner view is judged apart (``scanner``)."""
+    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"]
+                  if not f["check"].startswith("scanner view: "))

@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import idlelock_sshd
+
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec on SIGHUP unless started by absolute path
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")  # sshd -t/-T/-D all refuse to run without it
@@ -538,3 +540,22 @@ class SshdSandbox:
             else:
                 result[keyword] = value
         return result
+
+
+def snapshot(root):
+    """Every file under ``root``: bytes and mtime."""
+    found = {}
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return found
+
+
+def effective(config, *extra):
+    """``sshd -T`` of ``config`` (and ``extra`` options, e.g. ``-h key``): ``{keyword: value}``
+    as sshd prints them. Raises CalledProcessError when sshd refuses the config."""
+    out = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", config, *extra], capture_output=True, text=True,
+        check=True, timeout=30,
+    ).stdout
+    return idlelock_sshd.read_effective(out)

@@ -1,3 +1,5 @@
+"""Fixtures of the unit tests: the defaults, as the policy resolution reads them."""
+
 import copy
 
 import idlelock_defaults

@@ -8,8 +8,8 @@ import pytest
 import idlelock_audit
 import idlelock_policy
 from tests.support import scenarios
+from tests.support.scenarios import PROFILES, found
 
-PROFILES = ("stig", "cis", "policy")
 NO_LOGIND = {"stop_idle_session_sec": None, "supported": False,
              "reason": "systemd is not the init system here"}
 
@@ -30,12 +30,6 @@ def scanner_view(scenario):
     return {"main": main, "texts": texts}
 
 
-def found(result):
-    """The findings as ``[check, rule, severity]``; the scanner view is judged apart (``scanner``)."""
-    return sorted([f["check"], f["rule"], f["severity"]] for f in result["findings"]
-                  if not f["check"].startswith("scanner view: "))
-
-
 def scanner_findings(result):
     """``{SSG rule: pass|fail}`` as the scanner-view findings say."""
     failing = {f["rule"].removeprefix("SSG ") for f in result["findings"]
@@ -45,7 +39,7 @@ def scanner_findings(result):
 
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("scenario", scenarios.params("audit"))
-def test_scenario(scenario, profile, defaults):
+def test_audit_scenario(scenario, profile, defaults):
     policy = resolved_policy(scenario, defaults)
     facts = dict(scenario["facts"], openssh=tuple(scenario["openssh"]),
                  scanner_view=scanner_view(scenario))

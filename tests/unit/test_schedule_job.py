@@ -71,3 +71,10 @@ def test_no_splay_means_no_splay_key(defaults):
     schedule, _ = resolved(defaults, {"splay": 0})
     assert "splay" not in policy.schedule_job(schedule, offline=True)
     assert policy.schedule_job(schedule, offline=True)["offline"] is True
+
+
+def test_salt_ssh_has_no_minion_schedule_and_says_where_it_goes():
+    assert policy.schedule_unavailable(salt_ssh=False) == ""
+    reason = policy.schedule_unavailable(salt_ssh=True)
+    assert reason.startswith("salt-ssh: no salt-minion runs on this host")
+    assert "nothing was added" in reason and "salt-ssh '<target>' state.apply idlelock" in reason

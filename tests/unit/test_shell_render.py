@@ -10,7 +10,9 @@ import pytest
 import idlelock_shell as shell
 import idlelock_unplan
 
-SH_SHELLS = [s for s in ("sh", "dash", "bash", "zsh", "ksh") if shutil.which(s)]
+# Every shell the profile file is written for; a missing one is reported as a skip.
+SH_SHELLS = [pytest.param(s, marks=pytest.mark.skipif(not shutil.which(s), reason=f"{s} missing"))
+             for s in ("sh", "dash", "bash", "zsh", "ksh")]
 REPORT = 'echo "v=${TMOUT-unset}"; (unset TMOUT) 2>/dev/null && echo rw || echo ro; env | grep -c "^TMOUT=" || true'
 # ComplianceAsCode's accounts_tmout patterns (RedHat declare form; the multi-line form).
 CAC_DECLARE = re.compile(r"^[\s]*declare[\s]+-xr[\s]+TMOUT=([\w$]+).*$", re.M)
@@ -174,6 +176,21 @@ def test_judge():
     assert shell.judge({"zsh": dict(good, value=None)}, policy) == (
         [], ["zsh login gets TMOUT None, not '5'"])
     assert shell.judge({"dash": dict(good, errors=["x: TMOUT: is read only"])}, policy)[0]
+
+
+@pytest.mark.parametrize("policy_readonly, probe_readonly, failures", [
+    (False, False, []),  # shell:readonly: false asks for a TMOUT the user may change
+    (False, True, []),   # stricter than asked: a foreign readonly line is judged elsewhere
+    (True, True, []),
+    (True, False, ["bash login gets TMOUT 5, but not readonly"]),
+])
+def test_judge_follows_shell_readonly(policy_readonly, probe_readonly, failures):
+    policy = {"tmout": 5, "readonly": policy_readonly, "exempt_groups": []}
+    probe = {"value": "5", "readonly": probe_readonly, "exported": True, "groups": ["root"],
+             "errors": []}
+    assert shell.judge({"bash": probe}, policy) == (failures, [])
+    zsh = shell.judge({"zsh": probe}, policy)
+    assert zsh == ([], [f.replace("bash", "zsh") for f in failures])
 
 
 def test_parse_probe():

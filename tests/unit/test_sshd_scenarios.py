@@ -36,7 +36,7 @@ def resolved_sshd(scenario, defaults):
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", error=(None, None)))
-def test_sources_and_plan(scenario, defaults):
+def test_sshd_scenario(scenario, defaults):
     tree_files = scenarios.files(scenario, ROOT)
     for rel, target in scenario.get("symlinks", {}).items():
         tree_files[posixpath.join(ROOT, rel)] = tree_files[posixpath.join(ROOT, target)]
@@ -56,12 +56,18 @@ def test_sources_and_plan(scenario, defaults):
     assert removed == scenario.get("removed", [])
     assert [scenarios.relative(d.source, ROOT) for d in plan.disabled] == scenario["disabled"]
     assert (plan.texts == {}) is scenario.get("unchanged", False)
-    # Whatever was planned, sshd's first-value-wins rule now picks idlelock's values.
-    final = plan.tree.winners(desired)
-    for keyword, value in desired.items():
-        assert idlelock_sshd.normalize(keyword, final[keyword].value) == idlelock_sshd.normalize(
-            keyword, value
-        )
+    # The files as written, read afresh (not the planner's own last walk): sshd's
+    # first-value-wins rule picks the values the scenario expects.
+    written = {path: text for path, text in dict(tree_files, **plan.texts).items()
+               if text is not None}  # None: a file the plan removes
+    final = idlelock_sshd.walk(f"{ROOT}/sshd_config", *fake_fs(written)).winners(
+        idlelock_policy.SSHD_KEYWORDS.values())
+    for keyword, value in scenarios.sshd_effective(scenario).items():
+        winner = next(w for k, w in final.items() if k.lower() == keyword)
+        # Both sides normalised: sshd -T prints a ChannelTimeout entry's time as
+        # written (forwarded-tcpip=1h), and the planner may carry it as written.
+        assert idlelock_sshd.normalize(keyword, winner.value) == idlelock_sshd.normalize(
+            keyword, value), keyword
 
 
 @pytest.mark.parametrize("ours, theirs, merged", [

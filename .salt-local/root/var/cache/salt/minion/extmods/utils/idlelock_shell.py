@@ -1,0 +1,416 @@
+"""
+Login-shell idle timeouts (TMOUT, tcsh autologout): render idlelock's files,
+read everybody else's.
+
+Pure logic: no I/O. The caller reads the files (``read(path) -> text or None``,
+``expand(glob) -> [paths]``) and runs the shells; this module renders the
+managed profile and csh files, finds every line that sets TMOUT, plans
+the takeover of foreign lines, and judges what a login shell reported.
+
+The facts behind every choice are in docs/how-idle-sessions-end.md §2-3: a second ``readonly
+TMOUT`` makes every login print ``TMOUT: readonly variable`` (and dash abort
+/etc/profile), so idlelock's own file is guarded, and foreign readonly lines
+are either taken over or named.
+"""
+
+import math
+import re
+
+FORMS = ("posix", "declare")
+HEADER = "# Managed by idlelock (Salt): close idle shells. Local edits are overwritten."
+# A taken-over line keeps its indentation and becomes a no-op command with the
+# original text in a comment: `:` keeps an if/then body that held only this
+# line syntactically valid, where a bare comment would not.
+TAKEOVER_MARK = ": # idlelock-takeover: "
+TAKEOVER_RE = re.compile(r"^(\s*)" + re.escape(TAKEOVER_MARK) + r"(.*)$")
+BACKUP_SUFFIX = ".idlelock.bak"
+ZSH_BEGIN = "# BEGIN idlelock: zsh does not read /etc/profile here; source the idle timeout"
+ZSH_END = "# END idlelock"
+ENVIRONMENT = "/etc/environment"
+# Where a login shell can pick up TMOUT, in the order bash usually reads them.
+SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
+
+_COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
+# A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
+_MENTION_RE = re.compile(r"(?<![$\w{])TMOUT\b")
+_SPLIT_RE = re.compile(r";|&&|\|\|")
+_KEYWORD_RE = re.compile(r"^\s*(?:(?:then|else|do|\{|!)\s+)+")
+_SEGMENT_RE = re.compile(
+    r"""^\s*(?:(?P<cmd>export|readonly|declare|typeset|local|unset)\s+"""
+    r"""(?P<flags>(?:[-+][A-Za-z]+\s+)*))?TMOUT"""
+    r"""(?:=(?P<value>"[^"]*"|'[^']*'|[^\s;'"]*))?\s*$"""
+)
+
+
+# ---------------------------------------------------------------- rendering
+def _exempt_case(groups, indent, body):
+    """Wrap ``body`` lines so that members of ``groups`` skip them (sh syntax)."""
+    if not groups:
+        return [indent + line for line in body]
+    # Group names are validated ([A-Za-z0-9_.-]): no quoting or glob characters.
+    pattern = "|".join(f'*" {group} "*' for group in groups)
+    lines = [
+        f'{indent}case " $(id -Gn 2>/dev/null) " in',
+        f"{indent}  {pattern}) ;;  # exempt: shell:exempt_groups",
+        f"{indent}  *)",
+    ]
+    lines += [indent + "    " + line for line in body]
+    lines += [f"{indent}    ;;", f"{indent}esac"]
+    return lines
+
+
+def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
+    """
+    The text of the managed profile file, sourced by sh, dash, bash, zsh and ksh.
+
+    The ``(unset TMOUT)`` guard makes a second sourcing (or a login that already
+    has a readonly TMOUT) a silent no-op. ``form`` picks the line that
+    compliance scanners look for: ``declare`` (RedHat: ``declare -xr TMOUT=N``
+    for bash) or ``posix`` (Debian/Ubuntu: ``TMOUT=N`` / ``readonly TMOUT`` /
+    ``export TMOUT``). zsh gets ``typeset -gx[r]``: its ``readonly`` before
+    ``export`` fails, and a plain ``typeset`` inside a function is local.
+    """
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}")
+    tmout = int(tmout)
+    flags = "-xr" if readonly else "-x"
+    posix = [f"TMOUT={tmout}"] + (["readonly TMOUT"] if readonly else []) + ["export TMOUT"]
+    if form == "declare":
+        other = (
+            ['elif [ -n "${BASH_VERSION-}" ]; then', f"  declare {flags} TMOUT={tmout}", "else"]
+            + ["  " + line for line in posix]
+        )
+    else:
+        other = ["else"] + ["  " + line for line in posix]
+    body = (
+        ['if [ -n "${ZSH_VERSION-}" ]; then', f"  typeset -g{flags[1:]} TMOUT={tmout}"]
+        + other
+        + ["fi"]
+    )
+    lines = [
+        HEADER,
+        f"# Idle shells log out after {tmout} s at the prompt.",
+        "# Guarded: sourcing this twice, or after another readonly TMOUT, is silent.",
+        "if (unset TMOUT) 2>/dev/null; then",
+    ]
+    lines += _exempt_case(list(exempt_groups), "  ", body)
+    lines.append("fi")
+    return "\n".join(lines) + "\n"
+
+
+def csh_minutes(tmout):
+    """tcsh ``autologout`` counts minutes: round up, so the session is never shorter."""
+    return max(1, math.ceil(int(tmout) / 60))
+
+
+def render_csh(tmout, readonly=True, exempt_groups=()):
+    """The text of the managed tcsh/csh file: ``set -r autologout=<minutes>``."""
+    minutes = csh_minutes(tmout)
+    setter = f"set -r autologout = {minutes}" if readonly else f"set autologout = {minutes}"
+    lines = [
+        HEADER,
+        f"# Idle tcsh shells log out after {minutes} min ({tmout} s rounded up to minutes).",
+        "# Guarded: a readonly autologout from elsewhere (or a second sourcing) is kept.",
+        "( set autologout = 0 ) >& /dev/null",
+        "if ( $status == 0 ) then",
+    ]
+    if exempt_groups:
+        tests = " && ".join(f'"$_idlelock_groups" !~ *" {group} "*' for group in exempt_groups)
+        lines += [
+            '  set _idlelock_groups = " `id -Gn` "',
+            f"  if ( {tests} ) then",
+            f"    {setter}",
+            "  endif",
+            "  unset _idlelock_groups",
+        ]
+    else:
+        lines.append(f"  {setter}")
+    lines.append("endif")
+    return "\n".join(lines) + "\n"
+
+
+def put_block(text, begin, body, end):
+    """
+    ``text`` with the ``begin`` .. ``end`` block holding ``body`` (lines):
+    replaced in place when present, else appended.
+
+    Every byte outside the block is kept (the text is split on ``\\n`` only,
+    as the shells read it). A text without a final newline gets one before the
+    block and none after it, so that removing the block
+    (``idlelock_unplan.remove_block``) gives back the exact original bytes.
+    """
+    block = [begin, *body, end]
+    lines = text.split("\n")
+    if begin in lines and end in lines[lines.index(begin) + 1:]:
+        start = lines.index(begin)
+        lines[start:lines.index(end, start + 1) + 1] = block
+        return "\n".join(lines)
+    if text == "" or text.endswith("\n"):
+        return text + "\n".join(block) + "\n"
+    return text + "\n" + "\n".join(block)
+
+
+def zsh_hook(text, profile_file):
+    """
+    ``text`` of the zsh startup file with idlelock's block that sources ``profile_file``.
+
+    Debian's zsh reads neither /etc/profile nor /etc/profile.d. The block is
+    replaced in place when present, else appended (see ``put_block``).
+    ``None`` (no such file: zsh is not installed) stays ``None``.
+    """
+    if text is None:
+        return None
+    return put_block(text, ZSH_BEGIN, [f"if [ -r {profile_file} ]; then . {profile_file}; fi"],
+                     ZSH_END)
+
+
+# ---------------------------------------------------------------- reading
+def _strip_comment(line):
+    return _COMMENT_RE.sub("", line)
+
+
+def _unquote(value):
+    if value and value[0] == value[-1] and value[0] in "'\"" and len(value) >= 2:
+        return value[1:-1]
+    return value
+
+
+def parse_line(line):
+    """
+    What one line does to TMOUT, or ``None`` when it does not mention it.
+
+    Returns ``{value, readonly, exported, unset, simple}``: ``simple`` is true
+    when the line consists only of TMOUT statements (so it can be taken over by
+    replacing the whole line).
+    """
+    code = _strip_comment(line)
+    if not _MENTION_RE.search(code):
+        return None
+    found = {"value": None, "readonly": False, "exported": False, "unset": False, "simple": True}
+    for segment in _SPLIT_RE.split(code):
+        if not segment.strip():
+            continue
+        bare = _KEYWORD_RE.sub("", segment)
+        if bare != segment:
+            found["simple"] = False  # part of an if/for/while: not a line of its own
+        match = _SEGMENT_RE.match(bare)
+        if not match:
+            found["simple"] = False
+            continue
+        cmd = match.group("cmd") or ""
+        flags = "".join(f.lstrip("-") for f in (match.group("flags") or "").split() if f[0] == "-")
+        if match.group("value") is not None:
+            found["value"] = _unquote(match.group("value"))
+        found["readonly"] |= cmd == "readonly" or (cmd in ("declare", "typeset") and "r" in flags)
+        found["exported"] |= cmd == "export" or (cmd in ("declare", "typeset") and "x" in flags)
+        found["unset"] |= cmd == "unset"
+    return found
+
+
+def shell_files(expand, zsh_file=""):
+    """In-root paths that may set TMOUT for a login shell, in reading order."""
+    paths = [ENVIRONMENT]
+    for pattern in SHELL_FILES:
+        paths += expand(pattern) if "*" in pattern else [pattern]
+    if zsh_file:
+        paths.append(zsh_file)
+    return paths
+
+
+# What a login shell may read before its prompt, beyond shell_files: the
+# start-up files of bash(1) INVOCATION, zsh(1) STARTUP/SHUTDOWN FILES (Debian's
+# /etc/zsh and upstream's /etc), ksh93(1) and tcsh(1) STARTUP, the directories
+# whose globs they expand, and the account database (group membership decides
+# an exemption).
+STARTUP_INPUTS = (
+    "/etc/environment", "/etc/profile", "/etc/profile.d", "/etc/bash.bashrc", "/etc/bashrc",
+    "/etc/zsh", "/etc/zsh/zshenv", "/etc/zsh/zprofile", "/etc/zsh/zshrc", "/etc/zsh/zlogin",
+    "/etc/zshenv", "/etc/zprofile", "/etc/zshrc", "/etc/zlogin", "/etc/ksh.kshrc",
+    "/etc/csh.cshrc", "/etc/csh.login", "/etc/csh", "/etc/csh/login.d",
+    "/etc/passwd", "/etc/group",
+)
+STARTUP_GLOBS = ("/etc/profile.d/*", "/etc/csh/login.d/*")
+
+
+def startup_inputs(expand):
+    """Every in-root path whose change can change what a login shell ends up with."""
+    found = list(STARTUP_INPUTS)
+    for pattern in STARTUP_GLOBS:
+        found += expand(pattern)
+    return found
+
+
+def scan(texts, managed=()):
+    """
+    Every line that sets TMOUT: ``{"lines": [...], "taken_over": [...]}``.
+
+    ``texts`` maps path to text (``None``: missing). ``managed`` names
+    idlelock's own files, reported with ``ours: True``. Lines idlelock took
+    over are listed apart, as ``file:line`` and their original text.
+    """
+    lines, taken = [], []
+    for path, text in texts.items():
+        if text is None:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            source = f"{path}:{number}"
+            mark = TAKEOVER_RE.match(line)
+            if mark:
+                taken.append({"source": source, "original": mark.group(2)})
+                continue
+            if path == ENVIRONMENT:
+                # pam_env syntax, not shell: sets a plain environment variable.
+                found = re.match(r"^\s*(?:export\s+)?TMOUT=(\S*)\s*$", line)
+                if found:
+                    lines.append({"source": source, "file": path, "line": number,
+                                  "text": line, "value": _unquote(found.group(1)),
+                                  "readonly": False, "exported": True, "unset": False,
+                                  "simple": False, "ours": False, "environment": True})
+                continue
+            found = parse_line(line)
+            if found is None:
+                continue
+            found.update({"source": source, "file": path, "line": number, "text": line,
+                          "ours": path in managed, "environment": False})
+            lines.append(found)
+    return {"lines": lines, "taken_over": taken}
+
+
+def foreign(lines):
+    """The shell lines (not /etc/environment, not idlelock's own) that set TMOUT."""
+    return [entry for entry in lines if not entry["ours"] and not entry["environment"]]
+
+
+def static_conflicts(lines):
+    """Foreign readonly TMOUT lines: each makes idlelock's value impossible or noisy."""
+    return [
+        {
+            "source": entry["source"],
+            "problem": (
+                f"declares TMOUT readonly (value {entry['value']!r}): a login shell that "
+                "reads it before idlelock keeps that value, one that reads it after prints "
+                "'TMOUT: readonly variable'"
+            ),
+        }
+        for entry in foreign(lines)
+        if entry["readonly"]
+    ]
+
+
+# ---------------------------------------------------------------- takeover
+def plan_takeover(texts, lines):
+    """
+    Comment out every foreign TMOUT line, in place, with idlelock's marker.
+
+    Returns ``(new_texts, taken, refused)``: ``new_texts`` holds only the files
+    that change, ``taken`` the ``file:line`` list, and ``refused`` the lines
+    that also do something else (an ``if`` on the same line, a second command)
+    and so must be edited by hand.
+    """
+    by_file, refused = {}, []
+    for entry in foreign(lines):
+        if not entry["simple"]:
+            refused.append(entry["source"])
+            continue
+        by_file.setdefault(entry["file"], []).append(entry["line"])
+    new_texts, taken = {}, []
+    for path, numbers in by_file.items():
+        old = texts[path].splitlines(keepends=True)
+        for number in numbers:
+            line = old[number - 1]
+            ending = "\n" if line.endswith("\n") else ""
+            body = line[: len(line) - len(ending)]
+            indent = body[: len(body) - len(body.lstrip())]
+            old[number - 1] = f"{indent}{TAKEOVER_MARK}{body.lstrip()}{ending}"
+            taken.append(f"{path}:{number}")
+        new_texts[path] = "".join(old)
+    return new_texts, taken, refused
+
+
+# ---------------------------------------------------------------- judging
+_PROBE_RE = re.compile(r"^IDLELOCK (\w+)=(.*)$")
+_READONLY_ERROR_RE = re.compile(r"TMOUT.*(?:readonly|read-only|read only)|"
+                                r"autologout.*read-only", re.IGNORECASE)
+
+
+def probe_script(family):
+    """Commands a login shell runs to report its TMOUT (``sh``) or autologout (``csh``)."""
+    if family == "csh":
+        return "\n".join([
+            # csh expands $autologout on a one-line if even when it is unset.
+            "if ( $?autologout ) then",
+            '  echo "IDLELOCK value=$autologout"',
+            "endif",
+            "( set autologout = 0 ) >& /dev/null",
+            'if ( $status != 0 ) echo "IDLELOCK readonly=1"',
+            'echo "IDLELOCK groups=`id -Gn`"',
+            "exit 0",
+            "",
+        ])
+    return "\n".join([
+        'if [ -n "${TMOUT+1}" ]; then echo "IDLELOCK value=$TMOUT"; fi',
+        'if (unset TMOUT) 2>/dev/null; then :; else echo "IDLELOCK readonly=1"; fi',
+        'if env | grep -q "^TMOUT="; then echo "IDLELOCK exported=1"; fi',
+        'echo "IDLELOCK groups=$(id -Gn)"',
+        "exit 0",
+        "",
+    ])
+
+
+def parse_probe(stdout, stderr):
+    """``{value, readonly, exported, groups, errors}`` from a probe's output."""
+    found = {"value": None, "readonly": False, "exported": False, "groups": [], "errors": []}
+    for line in stdout.splitlines():
+        match = _PROBE_RE.match(line.strip())
+        if not match:
+            continue
+        key, value = match.groups()
+        if key == "value":
+            found["value"] = value
+        elif key == "groups":
+            found["groups"] = value.split()
+        else:
+            found[key] = value == "1"
+    found["errors"] = [line.strip() for line in stderr.splitlines()
+                       if _READONLY_ERROR_RE.search(line)]
+    return found
+
+
+def expected(shell, policy_shell, groups):
+    """The ``value`` a probe of ``shell`` must report, or ``None`` for an exempt user."""
+    if set(groups) & set(policy_shell["exempt_groups"]):
+        return None
+    if shell == "tcsh":
+        return str(csh_minutes(policy_shell["tmout"]))
+    return str(int(policy_shell["tmout"]))
+
+
+def judge(probes, policy_shell):
+    """
+    Problems in what the login shells reported: ``(failures, warnings)``.
+
+    Any readonly error fails (it is printed at every login). bash must end up
+    with the policy value and readonly flag; other shells only warn, since
+    whether they read the files at all depends on the host (Debian's zsh reads
+    /etc/zsh/zprofile only, tcsh reads its own files).
+    """
+    failures, warnings = [], []
+    for shell, probe in probes.items():
+        for error in probe["errors"]:
+            failures.append(f"{shell} login prints: {error}")
+        want = expected(shell, policy_shell, probe["groups"])
+        got = probe["value"]
+        if shell == "ksh" and got == "0" and not probe["readonly"]:
+            got = None  # ksh93 starts every shell with TMOUT=0, i.e. off
+        problem = None
+        if got != want:
+            problem = f"{shell} login gets TMOUT {got!r}, not {want!r}"
+            if shell == "tcsh":
+                problem = f"tcsh login gets autologout {got!r}, not {want!r}"
+        elif want is not None and policy_shell["readonly"] and not probe["readonly"]:
+            problem = f"{shell} login gets TMOUT {got}, but not readonly"
+        if problem and shell == "bash":
+            failures.append(problem)
+        elif problem and shell != "dash":  # dash ignores TMOUT anyway (docs/how-idle-sessions-end.md §2)
+            warnings.append(problem)
+    return failures, warnings

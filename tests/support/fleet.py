@@ -1,0 +1,40 @@
+"""Minions of a real salt-master for the integration tests and the fleet bench."""
+
+from tests.support.sshd_sandbox import SshdSandbox
+
+
+def sandboxed_minion(salt_master, minion_id, env, sandbox_dir, idlelock=None, **config):
+    """
+    A minion factory whose idlelock paths all point into an :class:`SshdSandbox`
+    under ``sandbox_dir``. Returns ``(factory, sandbox)``. It carries a grain
+    ``env``, as many fleets do; pillar never reads it (the example top file
+    targets minion ids), so a test can show that a grain cannot pick a policy.
+
+    ``idlelock`` is merged into the minion's ``idlelock`` config section;
+    ``config`` adds other minion options.
+    """
+    sandbox = SshdSandbox(sandbox_dir)
+    section = {
+        "sshd": {"config": str(sandbox.config), "manage_service": False},
+        "shell": {
+            "enabled": False,
+            "profile_file": str(sandbox.profile_d / "idlelock.sh"),
+            "csh_file": str(sandbox.profile_d / "idlelock.csh"),
+        },
+    }
+    for key, value in (idlelock or {}).items():
+        section.setdefault(key, {}).update(value)
+    factory = salt_master.salt_minion_daemon(
+        minion_id,
+        overrides={"grains": {"env": env}, "idlelock": section, **config},
+    )
+    return factory, sandbox
+
+
+def minion_returns(result):
+    """
+    The parsed output of a ``salt`` CLI run, failing on a CLI error:
+    ``{minion: return}``, or the return itself when the target is one minion id.
+    """
+    assert result.returncode == 0, result.stderr or result.stdout
+    return result.data

@@ -1,0 +1,121 @@
+"""
+What a user reads from the shell part: the judge's verdict per login shell, the
+expected value per shell, conflict messages, and the zsh hook it edits in place, to the character.
+"""
+
+import shutil
+import subprocess
+
+import pytest
+
+import idlelock_shell as shell
+
+POLICY = {"tmout": 90, "readonly": True, "exempt_groups": ["ops"]}
+
+
+def probe(value, readonly=True, groups=("root",), errors=()):
+    return {"value": value, "readonly": readonly, "exported": True, "groups": list(groups),
+            "errors": list(errors)}
+
+
+@pytest.mark.parametrize("name, got, verdict", [
+    ("bash", probe("90"), ([], [])),
+    ("bash", probe("0", readonly=False), (["bash login gets TMOUT '0', not '90'"], [])),
+    ("bash", probe("90", readonly=False), (["bash login gets TMOUT 90, but not readonly"], [])),
+    ("zsh", probe("60"), ([], ["zsh login gets TMOUT '60', not '90'"])),
+    ("ksh", probe("90"), ([], [])),
+    # ksh93 starts every shell with TMOUT=0, i.e. off: reported as unset.
+    ("ksh", probe("0", readonly=False), ([], ["ksh login gets TMOUT None, not '90'"])),
+    ("ksh", probe("0"), ([], ["ksh login gets TMOUT '0', not '90'"])),
+    # tcsh counts minutes: 90 s is 1 minute, rounded down (never longer than the policy).
+    ("tcsh", probe("1"), ([], [])),
+    ("tcsh", probe("2"), ([], ["tcsh login gets autologout '2', not '1'"])),
+    ("tcsh", probe(None), ([], ["tcsh login gets autologout None, not '1'"])),
+    ("dash", probe("600"), ([], [])),  # dash ignores TMOUT
+    ("dash", probe("90", errors=["/etc/profile.d/x.sh: TMOUT: is read only"]),
+     (["dash login prints: /etc/profile.d/x.sh: TMOUT: is read only"], [])),
+    ("bash", probe(None, groups=("root", "ops")), ([], [])),  # exempt: no TMOUT wanted
+    ("bash", probe("90", groups=("ops",)), (["bash login gets TMOUT '90', not None"], [])),
+])
+def test_judge_per_login_shell(name, got, verdict):
+    assert shell.judge({name: got}, POLICY) == verdict
+
+
+@pytest.mark.parametrize("name, groups, want", [
+    ("bash", ["root"], "90"), ("zsh", ["root"], "90"), ("tcsh", ["root"], "1"),
+    ("tcsh", ["ops"], None), ("bash", ["wheel", "ops"], None),
+])
+def test_expected_value_per_shell(name, groups, want):
+    assert shell.expected(name, POLICY, groups) == want
+
+
+def test_probe_without_flags_reads_as_not_readonly_not_exported():
+    assert shell.parse_probe("IDLELOCK value=5\n", "") == {
+        "value": "5", "readonly": False, "exported": False, "groups": [], "errors": []}
+
+
+def test_static_conflict_message():
+    lines = shell.scan({"/etc/profile": "readonly TMOUT=900\n"})["lines"]
+    assert shell.static_conflicts(lines) == [{
+        "source": "/etc/profile:1",
+        "problem": "declares TMOUT readonly (value '900'): a login shell that reads it before "
+                   "idlelock keeps that value, one that reads it after prints "
+                   "'TMOUT: readonly variable'"}]
+
+
+def test_zsh_hook_replaces_its_block_in_place_and_keeps_the_rest():
+    old = shell.zsh_hook("", "/etc/profile.d/old.sh")
+    # An unrelated "# END idlelock" before the block (e.g. another idlelock marker).
+    text = "# END idlelock\nexport A=1\n" + old + "export B=2\n"
+    new = shell.zsh_hook(text, "/etc/profile.d/idlelock.sh")
+    assert new == ("# END idlelock\nexport A=1\n" + shell.ZSH_BEGIN + "\n"
+                   "if [ -r /etc/profile.d/idlelock.sh ]; then . /etc/profile.d/idlelock.sh; fi\n"
+                   + shell.ZSH_END + "\nexport B=2\n")
+
+
+def test_zsh_hook_is_appended_after_the_existing_lines():
+    assert shell.zsh_hook("emulate sh\n", "/p.sh") == (
+        "emulate sh\n" + shell.ZSH_BEGIN + "\nif [ -r /p.sh ]; then . /p.sh; fi\n"
+        + shell.ZSH_END + "\n")
+
+
+def test_unknown_form_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"^unknown form 'typeset'$"):
+        shell.render_profile(5, form="typeset")
+
+
+def test_etc_environment_is_read_as_pam_env():
+    assert shell.scan({"/etc/environment": "TMOUT=300\n"}) == {"lines": [{
+        "source": "/etc/environment:1", "file": "/etc/environment", "line": 1,
+        "text": "TMOUT=300", "value": "300", "readonly": False, "exported": True,
+        "unset": False, "simple": False, "ours": False, "environment": True}], "taken_over": []}
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="bash missing")
+@pytest.mark.parametrize("setup, want", [
+    ("", {"value": None, "readonly": False, "exported": False}),
+    ("TMOUT=5", {"value": "5", "readonly": False, "exported": False}),
+    ("export TMOUT=5", {"value": "5", "readonly": False, "exported": True}),
+    ("readonly TMOUT=5; export TMOUT", {"value": "5", "readonly": True, "exported": True}),
+])
+def test_the_sh_probe_reports_what_the_shell_has(setup, want):
+    proc = subprocess.run(["bash", "--norc", "--noprofile", "-s"], input=setup + "\n"
+                          + shell.probe_script("sh"), capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin"})
+    found = shell.parse_probe(proc.stdout, proc.stderr)
+    assert {key: found[key] for key in want} == want
+    assert found["groups"] and found["errors"] == [] and proc.returncode == 0
+
+
+@pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
+@pytest.mark.parametrize("setup, want", [
+    ("", {"value": None, "readonly": False}),
+    ("set autologout = 2", {"value": "2", "readonly": False}),
+    ("set -r autologout = 2", {"value": "2", "readonly": True}),
+])
+def test_the_csh_probe_reports_what_tcsh_has(setup, want):
+    proc = subprocess.run(["tcsh", "-f"], input=setup + "\n" + shell.probe_script("csh"),
+                          capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    found = shell.parse_probe(proc.stdout, proc.stderr)
+    assert {key: found[key] for key in want} == want
+    assert found["groups"] and proc.returncode == 0, proc.stderr
