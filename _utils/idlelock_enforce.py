@@ -117,12 +117,13 @@ def sshd_state(resolved):
     if version is None:
         raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
-    effective = idlelock_system.sshd_effective(binary, config, root,
-                                               files=idlelock_sshd.inputs(tree))
+    effective, note = idlelock_facts.sshd_effective(root, binary, config, tree,
+                                                    files=idlelock_sshd.inputs(tree))
     return {
         "version": version,
         "text": text,
         "effective": effective,
+        "host_key_note": note,
         "tree": tree,
         "read": read,
         "expand": expand,
@@ -149,6 +150,8 @@ def get(resolved, logind_support):
         return report
     winners = live["tree"].winners(MANAGED)
     report["openssh"] = live["text"]
+    if live["host_key_note"]:
+        report["sshd_note"] = live["host_key_note"]
     report["sshd"] = {
         keyword: {
             "value": live["effective"].get(keyword.lower()),
@@ -214,7 +217,7 @@ def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=No
         files, main, names = idlelock_sshd.stage(candidate_tree, scratch)
         idlelock_system.write_plain(root, files)
         try:
-            effective = idlelock_system.sshd_effective(binary, main, root)
+            effective = idlelock_facts.sshd_effective(root, binary, main, candidate_tree)[0]
             if exemption:
                 proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
         except idlelock_system.ProbeError as exc:
@@ -223,9 +226,11 @@ def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=No
             )
     winners = candidate_tree.winners(desired)
     for keyword, value in desired.items():
+        # Whole values, both sides in sshd's units: sshd 9.x prints a
+        # ChannelTimeout list as written (direct-tcpip=1h), later ones in seconds.
         want = idlelock_sshd.normalize(keyword, value)
         got = effective.get(keyword.lower())
-        if got != want:
+        if idlelock_sshd.normalize(keyword, got) != want:
             source = winners[keyword].source if keyword in winners else "sshd's default"
             return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
     return None
@@ -249,7 +254,9 @@ def set_sshd(resolved, test):
             f"{exc}",
             warnings,
         )
-    desired = idlelock_policy.sshd_directives(resolved["sshd"])
+    desired, kept = idlelock_sshd.carry_list_entries(
+        live["tree"], idlelock_policy.sshd_directives(resolved["sshd"]), live["effective"])
+    warnings += kept
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
         if note["effective"] and note["keyword"] == "ChannelTimeout" \
@@ -264,6 +271,7 @@ def set_sshd(resolved, test):
     plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
                               resolved["sshd"]["layout"], groups)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    keyless = f" ({live['host_key_note']})" if live["host_key_note"] else ""
     if groups and plan.exemption is None:
         warnings.append(
             f"idlelock's block is at the top of {plan.target} (sshd:layout main, or no drop-in "
@@ -277,13 +285,13 @@ def set_sshd(resolved, test):
     if not plan.texts:
         note, warning = idlelock_sshd.reload_note(live["reload"], manage)
         if not note:
-            return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+            return outcome(True, f"sshd already enforces {settings}{keyless}", warnings=warnings)
         # A reload that failed or was skipped, or a hand edit: report it as a
         # change so that the service reload watching this state runs again.
         changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
                    if manage and live["reload"]["pending"] else {})
         return outcome(None if test and changes else True,
-                       f"sshd files already set {settings}{note}", changes,
+                       f"sshd files already set {settings}{note}{keyless}", changes,
                        warnings + [warning] * bool(warning))
     proof = []
     problem = verify_candidate(resolved, plan.tree, desired, plan.exemption, proof)
@@ -296,13 +304,20 @@ def set_sshd(resolved, test):
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()
-        if live["effective"].get(keyword.lower()) != idlelock_sshd.normalize(keyword, value)
+        if idlelock_sshd.normalize(keyword, live["effective"].get(keyword.lower()))
+        != idlelock_sshd.normalize(keyword, value)
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
     if not test:
         try:
-            idlelock_system.write_all(resolved["root"], plan.texts)
+            # A hardened host's 0600 sshd_config and 0700 sshd_config.d stay so:
+            # a new drop-in is never more permissive than the main file, a new
+            # directory takes its parent's mode; existing files keep theirs.
+            main_mode = idlelock_system.file_mode(resolved["root"], resolved["sshd"]["config"])
+            idlelock_system.write_all(resolved["root"], plan.texts,
+                                      new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
+                                      dir_mode=None)
         except OSError as exc:
             return _write_failed(exc, warnings)
     note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
@@ -310,8 +325,8 @@ def set_sshd(resolved, test):
     warnings += [warning] * bool(warning)
     verb = ("files would set" if test else "files set") if note else (
         "would enforce" if test else "enforces")
-    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}", changes,
-                   warnings)
+    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}{keyless}",
+                   changes, warnings)
 
 
 # ---------------------------------------------------------------- shell
@@ -345,10 +360,17 @@ def set_shell(resolved, test):
         planned[shell["zsh_file"]] = idlelock_shell.zsh_hook(
             planned.get(shell["zsh_file"]), shell["profile_file"]
         )
+    warnings += idlelock_facts.shell_hook_warnings(root, shell, texts)
+    if shell["bashrc_file"]:
+        planned[shell["bashrc_file"]] = idlelock_shell.bashrc_hook(
+            planned.get(shell["bashrc_file"]), shell["profile_file"]
+        )
+    modes = idlelock_facts.shell_modes(root, shell)
+    wrong_modes = idlelock_facts.wrong_modes(root, modes)
     changed = {path: text for path, text in planned.items()
-               if text is not None and texts.get(path) != text}
+               if text is not None and (texts.get(path) != text or path in wrong_modes)}
 
-    failures, old = check_shell_candidate(resolved, changed, list(texts), warnings)
+    failures, old = check_shell_candidate(resolved, changed, list(texts), warnings, modes)
     if failures:
         # Shells name the file only sometimes ("-bash: TMOUT: readonly
         # variable"): the lines come from the text of the candidate.
@@ -363,6 +385,7 @@ def set_shell(resolved, test):
         )
         if culprits and not shell["takeover"]:
             hint += " (shell:takeover: true comments such lines out)"
+        hint += idlelock_facts.unreadable_hint(root, list(planned))
         return fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
 
     what = f"TMOUT {tmout}" + (" readonly" if readonly else "")
@@ -378,6 +401,8 @@ def set_shell(resolved, test):
         changes["readonly"] = {"old": bash_before.get("readonly"), "new": readonly}
     if taken:
         changes["taken_over"] = {"old": [], "new": taken}
+    for path, mode in wrong_modes.items():
+        changes[f"mode {path}"] = {"old": mode, "new": f"{modes[path]:04o} root:root"}
     changes["diff"] = diff(texts, changed)
     if test:
         return outcome(None, f"login shells would get {what}", changes, warnings)
@@ -386,23 +411,26 @@ def set_shell(resolved, test):
             root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
                    if path in {source.rsplit(":", 1)[0] for source in taken}}
         )
-        idlelock_system.write_all(root, changed)
+        idlelock_system.write_all(root, changed, modes)
     except OSError as exc:
         return _write_failed(exc, warnings)
     return outcome(True, f"login shells get {what}", changes, warnings)
 
 
-def check_shell_candidate(resolved, changed, files, warnings):
+def check_shell_candidate(resolved, changed, files, warnings, modes):
     """
-    Run the login shells on the candidate; return ``(failures, probes before)``.
+    Run the shells on the candidate, as root, as a regular user and as a
+    member of each exempt group; return ``(failures, probes before)``.
 
     When no private mount namespace can be made, fall back to the file text:
     every foreign readonly TMOUT left in the candidate is a failure.
     """
     shell = resolved["shell"]
+    root, exempt = resolved["root"], shell["exempt_groups"]
     try:
-        after = idlelock_facts.probe_shells(resolved["root"], changed or None, files)
-        before = idlelock_facts.probe_shells(resolved["root"], files=files) if changed else after
+        after = idlelock_facts.probe_shells(root, changed or None, files, exempt, modes)
+        before = (idlelock_facts.probe_shells(root, files=files, exempt_groups=exempt)
+                  if changed else after)
     except idlelock_system.ProbeError as exc:
         warnings.append(f"could not run login shells on the candidate ({exc}); "
                         "judged from the file text only")
@@ -411,7 +439,10 @@ def check_shell_candidate(resolved, changed, files, warnings):
         lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
         return [f"{c['source']} {c['problem']}"
                 for c in idlelock_shell.static_conflicts(lines)], None
-    failures, notes = idlelock_shell.judge(after, shell)
+    hooked = bool(shell["bashrc_file"]) and (
+        shell["bashrc_file"] in changed
+        or idlelock_system.read_text(root, shell["bashrc_file"]) is not None)
+    failures, notes = idlelock_shell.judge(after, shell, non_login=hooked)
     warnings.extend(notes)
     return failures, before
 
@@ -425,20 +456,44 @@ def set_logind(resolved, test, logind_support):
     if not supported:
         return outcome(True, f"logind skipped: {reason}")
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
-    old = idlelock_system.read_text(root, path)
+    texts = idlelock_facts.logind_texts(root, path, candidate=(path,))
+    old = dict(texts).get(path)
     new = idlelock_logind.render_logind(seconds)
-    if old == new:
+    candidate = [(p, new if p == path else text) for p, text in texts]
+    planned, taken = {path: new}, []
+    beaten = idlelock_logind.conflicts(candidate, path)
+    if beaten and logind.get("takeover"):
+        edits = idlelock_logind.plan_takeover(candidate, beaten)
+        planned.update(edits)
+        candidate = [(p, edits.get(p, text)) for p, text in candidate]
+        taken = [f"{p}:{n}" for p, n, _ in beaten]
+    # What systemd-logind will apply once written: every directory, same-name
+    # masking, the last assignment winning; checked before anything is written.
+    value, source = idlelock_logind.logind_effective(candidate)
+    if value != str(seconds) or not (source or "").startswith(path + ":"):
+        winner = f"{source} wins" if source else f"{path} is masked by a drop-in of its name"
+        hint = "" if logind.get("takeover") else " (logind:takeover: true comments it out)"
+        return fail(f"StopIdleSessionSec would be {value!r}, not '{seconds}': {winner}"
+                    f"{hint}. Nothing was changed")
+    changed = {p: text for p, text in planned.items() if dict(texts).get(p) != text}
+    if not changed:
         return outcome(True, f"logind already has StopIdleSessionSec={seconds}")
-    before, _ = idlelock_logind.logind_effective([(path, old)])
+    before, _ = idlelock_logind.logind_effective(texts)
     changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
-               "diff": diff({path: old}, {path: new})}
+               "diff": diff(dict(texts), changed)}
+    taken_note = f"; took over {', '.join(taken)}" if taken else ""
+    if taken:
+        changes["taken_over"] = {"old": [], "new": taken}
     if test:
-        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes)
+        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}{taken_note}",
+                       changes)
     try:
-        idlelock_system.write_all(root, {path: new})
+        idlelock_system.write_backups(
+            root, {p: p + idlelock_shell.BACKUP_SUFFIX for p in changed if p != path})
+        idlelock_system.write_all(root, changed)
     except OSError as exc:
         return _write_failed(exc)
-    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes)
+    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}{taken_note}", changes)
 
 
 # ---------------------------------------------------------------- removal
@@ -475,7 +530,8 @@ def _sshd_accepts(root, binary, tree):
         files, main, names = idlelock_sshd.stage(tree, scratch)
         idlelock_system.write_plain(root, files)
         try:
-            idlelock_system.sshd_effective(binary, main, root)
+            # An image without host keys is judged like set_sshd judges it.
+            idlelock_facts.sshd_effective(root, binary, main, tree)
         except idlelock_system.ProbeError as exc:
             return idlelock_sshd.unstage_message(str(exc), names)
     return None
