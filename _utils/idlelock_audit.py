@@ -82,10 +82,6 @@ def _policy_thresholds(policy, logind_supported):
         thresholds["exported"] = True
     if logind["enabled"] and logind_supported:
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
-    # A policy under a compliance profile is read by that profile's scanner too.
-    scanner = policy.get("profiles", {}).get(policy.get("profile"), {}).get("scanner")
-    if scanner:
-        thresholds["scanner"] = scanner
     return thresholds
 
 
