@@ -323,15 +323,21 @@ def set_shell(test=None, **kwargs):
 
     Writes the guarded ``shell:profile_file`` (readonly, exported TMOUT, in the
     ``shell:form`` that the OS's compliance scanners expect), the tcsh/csh
-    ``shell:csh_file`` (``autologout`` in minutes) where its directory exists,
-    and a block in ``shell:zsh_file`` for a zsh that reads no /etc/profile.
+    ``shell:csh_file`` (``autologout`` in whole minutes, rounded down) where
+    its directory exists, a block in ``shell:zsh_file`` for a zsh that reads
+    no /etc/profile, and a block in ``shell:bashrc_file`` (the system bashrc)
+    for interactive bash that is not a login. idlelock's own files are written
+    root-owned 0644 whatever an older copy's mode, new directories 0755.
     With ``shell:takeover`` it comments out foreign TMOUT lines in place, with
     the marker ``: # idlelock-takeover:`` and a ``.idlelock.bak`` copy.
 
     Every candidate is proven before it is written: the installed login shells
-    (bash, dash, zsh, ksh, tcsh) run on it in a private mount namespace. A
-    readonly error at login, or a bash login that would not get the policy
-    value, fails the run and names the file and line; nothing is written.
+    (bash, dash, zsh, ksh, tcsh) and an interactive non-login bash run on it
+    in a private mount namespace, as root, as a regular user (uid 65534) and
+    as a member of each exempt group. A readonly error, or a bash that would
+    not get the policy value (an exempt member: no TMOUT), fails the run and
+    names the file and line, or the file regular users cannot read; nothing
+    is written.
 
     Returns ``{result, comment, changes, warnings}``.
 

@@ -129,6 +129,7 @@ def shell(
     readonly=None,
     csh_file=None,
     zsh_file=None,
+    bashrc_file=None,
     form=None,
     exempt_groups=None,
     takeover=None,
@@ -151,24 +152,31 @@ def shell(
     timeout, profile, root
         Override the policy's top-level keys for this state.
 
-    tmout, readonly, csh_file, zsh_file, form, exempt_groups, takeover
+    tmout, readonly, csh_file, zsh_file, bashrc_file, form, exempt_groups, takeover
         Override the ``shell`` keys of the policy: TMOUT in seconds, whether it
-        is readonly, the tcsh file, the zsh start-up file that must source
-        ``name`` (``""``: none), ``posix`` or ``declare``, groups whose members
-        keep idle shells, and whether foreign TMOUT lines are commented out.
+        is readonly, the tcsh file (``autologout`` in whole minutes, rounded
+        down), the zsh start-up file that must source ``name`` (``""``: none),
+        the system bashrc that must source it for interactive non-login bash
+        (``""``: none), ``posix`` or ``declare``, groups whose members keep
+        idle shells, and whether foreign TMOUT lines are commented out.
 
-    Fails, naming the file and line, when a foreign readonly TMOUT would win
-    or make logins print ``TMOUT: readonly variable``, unless ``takeover`` is
-    true.
+    The proof runs the shells as root, as a regular user (uid 65534) and as a
+    member of each exempt group. Fails, naming the file and line, when a
+    foreign readonly TMOUT would win or make logins print ``TMOUT: readonly
+    variable`` (unless ``takeover`` is true), when a regular user would get
+    another TMOUT or an exempt member one at all, or when regular users cannot
+    read a file (named with its mode). idlelock's own files are written
+    root-owned 0644.
     """
     return _state(name, "idlelock.set_shell", {
         "profile_file": name, "timeout": timeout, "profile": profile, "root": root,
         "tmout": tmout, "readonly": readonly, "csh_file": csh_file, "zsh_file": zsh_file,
-        "form": form, "exempt_groups": exempt_groups, "takeover": takeover,
+        "bashrc_file": bashrc_file, "form": form, "exempt_groups": exempt_groups,
+        "takeover": takeover,
     })
 
 
-def logind(name, timeout=None, root=None, stop_idle_session_sec=None):
+def logind(name, timeout=None, root=None, stop_idle_session_sec=None, takeover=None):
     """
     Write the systemd-logind drop-in ``name`` that stops idle sessions
     (``StopIdleSessionSec``). Succeeds with a "skipped" comment where
@@ -189,13 +197,21 @@ def logind(name, timeout=None, root=None, stop_idle_session_sec=None):
     stop_idle_session_sec
         Seconds of tty idleness before logind stops the session.
 
+    takeover
+        Comment out (with a ``.idlelock.bak`` copy) every StopIdleSessionSec
+        that systemd-logind would apply after this drop-in. Without it the
+        state fails, ``test=True`` included, naming the ``file:line`` that
+        would win: logind reads ``/etc``, ``/run``, ``/usr/local/lib`` and
+        ``/usr/lib`` ``logind.conf.d`` sorted by file name (a name in an
+        earlier directory masks the later ones) and the last assignment wins.
+
     logind stops tmux and screen sessions too, so the formula includes this
     state only where pillar sets ``logind:enabled: true``. Restart
     systemd-logind with a ``watch`` on this state.
     """
     return _state(name, "idlelock.set_logind", {
         "conf_file": name, "timeout": timeout, "root": root,
-        "stop_idle_session_sec": stop_idle_session_sec,
+        "stop_idle_session_sec": stop_idle_session_sec, "takeover": takeover,
     })
 
 

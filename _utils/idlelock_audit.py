@@ -82,10 +82,6 @@ def _policy_thresholds(policy, logind_supported):
         thresholds["exported"] = True
     if logind["enabled"] and logind_supported:
         thresholds["stop_idle_session_sec_max"] = logind["stop_idle_session_sec"]
-    # A policy under a compliance profile is read by that profile's scanner too.
-    scanner = policy.get("profiles", {}).get(policy.get("profile"), {}).get("scanner")
-    if scanner:
-        thresholds["scanner"] = scanner
     return thresholds
 
 
@@ -285,20 +281,40 @@ def _judge_reload(audit, reload):
 
 
 def _judge_shell(audit, shell):
+    """
+    TMOUT checks over every login that must get it: the judged shell as root,
+    then ``others`` (as a regular user, the non-login bash); each check reports
+    the first login that fails it, so a site file that spares regular users
+    is found even when root's login is right.
+    """
     name = shell["shell"]
     sources = shell.get("sources", {})
+    logins = [shell] + list(shell.get("others", ()))
+    thresholds = audit.thresholds
+
+    def first(fails):
+        return next((login for login in logins if fails(login)), shell)
+
+    def where(login, source):
+        return source if login is shell else login["who"]
+
     value_source = sources.get("value") or f"{name} login shell"
     takeover = " (shell:takeover: true takes over foreign lines)"
-    audit.bounds("tmout", "shell TMOUT", shell.get("value"), value_source,
+    chosen = first(lambda login: _out_of_bounds(login.get("value"), thresholds, "tmout"))
+    audit.bounds("tmout", "shell TMOUT", chosen.get("value"), where(chosen, value_source),
                  lambda expected: f"state.apply idlelock with shell:tmout {expected}"
                  + (f"; {value_source} sets it now" if sources.get("value") else "") + takeover)
     if shell.get("value") is None:
         return  # unset: readonly and exported follow from the TMOUT finding
-    audit.flag("tmout_readonly", "shell TMOUT readonly", "readonly", shell.get("readonly"),
-               sources.get("readonly") or value_source,
+    chosen = first(lambda login: login.get("value") is not None and not login.get("readonly"))
+    audit.flag("tmout_readonly", "shell TMOUT readonly", "readonly", chosen.get("readonly"),
+               where(chosen, sources.get("readonly") or value_source),
                "state.apply idlelock with shell:readonly: true" + takeover)
-    audit.flag("tmout_exported", "shell TMOUT exported", "exported", shell.get("exported"),
-               value_source, "state.apply idlelock: its profile file exports TMOUT" + takeover)
+    chosen = first(lambda login: login.get("value") is not None and not login.get("exported"))
+    audit.flag("tmout_exported", "shell TMOUT exported", "exported", chosen.get("exported"),
+               where(chosen, value_source),
+               "state.apply idlelock: its profile file exports TMOUT" + takeover)
+
 
 def _judge_conflicts(audit, shell):
     conflicts = shell.get("conflicts", [])

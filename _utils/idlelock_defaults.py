@@ -59,11 +59,20 @@ DEFAULTS = {
         # A zsh start-up file that gets a block sourcing profile_file, for systems
         # whose zsh reads no /etc/profile (Debian: /etc/zsh/zprofile). "": none.
         "zsh_file": "",
+        # The system bashrc that gets a block sourcing profile_file, for interactive
+        # non-login bash (sudo -s, su without -, terminal emulators), which reads no
+        # /etc/profile.d. Per OS (Debian: /etc/bash.bashrc; RedHat and
+        # SUSE: /etc/bashrc, in OS_FAMILY below). "": no hook, and non-login bash is
+        # not held to TMOUT.
+        "bashrc_file": "",
     },
     "logind": {
         "enabled": False,
         "stop_idle_session_sec": "auto",
         "conf_file": "/etc/systemd/logind.conf.d/idlelock.conf",
+        # Comment out (in place, with a .idlelock.bak copy) every foreign
+        # StopIdleSessionSec that systemd would apply after idlelock's drop-in.
+        "takeover": False,
     },
     "schedule": {
         "enabled": True,
@@ -158,16 +167,21 @@ DEFAULTS = {
 OS_FAMILY = {
     # Debian and Ubuntu: the unit is ssh.service; tcsh reads /etc/csh/login.d;
     # zsh reads /etc/zsh/zprofile, not /etc/profile; CIS/STIG scanners for
-    # Ubuntu look for the three-line TMOUT form.
+    # Ubuntu look for the three-line TMOUT form; bash reads /etc/bash.bashrc in
+    # every interactive shell that is not a login (bash built with SYS_BASHRC).
     "Debian": {
         "sshd": {"service": "ssh", "socket": "ssh.socket"},
         "shell": {"form": "posix", "zsh_file": "/etc/zsh/zprofile",
-                  "csh_file": "/etc/csh/login.d/idlelock.csh"},
+                  "csh_file": "/etc/csh/login.d/idlelock.csh",
+                  "bashrc_file": "/etc/bash.bashrc"},
     },
     # RHEL, Fedora and clones: the scanners' check (e.g. RHEL-08-020360)
-    # expects `declare -xr TMOUT=N` for bash.
-    "RedHat": {"sshd": {"service": "sshd", "socket": "sshd.socket"}, "shell": {"form": "declare"}},
-    "Suse": {"sshd": {"service": "sshd", "socket": "sshd.socket"}, "shell": {"form": "posix"}},
+    # expects `declare -xr TMOUT=N` for bash; the system bashrc is /etc/bashrc
+    # (CIS lists it as a place TMOUT must be set).
+    "RedHat": {"sshd": {"service": "sshd", "socket": "sshd.socket"},
+               "shell": {"form": "declare", "bashrc_file": "/etc/bashrc"}},
+    "Suse": {"sshd": {"service": "sshd", "socket": "sshd.socket"},
+             "shell": {"form": "posix", "bashrc_file": "/etc/bashrc"}},
     "Arch": {"sshd": {"service": "sshd", "socket": "sshd.socket"}},
     "Gentoo": {"sshd": {"service": "sshd", "socket": "sshd.socket"}},
     # No systemd: no socket unit to look at.

@@ -142,12 +142,13 @@ def sshd_state(resolved):
     # Not sshd_version(): a hung or broken binary must be named as such here.
     version, text = idlelock_system.sshd_version(binary, root)
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
-    effective = idlelock_system.sshd_effective(binary, config, root,
-                                               files=idlelock_sshd.inputs(tree))
+    effective, note = idlelock_facts.sshd_effective(root, binary, config, tree,
+                                                    files=idlelock_sshd.inputs(tree))
     return {
         "version": version,
         "text": text,
         "effective": effective,
+        "host_key_note": note,
         "tree": tree,
         "read": read,
         "expand": expand,
@@ -174,6 +175,8 @@ def get(resolved, logind_support):
         return idlelock_system.printable(report)
     winners = live["tree"].winners(MANAGED)
     report["openssh"] = live["text"]
+    if live["host_key_note"]:
+        report["sshd_note"] = live["host_key_note"]
     report["sshd"] = {
         keyword: {
             "value": live["effective"].get(keyword.lower()),
@@ -229,9 +232,11 @@ def _unenforced(effective, tree, desired):
     """Why ``effective`` (sshd -T) misses a ``desired`` value, naming the line that wins."""
     winners = tree.winners(desired)
     for keyword, value in desired.items():
+        # Whole values, both sides in sshd's units: sshd 9.x prints a
+        # ChannelTimeout list as written (direct-tcpip=1h), later ones in seconds.
         want = idlelock_sshd.normalize(keyword, value)
         got = effective.get(keyword.lower())
-        if got != want:
+        if idlelock_sshd.normalize(keyword, got) != want:
             source = winners[keyword].source if keyword in winners else "sshd's default"
             return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
     return None
@@ -251,7 +256,7 @@ def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=No
         files, main, names = idlelock_sshd.stage(candidate_tree, scratch)
         idlelock_system.write_plain(root, files)
         try:
-            effective = idlelock_system.sshd_effective(binary, main, root)
+            effective = idlelock_facts.sshd_effective(root, binary, main, candidate_tree)[0]
             if exemption:
                 proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
         except idlelock_system.Rejected as exc:
@@ -269,7 +274,8 @@ def prove_written(resolved, desired):
     """
     root, config, binary = _sshd_paths(resolved)
     tree = idlelock_facts.sshd_tree(root, config)[0]
-    effective = idlelock_system.sshd_effective(binary, config, root, files=list(tree.texts))
+    effective = idlelock_facts.sshd_effective(root, binary, config, tree,
+                                              files=list(tree.texts))[0]
     problem = _unenforced(effective, tree, desired)
     if problem:
         raise idlelock_system.ProbeError(f"after writing, sshd -T disagrees: {problem}")
@@ -303,7 +309,9 @@ def _set_sshd(resolved, test, warnings):
             f"{exc}",
             warnings,
         )
-    desired = idlelock_policy.sshd_directives(resolved["sshd"])
+    desired, kept = idlelock_sshd.carry_list_entries(
+        live["tree"], idlelock_policy.sshd_directives(resolved["sshd"]), live["effective"])
+    warnings += kept
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
         if note["effective"] and note["keyword"] == "ChannelTimeout" \
@@ -323,6 +331,7 @@ def _set_sshd(resolved, test, warnings):
     except _UNREADABLE as exc:
         return fail(f"Cannot plan the sshd configuration: {exc}; nothing was changed", warnings)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
+    keyless = f" ({live['host_key_note']})" if live["host_key_note"] else ""
     if groups and plan.exemption is None:
         warnings.append(
             f"idlelock's block is at the top of {plan.target} (sshd:layout main, or no drop-in "
@@ -336,13 +345,13 @@ def _set_sshd(resolved, test, warnings):
     if not plan.texts:
         note, warning = idlelock_sshd.reload_note(live["reload"], manage)
         if not note:
-            return outcome(True, f"sshd already enforces {settings}", warnings=warnings)
+            return outcome(True, f"sshd already enforces {settings}{keyless}", warnings=warnings)
         # A reload that failed or was skipped, or a hand edit: report it as a
         # change so that the service reload watching this state runs again.
         changes = ({"reload": {"old": live["reload"]["summary"], "new": "reload requested"}}
                    if manage and live["reload"]["pending"] else {})
         return outcome(None if test and changes else True,
-                       f"sshd files already set {settings}{note}", changes,
+                       f"sshd files already set {settings}{note}{keyless}", changes,
                        warnings + [warning] * bool(warning))
     proof = []
     problem = verify_candidate(resolved, plan.tree, desired, plan.exemption, proof)
@@ -355,7 +364,8 @@ def _set_sshd(resolved, test, warnings):
     changes = {
         keyword: {"old": live["effective"].get(keyword.lower()), "new": value}
         for keyword, value in desired.items()
-        if live["effective"].get(keyword.lower()) != idlelock_sshd.normalize(keyword, value)
+        if idlelock_sshd.normalize(keyword, live["effective"].get(keyword.lower()))
+        != idlelock_sshd.normalize(keyword, value)
     }
     changes["diff"] = diff(live["tree"].texts, plan.texts)
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
@@ -363,9 +373,14 @@ def _set_sshd(resolved, test, warnings):
         try:
             # The staged copy proved the plan; the files sshd really reads prove
             # the result. Anything going wrong in between, SIGTERM included, puts
-            # the old files back.
+            # the old files back, owner and mode included. A hardened host's 0600
+            # sshd_config and 0700 sshd_config.d stay so: a new drop-in is never
+            # more permissive than the main file, a new directory takes its
+            # parent's mode; existing files keep theirs.
+            main_mode = idlelock_system.file_mode(resolved["root"], resolved["sshd"]["config"])
             with idlelock_system.all_or_nothing(resolved["root"]) as txn:
-                txn.write(plan.texts)
+                txn.write(plan.texts, new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
+                          dir_mode=None)
                 prove_written(resolved, desired)
         except (OSError, idlelock_system.ProbeError) as exc:
             return _write_failed(exc, warnings)
@@ -374,8 +389,8 @@ def _set_sshd(resolved, test, warnings):
     warnings += [warning] * bool(warning)
     verb = ("files would set" if test else "files set") if note else (
         "would enforce" if test else "enforces")
-    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}", changes,
-                   warnings)
+    return outcome(None if test else True, f"sshd {verb} {settings}{disabled}{note}{keyless}",
+                   changes, warnings)
 
 
 # ---------------------------------------------------------------- shell
@@ -421,10 +436,17 @@ def _set_shell(resolved, test, warnings):
         planned[shell["zsh_file"]] = idlelock_shell.zsh_hook(
             planned.get(shell["zsh_file"]), shell["profile_file"]
         )
+    warnings += idlelock_facts.shell_hook_warnings(root, shell, texts)
+    if shell["bashrc_file"]:
+        planned[shell["bashrc_file"]] = idlelock_shell.bashrc_hook(
+            planned.get(shell["bashrc_file"]), shell["profile_file"]
+        )
+    modes = idlelock_facts.shell_modes(root, shell)
+    wrong_modes = idlelock_facts.wrong_modes(root, modes)
     changed = {path: text for path, text in planned.items()
-               if text is not None and texts.get(path) != text}
+               if text is not None and (texts.get(path) != text or path in wrong_modes)}
 
-    failures, old = check_shell_candidate(resolved, changed, list(texts), warnings)
+    failures, old = check_shell_candidate(resolved, changed, list(texts), warnings, modes)
     if failures:
         # Shells name the file only sometimes ("-bash: TMOUT: readonly
         # variable"): the lines come from the text of the candidate.
@@ -439,6 +461,7 @@ def _set_shell(resolved, test, warnings):
         )
         if culprits and not shell["takeover"]:
             hint += " (shell:takeover: true comments such lines out)"
+        hint += idlelock_facts.unreadable_hint(root, list(planned))
         return fail("; ".join(failures) + hint + ". Nothing was changed", warnings)
 
     what = f"TMOUT {tmout}" + (" readonly" if readonly else "")
@@ -454,6 +477,8 @@ def _set_shell(resolved, test, warnings):
         changes["readonly"] = {"old": bash_before.get("readonly"), "new": readonly}
     if taken:
         changes["taken_over"] = {"old": [], "new": taken}
+    for path, mode in wrong_modes.items():
+        changes[f"mode {path}"] = {"old": mode, "new": f"{modes[path]:04o} root:root"}
     changes["diff"] = diff(texts, changed)
     if test:
         return outcome(None, f"login shells would get {what}", changes, warnings)
@@ -462,28 +487,29 @@ def _set_shell(resolved, test, warnings):
         # The backup is the file without idlelock's takeover marks: complete,
         # whatever an earlier, interrupted run left at the backup path.
         idlelock_system.write_backups(root, {
-            path + idlelock_shell.BACKUP_SUFFIX: (
-                path, idlelock_unplan.unmark(texts[path], idlelock_shell.TAKEOVER_RE)[0].encode(
-                    "utf-8",
-                                                                          "surrogateescape"))
+            path + idlelock_shell.BACKUP_SUFFIX: (path, idlelock_unplan.unmark(
+                texts[path], idlelock_shell.TAKEOVER_RE)[0].encode("utf-8", "surrogateescape"))
             for path in changed if path in taken_files})
-        idlelock_system.write_all(root, changed)
+        idlelock_system.write_all(root, changed, modes)
     except (OSError, idlelock_system.ProbeError) as exc:
         return _write_failed(exc, warnings)
     return outcome(True, f"login shells get {what}", changes, warnings)
 
 
-def check_shell_candidate(resolved, changed, files, warnings):
+def check_shell_candidate(resolved, changed, files, warnings, modes):
     """
-    Run the login shells on the candidate; return ``(failures, probes before)``.
+    Run the shells on the candidate, as root, as a regular user and as a
+    member of each exempt group; return ``(failures, probes before)``.
 
     When no private mount namespace can be made, fall back to the file text:
     every foreign readonly TMOUT left in the candidate is a failure.
     """
     shell = resolved["shell"]
+    root, exempt = resolved["root"], shell["exempt_groups"]
     try:
-        after = idlelock_facts.probe_shells(resolved["root"], changed or None, files)
-        before = idlelock_facts.probe_shells(resolved["root"], files=files) if changed else after
+        after = idlelock_facts.probe_shells(root, changed or None, files, exempt, modes)
+        before = (idlelock_facts.probe_shells(root, files=files, exempt_groups=exempt)
+                  if changed else after)
     except idlelock_system.ProbeError as exc:
         warnings.append(f"could not run login shells on the candidate ({exc}); "
                         "judged from the file text only")
@@ -492,7 +518,10 @@ def check_shell_candidate(resolved, changed, files, warnings):
         lines = idlelock_shell.scan(planned, (shell["profile_file"],))["lines"]
         return [f"{c['source']} {c['problem']}"
                 for c in idlelock_shell.static_conflicts(lines)], None
-    failures, notes = idlelock_shell.judge(after, shell)
+    hooked = bool(shell["bashrc_file"]) and (
+        shell["bashrc_file"] in changed
+        or idlelock_system.read_text(root, shell["bashrc_file"]) is not None)
+    failures, notes = idlelock_shell.judge(after, shell, non_login=hooked)
     warnings.extend(notes)
     return failures, before
 
@@ -515,21 +544,49 @@ def _set_logind(resolved, test, warnings):
     logind, root = resolved["logind"], resolved["root"]
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
     idlelock_system.check_own(root, path, "idlelock's logind drop-in")
-    old = idlelock_system.read_text(root, path)
+    texts = idlelock_facts.logind_texts(root, path, candidate=(path,))
+    old = dict(texts).get(path)
     new = idlelock_logind.render_logind(seconds)
-    if old == new:
+    candidate = [(p, new if p == path else text) for p, text in texts]
+    planned, taken = {path: new}, []
+    beaten = idlelock_logind.conflicts(candidate, path)
+    if beaten and logind.get("takeover"):
+        edits = idlelock_logind.plan_takeover(candidate, beaten)
+        planned.update(edits)
+        candidate = [(p, edits.get(p, text)) for p, text in candidate]
+        taken = [f"{p}:{n}" for p, n, _ in beaten]
+    # What systemd-logind will apply once written: every directory, same-name
+    # masking, the last assignment winning; checked before anything is written.
+    value, source = idlelock_logind.logind_effective(candidate)
+    if value != str(seconds) or not (source or "").startswith(path + ":"):
+        winner = f"{source} wins" if source else f"{path} is masked by a drop-in of its name"
+        hint = "" if logind.get("takeover") else " (logind:takeover: true comments it out)"
+        return fail(f"StopIdleSessionSec would be {value!r}, not '{seconds}': {winner}"
+                    f"{hint}. Nothing was changed", warnings)
+    changed = {p: text for p, text in planned.items() if dict(texts).get(p) != text}
+    if not changed:
         return outcome(True, f"logind already has StopIdleSessionSec={seconds}",
                        warnings=warnings)
-    before, _ = idlelock_logind.logind_effective([(path, old)])
+    before, _ = idlelock_logind.logind_effective(texts)
     changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
-               "diff": diff({path: old}, {path: new})}
+               "diff": diff(dict(texts), changed)}
+    taken_note = f"; took over {', '.join(taken)}" if taken else ""
+    if taken:
+        changes["taken_over"] = {"old": [], "new": taken}
     if test:
-        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}", changes, warnings)
+        return outcome(None, f"{path} would set StopIdleSessionSec={seconds}{taken_note}",
+                       changes, warnings)
     try:
-        idlelock_system.write_all(root, {path: new})
+        # Each taken-over file's backup holds it without idlelock's marks.
+        idlelock_system.write_backups(root, {
+            p + idlelock_shell.BACKUP_SUFFIX: (p, idlelock_unplan.unmark(
+                dict(texts)[p], idlelock_logind.TAKEOVER_RE)[0].encode("utf-8", "surrogateescape"))
+            for p in changed if p != path})
+        idlelock_system.write_all(root, changed)
     except (OSError, idlelock_system.ProbeError) as exc:
         return _write_failed(exc, warnings)
-    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}", changes, warnings)
+    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}{taken_note}", changes,
+                   warnings)
 
 
 # ---------------------------------------------------------------- removal
@@ -584,7 +641,8 @@ def _sshd_accepts(root, binary, tree):
         files, main, names = idlelock_sshd.stage(tree, scratch)
         idlelock_system.write_plain(root, files)
         try:
-            idlelock_system.sshd_effective(binary, main, root)
+            # An image without host keys is judged like set_sshd judges it.
+            idlelock_facts.sshd_effective(root, binary, main, tree)
         except idlelock_system.ProbeError as exc:
             return idlelock_sshd.unstage_message(str(exc), names)
     return None

@@ -32,6 +32,27 @@ def sshd_tree(root, config):
     return idlelock_sshd.walk(config, read, expand), read, expand
 
 
+def sshd_effective(root, binary, config, tree, connection=None, files=()):
+    """
+    ``(sshd -T values, note)``. Where every configured host key is absent (an
+    image before first boot: the keys are made then), sshd refuses ``-T``
+    with "no hostkeys available"; the values are then probed with a throwaway
+    host key, and ``note`` says so. A key that exists but does not load is a
+    real error and is raised, like any other.
+    """
+    try:
+        return idlelock_system.sshd_effective(binary, config, root, connection, files), None
+    except idlelock_system.ProbeError as exc:
+        keys = idlelock_sshd.host_keys(tree)
+        if idlelock_system.NO_HOST_KEYS not in str(exc) or any(
+                os.path.lexists(idlelock_system.host_path(root, key)) for key in keys):
+            raise
+    values = idlelock_system.sshd_effective(binary, config, root, connection, files,
+                                            throwaway_key=True)
+    return values, (f"no host key at {', '.join(keys)} (an image before its first boot?): "
+                    "sshd -T was run with a throwaway host key")
+
+
 def reload_facts(resolved, tree, effective, writing=()):
     """
     Has the running sshd loaded ``tree``? ``idlelock_sshd.reload_status`` for
@@ -105,8 +126,7 @@ def match_facts(resolved, tree):
         if connection is not None:
             entry["connection"] = connection
             try:
-                entry["effective"] = idlelock_system.sshd_effective(binary, config, root,
-                                                                    connection)
+                entry["effective"] = sshd_effective(root, binary, config, tree, connection)[0]
             except idlelock_system.ProbeError as exc:
                 reason = f"sshd -T -C rejected {connection}: {exc}"
         if reason:
@@ -155,18 +175,64 @@ def shell_texts(root, shell):
     """``{in-root path: text or None}`` of every file that matters to the shell part."""
     expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
     paths = idlelock_shell.shell_files(expand, shell["zsh_file"])
-    for path in (shell["profile_file"], shell["csh_file"]):
-        if path not in paths:
+    for path in (shell["profile_file"], shell["csh_file"], shell["bashrc_file"]):
+        if path and path not in paths:
             paths.append(path)
     return {path: idlelock_system.read_text(root, path) for path in paths}
 
 
-def probe_shells(root, candidate=None, files=()):
-    """
-    What each installed login shell ends up with: ``{shell: parse_probe(...)}``.
+REGULAR_USER = "a regular user"
 
-    ``files`` (the paths of ``shell_texts``) lets unchanged files be probed once
-    per process.
+
+def probe_identities(root, exempt_groups=()):
+    """
+    ``{who: identity}``: root, a regular user (uid and gid 65534, in no other
+    group), and one member of each ``exempt_groups`` group that exists in the
+    account database of ``root`` (a group that does not exist has no members).
+
+    The one place where the probe of an exempt member is built: every caller
+    (state, audit, grain) asks ``probe_shells``, which asks this.
+    """
+    who = {"root": idlelock_system.ROOT}
+    unprivileged = idlelock_system.UNPRIVILEGED
+    who[REGULAR_USER] = (unprivileged, unprivileged, ())
+    if exempt_groups:
+        gids = {name: gid for name, gid, _ in accounts(root)[1]}
+        for group in exempt_groups:
+            if group in gids:
+                who[f"a member of {group}"] = (unprivileged, unprivileged, (gids[group],))
+    return who
+
+
+def probe_label(shell, who):
+    """The key of one probe in ``probe_shells``: the shell alone for root."""
+    return shell if who == "root" else f"{shell} as {who}"
+
+
+def probe_errors(effective):
+    """``[{source, problem}]``: each readonly error a probe printed, once (every user
+    prints the same line), named after the first login that printed it."""
+    found, seen = [], set()
+    for label, probe in effective.items():
+        for error in probe["errors"]:
+            if error not in seen:
+                seen.add(error)
+                login = probe.get("login", True) and probe.get("who", "root") == "root"
+                found.append({"source": f"{label} login" if login else label,
+                              "problem": error})
+    return found
+
+
+def probe_shells(root, candidate=None, files=(), exempt_groups=(), modes=None):
+    """
+    What each installed shell ends up with, as each identity of
+    ``probe_identities``: ``{label: parse_probe(...) + {shell, who, login}}``.
+
+    The label of a root login is the shell's name (``bash``); others read
+    ``bash as a regular user``, and ``bash -i`` (as root) or ``bash -i as a
+    regular user`` for the interactive non-login bash. ``files`` (the paths of ``shell_texts``) lets unchanged
+    files be probed once per process; ``modes`` are the modes the candidate
+    files will be written with.
     """
     scripts = {family: idlelock_shell.probe_script(family) for family in ("sh", "csh")}
     shells = idlelock_system.installed_shells(root)
@@ -176,8 +242,61 @@ def probe_shells(root, candidate=None, files=()):
         expand = lambda pattern: idlelock_system.expand_glob(root, pattern)  # noqa: E731
         files = (list(files) + idlelock_shell.startup_inputs(expand)
                  + sorted(path for path, _ in shells.values()))
-    raw = idlelock_system.probe_login_shells(root, shells, scripts, candidate, files)
-    return {name: idlelock_shell.parse_probe(*output) for name, output in raw.items()}
+    if "bash" in shells:
+        shells[idlelock_system.NON_LOGIN_BASH] = shells["bash"]
+    identities = probe_identities(root, exempt_groups)
+    raw = idlelock_system.probe_login_shells(
+        root, shells, scripts, candidate, files, tuple(identities.values()), modes)
+    probes = {}
+    for who, identity in identities.items():
+        for name in shells:
+            login = name != idlelock_system.NON_LOGIN_BASH
+            found = idlelock_shell.parse_probe(*raw[(identity, name)])
+            probes[probe_label(name, who)] = dict(found, shell=name if login else "bash",
+                                                  who=who, login=login)
+    return probes
+
+
+# idlelock's own shell files: every user's login must read them (bash skips an
+# unreadable profile file silently: docs/how-idle-sessions-end.md §2).
+SHELL_FILE_MODE = 0o644
+
+
+def shell_modes(root, shell):
+    """``{in-root path: mode}`` of idlelock's own shell files, forced root-owned."""
+    modes = {shell["profile_file"]: SHELL_FILE_MODE}
+    if idlelock_system.is_dir(root, os.path.dirname(shell["csh_file"])):
+        modes[shell["csh_file"]] = SHELL_FILE_MODE
+    return modes
+
+
+def wrong_modes(root, modes):
+    """``{path: "mode owner"}`` of existing files among ``modes`` whose mode or owner differ."""
+    wrong = {}
+    for path, mode in modes.items():
+        found = idlelock_system.file_mode(root, path)
+        if found is not None and found != (mode, 0, 0):
+            wrong[path] = f"{found[0]:04o} {found[1]}:{found[2]}"
+    return wrong
+
+
+def shell_hook_warnings(root, shell, texts):
+    """What the shell part cannot do exactly here: tcsh's minutes, a missing system bashrc."""
+    warnings = []
+    tcsh_reads = "tcsh" in idlelock_system.installed_shells(root)
+    note = idlelock_shell.csh_warning(shell["tmout"]) if shell["tmout"] else None
+    if note and tcsh_reads:
+        warnings.append(note)
+    if shell["bashrc_file"] and texts.get(shell["bashrc_file"]) is None:
+        warnings.append(f"{shell['bashrc_file']} (shell:bashrc_file) is missing: interactive "
+                        "bash that is not a login gets no TMOUT")
+    return warnings
+
+
+def unreadable_hint(root, paths):
+    """``; <path> is <mode>: regular users cannot read it`` for each such shell file."""
+    return "".join(f"; {path} is {mode:04o}: regular users cannot read it"
+                   for path, mode in idlelock_system.unreadable(root, paths))
 
 
 def shell_report(resolved):
@@ -201,14 +320,16 @@ def shell_report(resolved):
         "conflicts": idlelock_shell.static_conflicts(found["lines"]),
     }
     try:
-        report["effective"] = probe_shells(resolved["root"], files=list(texts))
+        report["effective"] = probe_shells(resolved["root"], files=list(texts),
+                                           exempt_groups=shell["exempt_groups"])
+        # The policy holds interactive non-login bash to TMOUT where it names a
+        # system bashrc that exists (idlelock hooks it, or will).
+        report["non_login_judged"] = bool(shell["bashrc_file"]) and (
+            texts.get(shell["bashrc_file"]) is not None)
     except idlelock_system.ProbeError as exc:
         report["effective"] = {}
         report["error"] = str(exc)
-    for name, probe in report["effective"].items():
-        report["conflicts"] += [
-            {"source": f"{name} login", "problem": error} for error in probe["errors"]
-        ]
+    report["conflicts"] += probe_errors(report["effective"])
     return report
 
 
@@ -233,14 +354,23 @@ def login_shell_facts(report):
             (line["source"] for line in lines if line["value"] == probe["value"]), ours)
     if probe["readonly"]:
         sources["readonly"] = next((line["source"] for line in lines if line["readonly"]), ours)
-    conflicts = [{"source": f"{shell} login", "problem": error}
-                 for shell, seen in report["effective"].items() for error in seen["errors"]]
+    conflicts = probe_errors(report["effective"])
     readonly = [line for line in lines if line["readonly"]]
     if len(readonly) > 1:
         conflicts += [{"source": line["source"], "problem": "declares TMOUT readonly"}
                       for line in readonly]
+    # Everyone else who must get the same TMOUT: the judged shell as a regular
+    # user, and the interactive non-login bash where idlelock hooks the system
+    # bashrc. Members of exempt groups are the state's concern, not a profile's.
+    others = [{"who": label, "value": found["value"], "readonly": found["readonly"],
+               "exported": found["exported"]}
+              for label, found in report["effective"].items()
+              if label != name and found["who"] in ("root", REGULAR_USER)
+              and ((found["shell"] == name and found["login"])
+                   or (not found["login"] and report.get("non_login_judged")))]
     return {"shell": name, "value": probe["value"], "readonly": probe["readonly"],
-            "exported": probe["exported"], "sources": sources, "conflicts": conflicts}
+            "exported": probe["exported"], "sources": sources, "conflicts": conflicts,
+            "others": others}
 
 
 # ---------------------------------------------------------------- logind
@@ -258,22 +388,32 @@ def logind_support(resolved, grains):
     return idlelock_logind.logind_supported(version, grains.get("init"))
 
 
+def logind_texts(root, conf_file, candidate=()):
+    """
+    ``[(in-root path, text)]`` of every file systemd-logind reads, in its order:
+    the one reading for ``get``, the audit and ``set_logind``. ``candidate``
+    paths (idlelock's drop-in before it exists) are placed where systemd would
+    read them, masking or masked like any other.
+    """
+    mains = [path for path in idlelock_logind.LOGIND_MAINS
+             if idlelock_system.read_text(root, path) is not None]
+    dropins = set(candidate)
+    for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(conf_file),):
+        try:
+            dropins.update(idlelock_system.expand_glob(root, directory + "/*.conf"))
+        except idlelock_system.OutsideRoot:
+            continue  # a directory that leads out of root: nothing of this system
+    return [(path, idlelock_system.read_text(root, path))
+            for path in idlelock_logind.logind_paths(mains, sorted(dropins))]
+
+
 def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
-    root = resolved["root"]
-    dropins = []
-    for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(resolved["logind"]["conf_file"]),):
-        try:
-            dropins += idlelock_system.expand_glob(root, directory + "/*.conf")
-        except idlelock_system.ProbeError:
-            continue  # a directory that leads out of root: nothing of this system
-    order = [idlelock_logind.LOGIND_MAIN] + idlelock_logind.logind_order(sorted(set(dropins)))
     report = {"supported": supported}
     try:
         value, source = idlelock_logind.logind_effective(
-            [(path, idlelock_system.read_text(root, path)) for path in order]
-        )
-    except idlelock_system.ProbeError as exc:
+            logind_texts(resolved["root"], resolved["logind"]["conf_file"]))
+    except idlelock_system.ProbeError as exc:  # a file that is no file, a path out of root
         value, source = None, None
         report["error"] = str(exc)
     report.update(stop_idle_session_sec=value, source=source or "default")
@@ -301,8 +441,10 @@ def audit_facts(resolved, version, logind):
                 raise idlelock_system.ProbeError(f"no usable sshd at {sshd['binary']} "
                                                  f"(root {root})")
             tree = sshd_tree(root, sshd["config"])[0]
-            effective = idlelock_system.sshd_effective(sshd["binary"], sshd["config"], root,
-                                                       files=idlelock_sshd.inputs(tree))
+            effective, note = sshd_effective(root, sshd["binary"], sshd["config"], tree,
+                                             files=idlelock_sshd.inputs(tree))
+            if note:
+                facts["sshd_note"] = note
         except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
             facts["sshd_error"] = str(exc)
         else:

@@ -366,11 +366,13 @@ SCHEMA = {
         "takeover": _boolean,
         "form": _pattern(re.compile(r"posix|declare"), "posix or declare"),
         "zsh_file": _optional_path,
+        "bashrc_file": _optional_path,
     },
     "logind": {
         "enabled": _boolean,
         "stop_idle_session_sec": lambda v: v if v == AUTO else parse_seconds(v, 0),
         "conf_file": _abs_path,
+        "takeover": _boolean,
     },
     "schedule": {
         "enabled": _boolean,

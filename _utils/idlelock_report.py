@@ -446,10 +446,10 @@ def render_junit(report):
             for finding in entry["findings"]:
                 case = ET.SubElement(suite, "testcase", classname=host, name=finding["check"])
                 counts.update(tests=1)
-                text = (f"rule: {finding['rule']}\nexpected: {finding['expected']}\n"
-                        f"actual: {finding['actual']}\nsource: {finding['source']}\n"
-                        f"fix: {finding['fix']}")
-                message = f"[{finding['rule']}] expected {finding['expected']}, got {finding['actual']}"
+                expected, actual = value_text(finding["expected"]), value_text(finding["actual"])
+                text = (f"rule: {finding['rule']}\nexpected: {expected}\nactual: {actual}\n"
+                        f"source: {finding['source']}\nfix: {finding['fix']}")
+                message = f"[{finding['rule']}] expected {expected}, got {actual}"
                 if finding["severity"] == "low":
                     ET.SubElement(case, "system-out").text = text
                     continue

@@ -13,7 +13,6 @@ TMOUT`` makes every login print ``TMOUT: readonly variable`` (and dash abort
 are either taken over or named.
 """
 
-import math
 import re
 import shlex
 
@@ -28,7 +27,9 @@ TAKEOVER_MARK = ": # idlelock-takeover: "
 TAKEOVER_RE = re.compile(r"^(\s*)" + re.escape(TAKEOVER_MARK) + r"(.*)$")
 BACKUP_SUFFIX = ".idlelock.bak"
 ZSH_BEGIN = "# BEGIN idlelock: zsh does not read /etc/profile here; source the idle timeout"
-ZSH_END = "# END idlelock"
+BASHRC_BEGIN = ("# BEGIN idlelock: interactive non-login bash reads no /etc/profile.d; "
+                "source the idle timeout")
+ZSH_END = "# END idlelock"  # ends the bashrc block too
 ENVIRONMENT = "/etc/environment"
 # Where a login shell can pick up TMOUT, in the order bash usually reads them.
 SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
@@ -37,7 +38,11 @@ _COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
 # A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
 _MENTION_RE = re.compile(r"(?<![$\w{])TMOUT\b")
 _SPLIT_RE = re.compile(r";|&&|\|\|")
-_KEYWORD_RE = re.compile(r"^\s*(?:(?:then|else|do|\{|!)\s+)+")
+# What may precede a command on its line: a compound keyword, or a case arm's
+# pattern (``*" ops "*)``), which makes the line part of a bigger statement.
+_KEYWORD_RE = re.compile(
+    r"""^\s*(?:(?:(?:then|else|do|\{|!)\s+)|(?:case\s+(?:"[^"]*"|\S)+\s+in\s+)"""
+    r"""|(?:(?:"[^"]*"|'[^']*'|[^\s"'()])+\)\s*))+""")
 _SEGMENT_RE = re.compile(
     r"""^\s*(?:(?P<cmd>export|readonly|declare|typeset|local|unset)\s+"""
     r"""(?P<flags>(?:[-+][A-Za-z]+\s+)*))?TMOUT"""
@@ -102,8 +107,23 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
 
 
 def csh_minutes(tmout):
-    """tcsh ``autologout`` counts minutes: round up, so the session is never shorter."""
-    return max(1, math.ceil(int(tmout) / 60))
+    """
+    tcsh ``autologout`` counts whole minutes: round down, so the session is
+    never longer than the policy, and never below 1 (0 turns it off).
+    """
+    return max(1, int(tmout) // 60)
+
+
+def csh_warning(tmout):
+    """Why tcsh cannot honour ``tmout`` seconds exactly, or ``None``."""
+    tmout = int(tmout)
+    if tmout < 60:
+        return (f"tcsh counts autologout in whole minutes: {tmout} s is under a minute, so "
+                "tcsh logs out after 1 min")
+    if tmout % 60:
+        return (f"tcsh counts autologout in whole minutes: {tmout} s becomes "
+                f"{csh_minutes(tmout)} min ({csh_minutes(tmout) * 60} s)")
+    return None
 
 
 def render_csh(tmout, readonly=True, exempt_groups=()):
@@ -112,7 +132,8 @@ def render_csh(tmout, readonly=True, exempt_groups=()):
     setter = f"set -r autologout = {minutes}" if readonly else f"set autologout = {minutes}"
     lines = [
         HEADER,
-        f"# Idle tcsh shells log out after {minutes} min ({tmout} s rounded up to minutes).",
+        f"# Idle tcsh shells log out after {minutes} min ({tmout} s in whole minutes, "
+        "rounded down).",
         "# Guarded: a readonly autologout from elsewhere (or a second sourcing) is kept.",
         "( set autologout = 0 ) >& /dev/null",
         "if ( $status == 0 ) then",
@@ -163,8 +184,32 @@ def zsh_hook(text, profile_file):
     """
     if text is None:
         return None
-    quoted = shlex.quote(profile_file)  # validated already; quoted all the same
-    return put_block(text, ZSH_BEGIN, [f"if [ -r {quoted} ]; then . {quoted}; fi"], ZSH_END)
+    return put_block(text, ZSH_BEGIN, [_source_line(profile_file)], ZSH_END)
+
+
+def _source_line(profile_file, condition=""):
+    """The one line a hook block holds: source ``profile_file`` (quoted) if readable."""
+    quoted = shlex.quote(profile_file)
+    return f"if [ -r {quoted} ]{condition}; then . {quoted}; fi"
+
+
+def bashrc_hook(text, profile_file):
+    """
+    ``text`` of the system bashrc with idlelock's block that sources ``profile_file``.
+
+    An interactive bash that is not a login (``sudo -s``, ``su`` without
+    ``-``, a terminal emulator) reads the system bashrc and never
+    /etc/profile.d; CIS lists the system bashrc as a place TMOUT must be set.
+    Login shells skip the block: Debian's /etc/profile reads the system
+    bashrc *before* /etc/profile.d, so a readonly TMOUT set there would make
+    every later TMOUT line in profile.d print ``TMOUT: readonly variable``;
+    a login gets the timeout from profile.d as before. ``None`` (no such
+    file) stays ``None``.
+    """
+    if text is None:
+        return None
+    line = _source_line(profile_file, " && ! shopt -q login_shell 2>/dev/null")
+    return put_block(text, BASHRC_BEGIN, [line], ZSH_END)
 
 
 # ---------------------------------------------------------------- reading
@@ -388,30 +433,43 @@ def expected(shell, policy_shell, groups):
     return str(int(policy_shell["tmout"]))
 
 
-def judge(probes, policy_shell):
+def judge(probes, policy_shell, non_login=False):
     """
-    Problems in what the login shells reported: ``(failures, warnings)``.
+    Problems in what the shells reported: ``(failures, warnings)``.
 
-    Any readonly error fails (it is printed at every login). bash must end up
-    with the policy value and readonly flag; other shells only warn, since
-    whether they read the files at all depends on the host (Debian's zsh reads
-    /etc/zsh/zprofile only, tcsh reads its own files).
+    ``probes`` maps a label (``bash``, ``bash as a regular user``) to a
+    ``parse_probe`` result with ``shell``, ``who`` and ``login`` (see
+    ``idlelock_facts.probe_shells``); a bare ``parse_probe`` is a root login
+    of the shell its label names. Any readonly error fails (it is printed at
+    every login). bash must end up with the policy value and readonly flag,
+    for root, for a regular user and for a member of an exempt group (no
+    TMOUT): and, with ``non_login`` (idlelock hooks the system bashrc), so
+    must the interactive non-login bash. Other shells only warn, since
+    whether they read the files at all depends on the host (Debian's zsh
+    reads /etc/zsh/zprofile only, tcsh reads its own files).
     """
     failures, warnings = [], []
-    for shell, probe in probes.items():
+    for label, probe in probes.items():
+        shell = probe.get("shell", label)
+        login = probe.get("login", True)
+        who = label if login else f"{label} (interactive, not a login)"
+        if login and probe.get("who", "root") == "root":
+            who = f"{label} login"
         for error in probe["errors"]:
-            failures.append(f"{shell} login prints: {error}")
+            if not any(failure.endswith(f" prints: {error}") for failure in failures):
+                failures.append(f"{who} prints: {error}")  # once, not once per user
+        if not login and not non_login:
+            continue  # no hook in the system bashrc: nothing to hold it to
         want = expected(shell, policy_shell, probe["groups"])
         got = probe["value"]
         if shell == "ksh" and got == "0" and not probe["readonly"]:
             got = None  # ksh93 starts every shell with TMOUT=0, i.e. off
         problem = None
         if got != want:
-            problem = f"{shell} login gets TMOUT {got!r}, not {want!r}"
-            if shell == "tcsh":
-                problem = f"tcsh login gets autologout {got!r}, not {want!r}"
+            variable = "autologout" if shell == "tcsh" else "TMOUT"
+            problem = f"{who} gets {variable} {got!r}, not {want!r}"
         elif want is not None and policy_shell["readonly"] and not probe["readonly"]:
-            problem = f"{shell} login gets TMOUT {got}, but not readonly"
+            problem = f"{who} gets TMOUT {got}, but not readonly"
         if problem and shell == "bash":
             failures.append(problem)
         elif problem and shell != "dash":  # dash ignores TMOUT anyway (docs/how-idle-sessions-end.md §2)

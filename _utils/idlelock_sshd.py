@@ -291,6 +291,18 @@ def walk(main, read, expand):
     return Tree(main, texts, directives)
 
 
+# sshd's default host keys when no HostKey line is given (sshd_config(5)).
+DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+                     "/etc/ssh/ssh_host_ed25519_key")
+
+
+def host_keys(tree):
+    """The host key files sshd loads: the global HostKey lines, else its defaults."""
+    keys = [directive.value for directive in tree.directives
+            if directive.keyword == "hostkey" and directive.match is None]
+    return keys or list(DEFAULT_HOST_KEYS)
+
+
 # ---------------------------------------------------------------- values
 def read_effective(output):
     """
@@ -344,6 +356,67 @@ def normalize(keyword, value):
     if keyword == "clientaliveinterval":
         return str(sshd_time_seconds(value))
     return value.strip()
+
+
+# ---------------------------------------------------------------- list values
+def _merge_channel_timeout(ours, theirs):
+    """
+    Our ChannelTimeout entries first (sshd uses the first entry whose type
+    matches a channel), then the site's entries of other types. A site's
+    ``session:...`` entry is replaced when ours is ``session:*``: it would
+    never be reached after it.
+    """
+    mine = ours.split()
+    types = {entry.partition("=")[0] for entry in mine}
+    kept = [entry for entry in theirs.split()
+            if "=" in entry and entry.partition("=")[0] not in types
+            and not ("session:*" in types and entry.startswith("session"))]
+    return " ".join(mine + kept)
+
+
+# Keywords whose value is a list: idlelock's line must carry the entries it
+# does not manage, or writing it silently drops the site's (sshd_config(5):
+# the first ChannelTimeout line obtained is the whole list).
+LIST_KEYWORDS = {"ChannelTimeout": _merge_channel_timeout}
+
+
+def _block_lines(text):
+    """Line numbers (1-based) of idlelock's managed block in a main file."""
+    lines = split_lines(text)
+    if BLOCK_BEGIN not in lines or BLOCK_END not in lines:
+        return range(0)
+    start = lines.index(BLOCK_BEGIN)
+    return range(start + 1, lines.index(BLOCK_END, start) + 2)
+
+
+def is_ours(tree, directive):
+    """True for a line idlelock wrote: its drop-in, or its block in the main file."""
+    if posixpath.basename(directive.path) == DROPIN_NAME:
+        return True
+    return directive.path == tree.main and directive.lineno in _block_lines(
+        tree.texts[tree.main])
+
+
+def carry_list_entries(tree, desired, effective):
+    """
+    ``(desired, notes)`` with each list-valued keyword (``LIST_KEYWORDS``)
+    carrying the entries of the site's own line: the first global line that
+    idlelock did not write, in sshd's order, or else the whole value sshd
+    prints today (``effective``, ``sshd -T``), which is idlelock's own line
+    once it carries them. ``notes`` say what was kept and from where.
+    """
+    result, notes = dict(desired), []
+    for keyword, merge in LIST_KEYWORDS.items():
+        if keyword not in desired or desired[keyword] == "none":
+            continue
+        site = next((d for d in tree.directives if d.keyword == keyword.lower()
+                     and d.match is None and not is_ours(tree, d)), None)
+        theirs = site.value if site else (effective.get(keyword.lower()) or "")
+        result[keyword] = merge(desired[keyword], theirs)
+        kept = result[keyword][len(desired[keyword]):].strip()
+        if kept and site:
+            notes.append(f"{keyword} keeps {kept} from {site.source}")
+    return result, notes
 
 
 # ---------------------------------------------------------------- planning

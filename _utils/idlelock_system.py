@@ -331,6 +331,7 @@ def file_identity(root, paths):
     for path in paths:
         try:
             info = os.stat(host_path(root, path))
+            # ctime too: a chmod (a profile file made unreadable to users) changes it.
             identity.append((path, info.st_dev, info.st_ino, info.st_size,
                              info.st_mtime_ns, info.st_ctime_ns))
         except (OSError, ProbeError):
@@ -393,7 +394,10 @@ def sshd_version(binary, root="/"):
                  lambda answer: (tuple(answer[0]), answer[1]))
 
 
-def sshd_effective(binary, config, root="/", connection=None, files=()):
+NO_HOST_KEYS = "no hostkeys available"
+
+
+def sshd_effective(binary, config, root="/", connection=None, files=(), throwaway_key=False):
     """
     The effective configuration, as ``sshd -T`` prints it: ``{keyword: value}``
     with keywords in lower case (``idlelock_sshd.read_effective``).
@@ -402,20 +406,37 @@ def sshd_effective(binary, config, root="/", connection=None, files=()):
     blocks for that connection. ``files``, every file of the configuration,
     lets an unchanged configuration be answered once per process. Raises
     ProbeError with sshd's message when sshd rejects the configuration.
+
+    ``throwaway_key``: add a host key made for this probe (``sshd -h``, in a
+    private temporary directory inside ``root`` that is removed afterwards),
+    for an image whose host keys are made at first boot; sshd refuses ``-T``
+    without any (``no hostkeys available``). The caller decides when: only
+    when the configured keys are absent.
     """
     args = ["-T", "-f", config]
     if connection:
         args += ["-C", ",".join(f"{key}={value}" for key, value in connection.items())]
 
     def probe():
-        proc = run_sshd(binary, args, root)
+        if throwaway_key:
+            with stage_dir(root) as scratch:
+                key = scratch + "/ssh_host_ed25519_key"
+                try:
+                    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                                    "idlelock-probe", "-f", host_path(root, key)],
+                                   capture_output=True, check=True, timeout=PROBE_TIMEOUT)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    raise ProbeError(f"cannot make a throwaway host key: {exc}") from None
+                proc = run_sshd(binary, args + ["-h", key], root)
+        else:
+            proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
             raise Rejected(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
         return idlelock_sshd.read_effective(proc.stdout)
 
     if not files or connection:  # -C depends on the account database too
         return probe()
-    return dict(_once(("effective", root, tuple(args),
+    return dict(_once(("effective", root, tuple(args), throwaway_key,
                        file_identity(root, [binary, config, *files])), probe))
 
 
@@ -448,6 +469,28 @@ def _fsync_dir(directory):
         os.close(dir_fd)
 
 
+def make_dirs(root, directory, mode=None):
+    """
+    Create the in-root ``directory`` and its missing parents (resolved inside
+    ``root``), each chmod-ed explicitly (the process umask, 027 or 077 on
+    hardened hosts, never decides): to ``mode``, or with ``None`` to its
+    parent's mode (the convention of the tree it joins, e.g. a 0700 /etc/ssh
+    gets a 0700 sshd_config.d).
+    """
+    real = host_path(root, directory)
+    missing = []
+    while not os.path.isdir(real):
+        missing.append(real)
+        parent = os.path.dirname(real)
+        if parent == real:
+            break
+        real = parent
+    for path in reversed(missing):
+        parent_mode = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
+        os.mkdir(path, 0o700)
+        os.chmod(path, parent_mode if mode is None else mode)
+
+
 def _replace(real, data, mode, uid, gid):
     """Write ``data`` to a temporary file beside ``real``, fsync it, rename it over ``real``."""
     directory = os.path.dirname(real)
@@ -467,45 +510,62 @@ def _replace(real, data, mode, uid, gid):
     _fsync_dir(directory)
 
 
-def write_atomic(root, path, data):
+def file_mode(root, path):
+    """``(mode, uid, gid)`` of the in-root regular file at ``path`` (through
+    symlinks, inside ``root``), or ``None`` when there is none; anything but a
+    regular file raises :class:`NotRegular`."""
+    try:
+        info = os.lstat(host_path(root, path))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    _check_regular(path, info)
+    return stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
+
+
+def write_atomic(root, path, data, mode=None, new_mode=0o644, dir_mode=0o755):
     """
     Replace an in-root file with ``data`` (bytes) atomically.
 
     A symlink is written through to its target, resolved inside ``root``
-    exactly as :func:`read_bytes` resolves it. The file keeps its owner and
-    mode; a new file is root-owned and 0644. The data reaches the disk before
-    the rename, so a crash leaves either the old file or the new one.
+    exactly as :func:`read_bytes` resolves it. An existing file keeps its
+    owner and mode, unless ``mode`` is given: then it becomes root-owned with
+    that mode (idlelock's own shell files must be readable by every user,
+    whatever an older copy had). A new file is root-owned with ``mode`` or
+    ``new_mode``; missing directories are made by :func:`make_dirs` with
+    ``dir_mode``. The data reaches the disk before the rename, so a crash
+    leaves either the old file or the new one.
     """
     real = host_path(root, path)
-    try:
-        info = os.lstat(real)
-    except FileNotFoundError:
-        mode, uid, gid = 0o644, 0, 0
-        os.makedirs(os.path.dirname(real), mode=0o755, exist_ok=True)
-    else:
-        _check_regular(path, info)
-        mode, uid, gid = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
-    _replace(real, data, mode, uid, gid)
+    keep = file_mode(root, path)
+    if keep is None:
+        keep = new_mode, 0, 0
+        make_dirs(root, posixpath.dirname(resolve(root, path)[0]), dir_mode)
+    _replace(real, data, *((mode, 0, 0) if mode is not None else keep))
 
 
 class Transaction:
     """
-    Files replaced so far in one run, with their old bytes, so that all of them
-    can be put back. Use :func:`all_or_nothing`.
+    Files replaced so far in one run, with their old bytes, owner and mode, so
+    that all of them can be put back. Use :func:`all_or_nothing`.
     """
 
     def __init__(self, root):
         self.root = root
-        self.saved = []  # (in-root path, old bytes or None), in write order
+        self.saved = []  # (in-root path, old bytes or None, (mode, uid, gid) or None)
         self.aside = []  # (parked host path, host path) of files being deleted
 
-    def write(self, texts):
+    def write(self, texts, modes=None, new_mode=0o644, dir_mode=0o755):
         """
         Replace every file of ``{in-root path: text}``; a ``None`` text deletes
         that file (the entry itself, a symlink included): it is moved aside in
         its directory and unlinked by :meth:`commit`, so a rollback moves it back
         with its owner, mode and inode untouched.
+
+        ``modes`` (``{in-root path: mode}``) forces those files root-owned with
+        that mode; ``new_mode`` and ``dir_mode`` are for new files and
+        directories (see :func:`write_atomic`).
         """
+        modes = modes or {}
         for path, text in texts.items():
             if text is None:
                 real = resolve(self.root, path, follow=False)[1]
@@ -516,21 +576,24 @@ class Transaction:
                     self.aside.append((parked, real))
                 continue
             # Saved before the write: a signal between the rename and the
-            # bookkeeping must still find the old bytes.
-            self.saved.append((path, read_bytes(self.root, path)))
-            write_atomic(self.root, path, text.encode("utf-8", "surrogateescape"))
+            # bookkeeping must still find the old bytes, owner and mode.
+            self.saved.append((path, read_bytes(self.root, path),
+                               file_mode(self.root, path)))
+            write_atomic(self.root, path, text.encode("utf-8", "surrogateescape"),
+                         modes.get(path), new_mode, dir_mode)
 
     def rollback(self):
         """Put every file back; return ``["path: why"]`` for those that could not be."""
         failures = []
-        for path, old in reversed(self.saved):
+        for path, old, owner_mode in reversed(self.saved):
             try:
-                if read_bytes(self.root, path) == old:
+                if read_bytes(self.root, path) == old and \
+                        file_mode(self.root, path) == owner_mode:
                     continue
                 if old is None:
                     os.unlink(host_path(self.root, path))
                 else:
-                    write_atomic(self.root, path, old)
+                    _replace(host_path(self.root, path), old, *owner_mode)
             except (OSError, ProbeError) as exc:
                 failures.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
         for parked, real in reversed(self.aside):
@@ -552,11 +615,11 @@ class Transaction:
 def all_or_nothing(root):
     """
     Yield a :class:`Transaction`; on any exception, SIGTERM included, every
-    file it wrote gets its old bytes back (new files are removed) before the
-    exception goes on. When a restore itself fails, :class:`RestoreFailed`
-    names the files left changed. A SIGTERM is delivered again, to the handler
-    that was there before, once the files are back; one that arrives during
-    the restore waits for it to finish.
+    file it wrote gets its old bytes, owner and mode back (new files are
+    removed) before the exception goes on. When a restore itself fails,
+    :class:`RestoreFailed` names the files left changed. A SIGTERM is
+    delivered again, to the handler that was there before, once the files are
+    back; one that arrives during the restore waits for it to finish.
     """
     txn = Transaction(root)
     state = {"restoring": False, "pending": False}
@@ -591,17 +654,18 @@ def all_or_nothing(root):
                 signal.raise_signal(signal.SIGTERM)
 
 
-def write_all(root, texts):
+def write_all(root, texts, modes=None, new_mode=0o644, dir_mode=0o755):
     """
     Write every file of ``{in-root path: text}``, or none of them.
 
+    ``modes``, ``new_mode`` and ``dir_mode`` as for :meth:`Transaction.write`.
     A ``None`` text deletes that file. When one write fails (or anything else
     goes wrong, SIGTERM included), the files already written get their old
-    bytes back, new files are removed and deleted ones come back (see
-    :class:`Transaction`) before the error is raised.
+    bytes, owner and mode back, new files are removed and deleted ones come
+    back (see :class:`Transaction`) before the error is raised.
     """
     with all_or_nothing(root) as txn:
-        txn.write(texts)
+        txn.write(texts, modes, new_mode, dir_mode)
 
 
 # ---------------------------------------------------------------- one run per root
@@ -650,7 +714,19 @@ LOGIN_SHELLS = {
     "tcsh": ("/bin/tcsh", "csh"),
 }
 _SHELL_ARGS = {"bash": ["--login", "-i"], "tcsh": ["-l"]}
+# Interactive non-login bash (`sudo -s`, `su` without `-`, a terminal emulator)
+# reads the system bashrc, never /etc/profile.d: probed as a shell of its own.
+NON_LOGIN_BASH = "bash -i"
 _PROBE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Who a probe runs as: ``(uid, gid, supplementary gids)``; ``None`` is this
+# process (root). The unprivileged probes use the kernel's overflow id 65534
+# (``nobody`` on Debian, RedHat and SUSE) through ``chroot --userspec`` in the
+# child, rather than a throwaway account: no account database is written, the
+# numbers need no passwd entry in an image, and a member of any group is that
+# id with the group's gid added, which is what a login's initgroups() gives
+# and what ``id -Gn`` (the exempt test of the profile file) reads.
+UNPRIVILEGED = 65534
+ROOT = None
 
 
 def installed_shells(root):
@@ -664,23 +740,29 @@ def installed_shells(root):
     return found
 
 
-def _overlay_mounts(root, candidate, scratch):
+def _overlay_mounts(root, candidate, scratch, modes=None):
     """
     Shell commands that show ``candidate`` ({in-root path: text}) over ``root``.
 
     Each top-level directory that holds a candidate (``/etc``) gets an overlay
     whose upper layer holds the candidate files, so the shell reads them with
-    everything else in that directory unchanged. Returns the commands; the
-    caller runs them in a private mount namespace, where they vanish with it.
+    everything else in that directory unchanged. A candidate file gets the
+    mode it will be written with (``modes``, else its current one, else 0644)
+    and each directory its real mode (0755 where it does not exist yet), so an
+    unprivileged probe reads them as it will read the written files.
+    Returns the commands; the caller runs them in a private mount namespace,
+    where they vanish with it.
     """
     tops = {}
     for path, text in candidate.items():
         top = "/" + path.lstrip("/").split("/", 1)[0]
         upper = os.path.join(scratch, top.strip("/"), "upper")
-        target = os.path.join(upper, path.lstrip("/").split("/", 1)[1])
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        relative = path.lstrip("/").split("/", 1)[1]
+        target = os.path.join(upper, relative)
+        _copy_dir_modes(host_path(root, top), upper, os.path.dirname(relative))
         with open(target, "wb") as handle:
             handle.write(text.encode("utf-8", "surrogateescape"))
+        os.chmod(target, (modes or {}).get(path) or _candidate_mode(root, path))
         tops[top] = upper
     commands = []
     for top, upper in tops.items():
@@ -695,56 +777,110 @@ def _overlay_mounts(root, candidate, scratch):
     return commands
 
 
-def probe_login_shells(root, shells, scripts, candidate=None, files=()):
+def _copy_dir_modes(lower, upper, relative):
     """
-    Run each login shell in ``root`` and return ``{name: (stdout, stderr)}``.
+    Make ``upper/relative`` with each directory's mode as in ``lower`` (0755 where
+    ``lower`` has none yet: what ``write_atomic`` creates), so the overlay shows
+    an unprivileged probe the directory modes the real files will have.
+    """
+    os.makedirs(upper, exist_ok=True)
+    os.chmod(upper, stat.S_IMODE(os.stat(lower).st_mode) if os.path.isdir(lower) else 0o755)
+    here, there = upper, lower
+    for part in [p for p in relative.split("/") if p]:
+        here, there = os.path.join(here, part), os.path.join(there, part)
+        os.makedirs(here, exist_ok=True)
+        os.chmod(here, stat.S_IMODE(os.stat(there).st_mode) if os.path.isdir(there) else 0o755)
+
+
+def _candidate_mode(root, path):
+    """The mode a candidate file will have once written: its own, or 0644 when new."""
+    try:
+        return stat.S_IMODE(os.stat(host_path(root, path)).st_mode)
+    except OSError:
+        return 0o644
+
+
+def _as_identity(identity, root, home):
+    """The ``chroot --userspec`` prefix that runs a command as ``identity`` in ``root``."""
+    if identity is ROOT:
+        return ["chroot", root] if root not in ("", "/") else []
+    uid, gid, groups = identity
+    return ["chroot", f"--userspec={uid}:{gid}",
+            "--groups=" + ",".join(str(g) for g in (gid, *groups)), host_path(root, "/")]
+
+
+def probe_login_shells(root, shells, scripts, candidate=None, files=(), identities=(ROOT,),
+                       modes=None):
+    """
+    Run each shell in ``root`` as each identity; return ``{(identity, name): (stdout, stderr)}``.
 
     ``files``, every start-up file the shells may read, lets unchanged files be
     answered once per process (never a ``candidate``).
 
-    ``shells`` is ``installed_shells(root)``; ``scripts`` maps a family
-    (``sh``, ``csh``) to the commands a shell runs after its start-up files.
-    The shells run as root, interactive where they allow it (so they read
-    what an interactive login reads), with an empty environment and an empty
-    HOME, so that only the system files count.
+    ``shells`` is ``installed_shells(root)``, plus ``NON_LOGIN_BASH`` for an
+    interactive non-login bash; ``scripts`` maps a family (``sh``, ``csh``) to
+    the commands a shell runs after its start-up files. ``identities`` are
+    ``ROOT`` (this process) or ``(uid, gid, supplementary gids)``. The shells
+    run interactive where they allow it (so they read what an interactive
+    login reads), with an empty environment and an empty HOME of their own,
+    so that only the system files count.
 
     With ``candidate`` ({in-root path: text}) the shells see those files
     instead of the ones on disk, through an overlay in a private mount
     namespace: a what-if that writes nothing outside a scratch directory.
-    Raises ProbeError when that namespace cannot be made (no CAP_SYS_ADMIN).
+    ``modes`` are the forced modes the candidate files will be written with
+    (see ``write_all``). Raises ProbeError when that namespace cannot be made
+    (no CAP_SYS_ADMIN).
     """
+    identities = tuple(identities)
     if files and not candidate:
         key = ("shells", root, tuple(sorted(shells.items())), tuple(sorted(scripts.items())),
-               file_identity(root, files))
-        return dict(_once(key, lambda: probe_login_shells(root, shells, scripts)))
+               identities, file_identity(root, files))
+        # Recorded as JSON: a list of [identity, shell, stdout, stderr] rows.
+        rows = _once(key, lambda: [[identity, name, *output] for (identity, name), output
+                                   in probe_login_shells(root, shells, scripts,
+                                                         identities=identities).items()])
+        return {(tuple(identity[:2]) + (tuple(identity[2]),) if identity else identity,
+                 name): (stdout, stderr) for identity, name, stdout, stderr in rows}
     results, started = {}, {}
     with tempfile.TemporaryDirectory(prefix="idlelock-overlay-") as scratch, \
-            stage_dir(root) as home:
+            stage_dir(root) as stage:
         try:
             # All shells start at once: each spends its time reading start-up
             # files, so a run waits for the slowest login rather than for the sum.
-            for name, (path, family) in shells.items():
-                # Each shell gets its own overlay: two live overlays cannot share
-                # an upper or work directory.
-                mounts = (_overlay_mounts(root, candidate, os.path.join(scratch, name))
-                          if candidate else [])
-                command = [path] + _SHELL_ARGS.get(name, ["-l", "-i"])
-                if root not in ("", "/"):
-                    command = ["chroot", root] + command
-                if mounts:
-                    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                               " && ".join(mounts + ['exec "$@"']), "idlelock"] + command
-                try:
-                    # The environment is given here rather than by `env -i`:
-                    # one process fewer per shell, the same environment.
-                    started[name] = subprocess.Popen(
-                        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE, text=True, cwd=host_path(root, home),
-                        env={"HOME": home, "TERM": "dumb", "PATH": _PROBE_PATH, "SHELL": path})
-                except FileNotFoundError as exc:
-                    raise ProbeError(f"cannot run {command[0]}: {exc.strerror}") from None
+            # Each identity's empty HOME is its own; the users may only pass through.
+            os.chmod(host_path(root, stage), 0o711)
+            for number, identity in enumerate(identities):
+                home = f"{stage}/{number}"
+                os.mkdir(host_path(root, home), 0o700)
+                if identity is not ROOT:
+                    os.chown(host_path(root, home), identity[0], identity[1])
+                for name, (path, family) in shells.items():
+                    key = (identity, name)
+                    # Each shell gets its own overlay: two live overlays cannot
+                    # share an upper or work directory.
+                    mounts = (_overlay_mounts(root, candidate,
+                                              os.path.join(scratch, f"{number}-{name}"), modes)
+                              if candidate else [])
+                    args = ["-i"] if name == NON_LOGIN_BASH else _SHELL_ARGS.get(
+                        name, ["-l", "-i"])
+                    command = _as_identity(identity, root, home) + [path] + args
+                    if mounts:
+                        command = ["unshare", "--mount", "--propagation", "private", "sh",
+                                   "-c", " && ".join(mounts + ['exec "$@"']),
+                                   "idlelock"] + command
+                    try:
+                        # The environment is given here rather than by `env -i`:
+                        # one process fewer per shell, the same environment.
+                        started[key] = subprocess.Popen(
+                            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=host_path(root, home),
+                            env={"HOME": home, "TERM": "dumb", "PATH": _PROBE_PATH,
+                                 "SHELL": path})
+                    except FileNotFoundError as exc:
+                        raise ProbeError(f"cannot run {command[0]}: {exc.strerror}") from None
             deadline = time.monotonic() + PROBE_TIMEOUT
-            for name, proc in started.items():
+            for (identity, name), proc in started.items():
                 try:
                     stdout, stderr = proc.communicate(
                         scripts[shells[name][1]], timeout=max(0.0, deadline - time.monotonic()))
@@ -752,15 +888,40 @@ def probe_login_shells(root, shells, scripts, candidate=None, files=()):
                     raise ProbeError(
                         f"a {name} login did not finish in {PROBE_TIMEOUT} s") from None
                 if candidate and proc.returncode != 0 and "IDLELOCK" not in stdout:
-                    raise ProbeError(f"cannot show the candidate files to {name}: "
+                    raise ProbeError(f"cannot run {name} for the probe: "
                                      f"{stderr.strip()[-300:]}")
-                results[name] = (stdout, stderr)
+                results[(identity, name)] = (stdout, stderr)
         finally:
             for proc in started.values():  # the ones an error above left running
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
     return results
+
+
+def unreadable(root, paths):
+    """
+    ``[(in-root path, mode)]`` among ``paths`` and their directories that a
+    regular user cannot read: a file without ``o+r``, a directory without
+    ``o+rx`` (bash skips such files silently: docs/how-idle-sessions-end.md §2).
+    """
+    found, seen = [], set()
+    for path in paths:
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts) + 1):
+            current = "/" + "/".join(parts[:depth])
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                info = os.stat(host_path(root, current))
+            except (OSError, ProbeError):
+                break
+            need = 0o005 if stat.S_ISDIR(info.st_mode) else 0o004
+            if info.st_mode & need != need:
+                found.append((current, stat.S_IMODE(info.st_mode)))
+                break
+    return found
 
 
 def write_backups(root, backups):

@@ -165,7 +165,8 @@ def unplan_sshd(tree, dropin_text, managed):
 # ---------------------------------------------------------------- shells
 # The hooks idlelock appends to other files: (BEGIN, END) line pairs. Inside
 # one, idlelock writes only the line that sources its own profile file.
-HOOKS = ((idlelock_shell.ZSH_BEGIN, idlelock_shell.ZSH_END),)
+HOOKS = ((idlelock_shell.ZSH_BEGIN, idlelock_shell.ZSH_END),
+         (idlelock_shell.BASHRC_BEGIN, idlelock_shell.ZSH_END))
 
 
 def unplan_shell(texts, backups, own):

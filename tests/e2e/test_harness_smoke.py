@@ -61,6 +61,35 @@ def test_idle_shell_closed_by_channel_timeout(sshd, user):
         assert "Connection to 127.0.0.1 closed." in session.output
 
 
+@pytest.mark.parametrize("kind, command, options", [
+    ("ssh host cmd", "sleep 30", ()),
+    ("sftp-only", "sftp", ("SessionType=subsystem",)),
+    ("tmux", "tmux -L idlelock-e2e new-session", ()),
+])
+def test_idle_command_sftp_and_tmux_closed_by_channel_timeout(sshd, user, kind, command,
+                                                               options):
+    # README "Who gets which mechanism": no shell TMOUT reaches these sessions; ChannelTimeout
+    # session:* (session:command, session:subsystem:sftp) closes them when idle.
+    if command.startswith("tmux") and not shutil.which("tmux"):
+        pytest.skip("tmux not installed")
+    sshd.write_dropin("10-idle.conf", "ChannelTimeout session:*=3\n")
+    sshd.start()
+    with open_session(sshd, user, command=command, options=options,
+                      tty=kind != "sftp-only", term="xterm") as session:
+        if kind == "tmux":
+            session.send("echo tmux-''up")
+            session.wait_for("tmux-up")  # tmux runs: the close is not its own exit
+        seconds = session.idle_close_seconds(timeout=10)
+        print(f"{kind}: closed {seconds}s after its last activity (ChannelTimeout 3s)")
+        assert seconds is not None and seconds <= 5, session.output[-300:]
+    if kind == "tmux":
+        # The tmux server outlived the closed channel, detached (kill-server exits 0 only
+        # when there is one to kill); killing it leaves nothing of ours running.
+        with open_session(sshd, user, command="tmux -L idlelock-e2e kill-server",
+                          tty=False) as killer:
+            assert killer.wait_closed(10) is not None and killer.exit_status == 0
+
+
 def test_session_with_output_stays_open(sshd, user):
     sshd.write_dropin("10-idle.conf", "ChannelTimeout session:*=3\n")
     sshd.start()

@@ -30,7 +30,8 @@ TMOUT = 3
 EXEMPT = "idl-exempt-g"
 SHELLS = {name: shutil.which(name) for name in ("bash", "dash", "zsh", "ksh", "tcsh")}
 POLICY = {"tmout": TMOUT, "takeover": True, "exempt_groups": [EXEMPT],
-          "zsh_file": "/etc/zsh/zprofile", "csh_file": "/etc/csh/login.d/idlelock.csh"}
+          "zsh_file": "/etc/zsh/zprofile", "csh_file": "/etc/csh/login.d/idlelock.csh",
+          "bashrc_file": "/etc/bash.bashrc"}
 
 
 def needs(shell):
@@ -63,7 +64,8 @@ def sshd(applied, tmp_path_factory):
     upper, _ = applied
     binds = {"/etc/profile.d": upper / "profile.d"}
     for target, source in (("/etc/zsh/zprofile", upper / "zsh" / "zprofile"),
-                           ("/etc/csh/login.d", upper / "csh" / "login.d")):
+                           ("/etc/csh/login.d", upper / "csh" / "login.d"),
+                           ("/etc/bash.bashrc", upper / "bash.bashrc")):
         if source.exists() and os.path.exists(target):
             binds[target] = source
     with SshdSandbox(tmp_path_factory.mktemp("sshd")) as sandbox:
@@ -161,6 +163,30 @@ def test_ksh_gets_a_readonly_tmout(sshd):
 def test_tcsh_gets_a_readonly_autologout_in_minutes(sshd):
     with open_session(sshd, user_for("tcsh")) as session:
         out = ask(session, 'echo "al=$autologout"', "TCSH")
-        assert "al=1" in out  # 3 s rounded up to one minute
+        assert "al=1" in out  # 3 s: tcsh cannot go below one minute
         out = ask(session, "set autologout = 9", "TCSH2")
         assert "read-only" in out
+
+
+@needs("bash")
+def test_interactive_non_login_bash_logs_out(sshd):
+    # sudo -s, su without -, a terminal emulator: bash -i reads the system bashrc only,
+    # where set_shell hooked the profile file. This sshd has no ChannelTimeout.
+    with open_session(sshd, user_for("bash"), command="bash -i", log_level="INFO") as session:
+        out = ask(session, 'shopt -q login_shell || echo "non-login v=$TMOUT"', "NONLOGIN")
+        assert f"non-login v={TMOUT}" in out, out
+        seconds = session.idle_close_seconds(timeout=TMOUT + 6)
+        print(f"bash -i closed {seconds}s after its last activity (TMOUT {TMOUT})")
+        assert seconds is not None and TMOUT - 0.5 <= seconds <= TMOUT + 1.0
+
+
+@pytest.mark.parametrize("kind, command, options", [
+    ("ssh host cmd", "sleep 30", ()),
+    ("sftp-only", "sftp", ("SessionType=subsystem",)),
+])
+def test_sessions_without_an_interactive_shell_are_not_closed_by_tmout(sshd, kind, command,
+                                                                       options):
+    # README "Who gets which mechanism": TMOUT only acts at an interactive prompt.
+    with open_session(sshd, user_for("bash"), command=command, options=options,
+                      tty=kind != "sftp-only") as session:
+        assert session.stays_open(TMOUT + 3), session.output[-300:]

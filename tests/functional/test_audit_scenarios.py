@@ -17,9 +17,8 @@ import pytest
 import idlelock_enforce
 import idlelock_facts
 from tests.support import scenarios
-from tests.support.private_etc import run_with_etc
-from tests.support.sshd_sandbox import ensure_test_user
-from tests.support.scenarios import PROFILES, found
+from tests.support.private_etc import add_accounts, run_with_etc
+from tests.support.scenarios import PROFILES, flatten, found
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mount namespaces, test accounts"),
@@ -62,15 +61,20 @@ def test_audit_scenario(scenario, session_loaders, tmp_path, host_key):
     for rel, text in scenario.get("etc", {}).items():
         (upper / rel).parent.mkdir(parents=True, exist_ok=True)
         (upper / rel).write_text(text)
-    for user, groups in scenario.get("accounts", {}).items():
-        ensure_test_user(user, groups=groups)
+        (upper / rel).chmod(int(scenario.get("etc_modes", {}).get(rel, "0644"), 8))
     config = str(root / "sshd_config")
 
     def body():
+        # Accounts exist in the sandbox /etc only: useradd writes the overlay.
+        add_accounts(scenario.get("accounts", {}))
+        # As in the pure test (the defaults without per-OS data), the system bashrc
+        # is named only where a scenario says so: non_login_bash.yaml.
+        policy = dict({"bashrc_file": ""}, **flatten(scenario.get("policy", {})))
         mod = session_loaders.modules.idlelock
-        results = {profile: mod.audit(profile=profile, config=config) for profile in PROFILES}
+        results = {profile: mod.audit(profile=profile, config=config, **policy)
+                   for profile in PROFILES}
         # What the real probes report, for the facts the pure test judges.
-        resolved = mod.policy(config=config)
+        resolved = mod.policy(config=config, **policy)
         version = idlelock_enforce.sshd_version(resolved["sshd"]["binary"], resolved["root"])[0]
         logind = idlelock_facts.logind_report(resolved, False, "not judged here")
         return results, idlelock_facts.audit_facts(resolved, version, logind)

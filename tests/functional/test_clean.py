@@ -83,7 +83,10 @@ def test_sshd_install_then_remove_round_trips(scenario, tmp_path, host_key, idle
 
     for rel in scenario.get("clean_removes", []):
         del before[str(root / rel)]
-    assert tree_state(root) == before
+    after = tree_state(root)
+    for rel in scenario.get("clean_keeps", []):
+        assert after.pop(str(root / rel))[0] == "dir" and not os.listdir(root / rel)
+    assert after == before
     if not scenario.get("clean_removes"):
         assert sshd_t(config) == printed
     if installed["changes"] or scenario.get("clean_removes"):
@@ -140,10 +143,17 @@ def logins():
     return seen
 
 
-def shell_round_trip(mod, policy):
+def shell_round_trip(mod, policy, scenario):
     subprocess.run(["useradd", "-M", "-d", "/nonexistent", "-s", "/bin/bash", USER],
                    check=True, timeout=30)
+    # The host state the scenario describes (see test_shell_scenarios.py).
+    for group in scenario.get("groups", []):
+        subprocess.run(["groupadd", group], check=True, capture_output=True, timeout=30)
+    for rel, mode in scenario.get("dir_modes", {}).items():
+        os.chmod(os.path.join("/etc", rel), int(mode, 8))
     out = {"files0": etc_state(), "logins0": logins()}
+    for rel in scenario.get("clean_removes", []):  # idlelock's own, from an earlier run
+        del out["files0"][os.path.join("/etc", rel)]
     out["installed"] = mod.set_shell(**policy)
     out["files1"] = etc_state()
     # Removal takes the paths only: a policy that install refused is no reason to keep idlelock.
@@ -161,12 +171,14 @@ def shell_paths(policy):
             if key in ("profile_file", "csh_file", "zsh_file", "root")}
 
 
-def write_upper(upper, files):
+def write_upper(upper, files, modes=None):
     for rel, text in files.items():
         path = upper / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         os.chmod(path, ODD_MODE | 0o004)  # other users' login shells must read it
+        if rel in (modes or {}):
+            os.chmod(path, int(modes[rel], 8))  # a scenario about modes
         os.chown(path, 0, ODD_GID)
 
 
@@ -176,14 +188,15 @@ def test_shell_install_then_remove_round_trips(scenario, idlelock, tmp_path):
     from tests.support.private_etc import run_with_etc
 
     upper = tmp_path / "etc"
-    write_upper(upper, scenario.get("files", {}))
+    write_upper(upper, scenario.get("files", {}), scenario.get("modes"))
     policy = dict(SHELL_POLICY, **scenario.get("policy", {}))
-    out = run_with_etc(upper, lambda: shell_round_trip(idlelock, policy))
+    out = run_with_etc(upper, lambda: shell_round_trip(idlelock, policy, scenario))
 
     installed, predicted, removed = out["installed"], out["predicted"], out["removed"]
     assert installed["result"] is scenario["expect"]["state"]["result"], installed
     assert out["files3"] == out["files0"], "install then remove must give back every byte"
-    assert out["logins3"] == out["logins0"], "login shells must behave as before"
+    if not scenario.get("clean_removes"):  # else an earlier run's TMOUT is gone too
+        assert out["logins3"] == out["logins0"], "login shells must behave as before"
     assert out["files2"] == out["files1"], "test=True wrote a file"
     if installed["changes"]:
         assert predicted["result"] is None and removed["result"] is True, removed

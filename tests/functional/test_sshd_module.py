@@ -131,7 +131,8 @@ def test_apply_makes_values_effective_and_keeps_owner_and_mode(idlelock, tree):
     info = main.stat()
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)
     dropin = (tree / "sshd_config.d" / "00-idlelock.conf").stat()
-    assert (dropin.st_uid, stat.S_IMODE(dropin.st_mode)) == (0, 0o644)
+    # A new drop-in is never more permissive than the main file it joins (issue 10 case 7).
+    assert (dropin.st_uid, stat.S_IMODE(dropin.st_mode)) == (0, 0o600)
     assert any("Match Group admins" in w for w in ret["warnings"])
 
 

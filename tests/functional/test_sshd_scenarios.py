@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 
 import pytest
 
@@ -39,6 +40,9 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     root = tmp_path / "tree"
     root.mkdir()
     scenarios.materialize(scenario, root, host_key)
+    # Deepest first, so a 0700 directory is set after the files inside it.
+    for rel, mode in sorted(scenario.get("modes", {}).items(), key=lambda i: -len(i[0])):
+        os.chmod(root / rel, int(mode, 8))
     config = str(root / "sshd_config")
     policy = dict(scenario.get("policy", {}))
     policy["sshd"] = dict(policy.get("sshd", {}), config=config, manage_service=False)
@@ -58,7 +62,17 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     warnings = [scenarios.relative(w, root) for w in ret["warnings"]]
     for expected in scenario.get("warnings", []):
         assert any(expected in w for w in warnings), (expected, warnings)
-    values = effective(config)
+    comment = scenarios.relative(ret["comment"], root)
+    for expected in scenario.get("comment", []):
+        assert expected in comment, comment
+    extra = ()
+    if scenario.get("throwaway_key"):
+        # An image without host keys: plain sshd -T refuses it, so the proof is
+        # the one a user would run there, sshd -T with a host key of one's own.
+        with pytest.raises(subprocess.CalledProcessError):
+            effective(config)
+        extra = ("-h", str(host_key))
+    values = effective(config, *extra)
     for keyword, value in scenarios.sshd_effective(scenario).items():
         assert values.get(keyword) == value, keyword
     for disabled in scenario["disabled"]:
@@ -84,6 +98,10 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
         assert ret["changes"] == {} and snapshot(root) == before
     for rel in scenario.get("symlinks", {}):
         assert os.path.islink(root / rel), "the symlink itself must stay a symlink"
+
+    for rel, mode in scenario.get("written_modes", {}).items():
+        info = os.stat(root / rel)
+        assert f"{info.st_mode & 0o7777:04o} {info.st_uid}:{info.st_gid}" == mode, rel
 
     after_first = snapshot(root)
     again = idlelock.set_sshd(**flatten(policy))

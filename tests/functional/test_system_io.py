@@ -194,3 +194,61 @@ def test_a_busy_root_names_the_process_that_holds_it(tmp_path):
         holder.wait()
     with system.root_lock(str(tmp_path), "/mnt/image", timeout=5):
         pass  # the kernel released the dead holder's lock
+
+
+# ---------------------------------------------------------------- modes
+def mode_of(path):
+    info = os.stat(path)
+    return f"{stat.S_IMODE(info.st_mode):04o} {info.st_uid}:{info.st_gid}"
+
+
+def test_forced_modes_and_new_directories_ignore_the_umask(tmp_path):
+    old = tmp_path / "profile.d" / "idlelock.sh"
+    old.parent.mkdir()
+    old.write_text("old\n")
+    os.chmod(old, 0o600)
+    os.chown(old, 65534, 65534)
+    new = tmp_path / "csh" / "login.d" / "idlelock.csh"
+    previous = os.umask(0o077)
+    try:
+        system.write_all("/", {str(old): "new\n", str(new): "x\n"},
+                         modes={str(old): 0o644, str(new): 0o644})
+    finally:
+        os.umask(previous)
+    # Every user's shell must read them: root-owned 0644, whatever the older copy had.
+    assert mode_of(old) == "0644 0:0" and mode_of(new) == "0644 0:0"
+    assert mode_of(new.parent) == "0755 0:0" and mode_of(new.parent.parent) == "0755 0:0"
+
+
+def test_new_directories_can_take_their_parents_mode(tmp_path):
+    parent = tmp_path / "ssh"
+    parent.mkdir()
+    os.chmod(parent, 0o700)
+    target = parent / "sshd_config.d" / "00-idlelock.conf"
+    system.write_all("/", {str(target): "x\n"}, new_mode=0o600, dir_mode=None)
+    assert mode_of(target.parent) == "0700 0:0" and mode_of(target) == "0600 0:0"
+
+
+def test_a_failed_transaction_gives_forced_files_their_old_mode_back(tmp_path):
+    old = tmp_path / "idlelock.sh"
+    old.write_text("old\n")
+    os.chmod(old, 0o600)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(OSError):
+        system.write_all("/", {str(old): "new\n", str(blocker / "x"): "y\n"},
+                         modes={str(old): 0o644})
+    assert old.read_text() == "old\n" and mode_of(old) == "0600 0:0"
+
+
+def test_unreadable_names_the_first_file_or_directory_users_cannot_read(tmp_path):
+    directory = tmp_path / "profile.d"
+    directory.mkdir()
+    (directory / "a.sh").write_text("")
+    (directory / "b.sh").write_text("")
+    os.chmod(directory / "b.sh", 0o600)
+    root = str(tmp_path)  # in-root paths: the test's own parents are 0700
+    assert system.unreadable(root, ["/profile.d/a.sh", "/profile.d/b.sh"]) == [
+        ("/profile.d/b.sh", 0o600)]
+    os.chmod(directory, 0o700)
+    assert system.unreadable(root, ["/profile.d/a.sh"]) == [("/profile.d", 0o700)]

@@ -24,15 +24,16 @@ CLONE_NEWNS = 0x00020000
 TIMEOUT = 120
 
 
-def _enter(upper, work, private_run=False):
+def _enter(layers, private_run=False):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
     # Private propagation first, or the overlay would appear in the host's namespace.
     subprocess.run(["mount", "--make-rprivate", "/"], check=True, timeout=30)
-    subprocess.run(["mount", "-t", "overlay", "sandbox-etc", "-o",
-                    f"lowerdir=/etc,upperdir={upper},workdir={work}", "/etc"],
-                   check=True, timeout=30, capture_output=True)
+    for target, (upper, work) in layers.items():
+        subprocess.run(["mount", "-t", "overlay", "sandbox" + target.replace("/", "-"), "-o",
+                        f"lowerdir={target},upperdir={upper},workdir={work}", target],
+                       check=True, timeout=30, capture_output=True)
     if private_run:
         # An empty /run: no pidfile of the host's services (an init script that
         # would reload the host's sshd finds none), room for sshd's privsep dir.
@@ -40,15 +41,24 @@ def _enter(upper, work, private_run=False):
                        check=True, timeout=30, capture_output=True)
 
 
-def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, private_run=False):
+def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, also=None,
+                 private_run=False):
     """
-    Return ``func()`` as run with ``upper`` overlaid on /etc (and, with
-    ``private_run``, an empty tmpfs on /run); re-raise its failure.
+    Return ``func()`` as run with ``upper`` overlaid on /etc; re-raise its failure.
+
+    ``also`` (``{"/run": upper, "/usr": upper}``) overlays more system
+    directories the same way, e.g. where systemd reads drop-ins beside /etc.
+    ``private_run`` mounts an empty tmpfs on /run instead (not with an ``also``
+    layer on /run).
     """
     upper = os.path.abspath(upper)
-    work = upper.rstrip("/") + ".work"
-    os.makedirs(upper, exist_ok=True)
-    os.makedirs(work, exist_ok=True)
+    layers = {}
+    for target, top in {"/etc": upper, **(also or {})}.items():
+        top = os.path.abspath(top)
+        work = top.rstrip("/") + ".work"
+        os.makedirs(top, exist_ok=True)
+        os.makedirs(work, exist_ok=True)
+        layers[target] = (top, work)
     for name in opaque:
         path = os.path.join(upper, name)
         os.makedirs(path, exist_ok=True)
@@ -58,7 +68,7 @@ def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, private_ru
     if pid == 0:  # child: never returns into pytest
         os.close(read_end)
         try:
-            _enter(upper, work, private_run)
+            _enter(layers, private_run)
             payload = ("ok", func())
         except BaseException:  # noqa: BLE001 - report everything to the parent
             payload = ("error", traceback.format_exc())
@@ -86,3 +96,20 @@ def run_with_etc(upper, func, opaque=("profile.d",), timeout=TIMEOUT, private_ru
     if kind == "error":
         raise AssertionError("in the sandbox /etc:\n" + value)
     return value
+
+
+def add_accounts(accounts):
+    """
+    Create ``{user: [groups]}`` with useradd and groupadd, inside the sandbox:
+    call it from the ``func`` of ``run_with_etc``, where they write the
+    overlay's /etc/passwd and /etc/group, never the host's. No home directory.
+    """
+    for user, groups in accounts.items():
+        for group in groups:
+            subprocess.run(["groupadd", "-f", group], check=True, capture_output=True,
+                           timeout=30)
+        exists = subprocess.run(["getent", "passwd", user], capture_output=True,
+                                timeout=30).returncode == 0
+        argv = (["usermod", "-G", ",".join(groups), user] if exists else
+                ["useradd", "-M", "-N", "-s", "/bin/bash", "-G", ",".join(groups), user])
+        subprocess.run(argv, check=True, capture_output=True, timeout=30)

@@ -88,6 +88,20 @@ def relative(text, root):
     return str(text).replace(str(root).rstrip("/") + "/", "")
 
 
+def apply_three_times(setter, policy, snapshot):
+    """
+    ``setter(test=True)``, the real run, then a second run, with a ``snapshot()``
+    of the files before and after each: ``{files0, test, files1, first, files2,
+    second, files3}``, what the state scenarios compare.
+    """
+    out = {"files0": snapshot()}
+    for number, (key, test) in enumerate((("test", True), ("first", False),
+                                          ("second", False)), 1):
+        out[key] = setter(test=test, **policy)
+        out[f"files{number}"] = snapshot()
+    return out
+
+
 def flatten(policy):
     """A pillar-shaped policy as ``idlelock.set_*`` keyword arguments."""
     kwargs = {}

@@ -4,7 +4,8 @@ Nothing here mocks OpenSSH: the sandbox runs the installed ``/usr/sbin/sshd`` wi
 host key, config, drop-in directory, pidfile and port, so that tests can prove what a real
 server does with a configuration (docs/how-idle-sessions-end.md §1).
 
-The real ``/etc/ssh`` is never read or written.  The real ``/etc/profile.d`` (and optionally
+The real ``/etc/ssh`` is never read or written, and neither is the host's account database:
+test users exist in a private copy that the sandbox sshd sees through bind mounts.  The real ``/etc/profile.d`` (and optionally
 ``/etc/profile`` and ``/etc/bash.bashrc``) can be replaced, for the sandboxed sshd and the login
 shells it spawns only, by bind mounts inside a private mount namespace.
 
@@ -19,16 +20,16 @@ Typical use::
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import fcntl
-import grp
 import os
-import pwd
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -138,54 +139,104 @@ def _try_lock(fh):
         return False
 
 
-def _group_exists(name):
-    try:
-        grp.getgrnam(name)
-        return True
-    except KeyError:
-        return False
-
-
 def _run(argv):
     subprocess.run(argv, check=True, capture_output=True, text=True, timeout=30)
 
 
-def ensure_test_user(name="idlelock-test", shell="/bin/bash", groups=()):
-    """Create or update a local user for sandbox logins and return a :class:`TestUser`.
+# Test accounts never touch the host's /etc: useradd --prefix writes a private copy of the
+# account database, and the sandbox sshd (and its login shells) see that copy through bind
+# mounts in its own mount namespace.  One copy per test process, removed when it exits.
+ACCOUNTS = Path(tempfile.gettempdir()) / f"idlelock-test-accounts-{os.getpid()}"
+ACCOUNT_FILES = ("passwd", "group", "shadow", "gshadow")
 
-    Idempotent, and safe to call again with another ``shell`` or ``groups``: the account is
-    updated in place, its key pair is kept.  ``groups`` become the user's *exact* supplementary
-    groups (missing groups are created).  An empty ~/.zshrc is created if absent, so that zsh
-    does not start its new-user wizard.  The password field is set to ``*``: without PAM, sshd
-    refuses accounts whose field starts with ``!`` (useradd's default) as locked, while ``*``
-    merely means "no password login".
+
+def _accounts():
+    """The private account database (``<ACCOUNTS>/etc``), seeded from the host's once."""
+    etc = ACCOUNTS / "etc"
+    if not (ACCOUNTS / "live").is_dir():
+        (etc / "default").mkdir(parents=True, exist_ok=True)
+        (ACCOUNTS / "home").mkdir(mode=0o755, exist_ok=True)
+        os.chmod(ACCOUNTS, 0o755)
+        for name in (*ACCOUNT_FILES, "login.defs", "default/useradd"):
+            if os.path.exists(f"/etc/{name}"):
+                shutil.copy2(f"/etc/{name}", etc / name)
+        (ACCOUNTS / "live").mkdir()
+        for name in ACCOUNT_FILES:
+            shutil.copy2(etc / name, ACCOUNTS / "live" / name)
+        atexit.register(shutil.rmtree, ACCOUNTS, True)
+    return etc
+
+
+def _publish_accounts():
+    """Copy the database into the files a running sandbox has bind-mounted, in place.
+
+    useradd replaces its files (a new inode), which a bind mount would never show; the
+    ``live`` copies keep their inodes, so a user created after sshd started can log in.
+    """
+    for name in ACCOUNT_FILES:
+        data = (ACCOUNTS / "etc" / name).read_bytes()
+        with open(ACCOUNTS / "live" / name, "r+b") as handle:
+            handle.write(data)
+            handle.truncate()
+
+
+def account_binds():
+    """``{/etc/passwd: private copy, ...}``: what a sandbox binds, so that accounts made
+    even after it started can log in."""
+    with open(USER_LOCK, "w") as lock:
+        wait_until(lambda: _try_lock(lock), 30, what=f"lock {USER_LOCK}")
+        _accounts()
+    return {f"/etc/{name}": str(ACCOUNTS / "live" / name) for name in ACCOUNT_FILES}
+
+
+def _entries(name):
+    """``[fields]`` of each line of the private ``/etc/<name>``."""
+    return [line.split(":") for line in (ACCOUNTS / "etc" / name).read_text().splitlines()
+            if line]
+
+
+def ensure_test_user(name="idlelock-test", shell="/bin/bash", groups=()):
+    """Create or update a sandbox login account and return a :class:`TestUser`.
+
+    The account exists in the private database only (see ``ACCOUNTS``): the host's
+    /etc/passwd never has it, and its home is under ``ACCOUNTS``.  Idempotent, and safe to
+    call again with another ``shell`` or ``groups``: the account is updated in place, its
+    key pair is kept.  ``groups`` become the user's *exact* supplementary groups (missing
+    groups are created).  An empty ~/.zshrc is created if absent, so that zsh does not
+    start its new-user wizard.  The password field is set to ``*``: without PAM, sshd
+    refuses accounts whose field starts with ``!`` (useradd's default) as locked, while
+    ``*`` merely means "no password login".
     """
     shell = _resolve_shell(shell)
     groups = tuple(groups)
     USER_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    # useradd/usermod fail rather than wait when another process holds /etc/passwd's lock.
     with open(USER_LOCK, "w") as lock:
         wait_until(lambda: _try_lock(lock), 30, what=f"lock {USER_LOCK}")
+        prefix = ["--prefix", str(ACCOUNTS)]
+        _accounts()
+        known_groups = {fields[0] for fields in _entries("group")}
         for group in groups:
-            _run(["groupadd", "-f", group])
-        try:
-            pwd.getpwnam(name)
-            _run(["usermod", "-s", shell, "-G", ",".join(groups), name])
-        except KeyError:
-            # -U refuses to reuse a same-named group left behind by an earlier userdel.
-            primary = ["-g", name] if _group_exists(name) else ["-U"]
-            _run(["useradd", "-m", *primary, "-s", shell, "-G", ",".join(groups), name])
-        _run(["usermod", "-p", "*", name])
-        entry = pwd.getpwnam(name)
-        home = Path(entry.pw_dir)
+            if group not in known_groups:
+                _run(["groupadd", *prefix, group])
+        home = ACCOUNTS / "home" / name
+        if any(fields[0] == name for fields in _entries("passwd")):
+            _run(["usermod", *prefix, "-s", shell, "-G", ",".join(groups), "-d", str(home),
+                  name])
+        else:
+            primary = ["-g", name] if name in known_groups else ["-U"]
+            _run(["useradd", *prefix, "-M", "-d", str(home), *primary, "-s", shell,
+                  "-G", ",".join(groups), name])
+        _run(["usermod", *prefix, "-p", "*", name])
+        _publish_accounts()
+        uid, gid = next((int(f[2]), int(f[3])) for f in _entries("passwd") if f[0] == name)
         home.mkdir(parents=True, exist_ok=True)
-        os.chown(home, entry.pw_uid, entry.pw_gid)
+        os.chown(home, uid, gid)
         zshrc = home / ".zshrc"
         if not zshrc.exists():
             # Without any zsh dotfile, zsh starts its interactive new-user wizard, which eats
             # the first keystrokes of a test.
             zshrc.write_text("# idlelock test user: keeps zsh-newuser-install quiet\n")
-            os.chown(zshrc, entry.pw_uid, entry.pw_gid)
+            os.chown(zshrc, uid, gid)
         ssh_dir = home / ".ssh"
         ssh_dir.mkdir(mode=0o700, exist_ok=True)
         key = ssh_dir / "id_ed25519"
@@ -199,11 +250,12 @@ def ensure_test_user(name="idlelock-test", shell="/bin/bash", groups=()):
         if pub not in lines:
             authorized.write_text("\n".join(lines + [pub]) + "\n")
         for path in (ssh_dir, key, key.with_suffix(".pub"), authorized):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chown(path, uid, gid)
         os.chmod(ssh_dir, 0o700)
         os.chmod(key, 0o600)
         os.chmod(authorized, 0o600)
-    actual_groups = tuple(g.gr_name for g in grp.getgrall() if name in g.gr_mem)
+        actual_groups = tuple(f[0] for f in _entries("group")
+                              if len(f) > 3 and name in f[3].split(","))
     return TestUser(name=name, home=home, shell=shell, key=key, groups=actual_groups)
 
 
@@ -312,7 +364,7 @@ class SshdSandbox:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _bind_map(self, namespace_profile_d, bind):
-        binds = {}
+        binds = dict(account_binds())
         if namespace_profile_d:
             binds["/etc/profile.d"] = self.profile_d
             for target in self.STARTUP_FILES:
@@ -470,6 +522,12 @@ class SshdSandbox:
         argv = [SSHD, "-T", "-f", str(self.config)]
         if user is not None:
             argv += ["-C", f"user={getattr(user, 'name', user)},host={host},addr={addr}"]
+            # sshd looks the user up: in the private account database.
+            mounts = " && ".join(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
+                                 for dst, src in account_binds().items())
+            if mounts:
+                argv = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        f"{mounts} && exec {shlex.join(argv)}"]
         res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         if res.returncode != 0:
             raise SandboxError(f"sshd -T failed ({res.returncode}): {res.stderr.strip()}")
@@ -493,9 +551,11 @@ def snapshot(root):
     return found
 
 
-def effective(config):
-    """``sshd -T`` of ``config``: ``{keyword: value}`` as sshd prints them."""
+def effective(config, *extra):
+    """``sshd -T`` of ``config`` (and ``extra`` options, e.g. ``-h key``): ``{keyword: value}``
+    as sshd prints them. Raises CalledProcessError when sshd refuses the config."""
     out = subprocess.run(
-        ["/usr/sbin/sshd", "-T", "-f", config], capture_output=True, text=True, check=True
+        ["/usr/sbin/sshd", "-T", "-f", config, *extra], capture_output=True, text=True,
+        check=True, timeout=30,
     ).stdout
     return idlelock_sshd.read_effective(out)

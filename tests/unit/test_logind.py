@@ -28,3 +28,44 @@ def test_logind_dropin_order_and_effective_value():
 def test_logind_supported(version, init, ok):
     supported, reason = logind.logind_supported(version, init)
     assert supported is ok and (reason is None) is ok
+
+
+def test_only_login_section_counts_and_the_last_assignment_wins():
+    texts = [
+        ("/etc/systemd/logind.conf", "[Login]\n#StopIdleSessionSec=1\n;StopIdleSessionSec=2\n"),
+        ("/etc/systemd/logind.conf.d/idlelock.conf", logind.render_logind(600)),
+        ("/etc/systemd/logind.conf.d/zz-a.conf", "[Session]\nStopIdleSessionSec=infinity\n"),
+        ("/run/systemd/logind.conf.d/zz-b.conf", "[Login]\n StopIdleSessionSec = 1h \n"),
+    ]
+    assert logind.logind_effective(texts) == ("1h", "/run/systemd/logind.conf.d/zz-b.conf:2")
+    beaten = logind.conflicts(texts, "/etc/systemd/logind.conf.d/idlelock.conf")
+    assert beaten == [("/run/systemd/logind.conf.d/zz-b.conf", 2, "1h")]
+    edits = logind.plan_takeover(texts, beaten)
+    assert edits == {"/run/systemd/logind.conf.d/zz-b.conf":
+                     "[Login]\n # idlelock-takeover: StopIdleSessionSec = 1h \n"}
+    texts[-1] = (texts[-1][0], edits[texts[-1][0]])
+    assert logind.logind_effective(texts) == ("600", "/etc/systemd/logind.conf.d/idlelock.conf:4")
+
+
+def test_an_empty_assignment_resets_to_the_default():
+    texts = [("/etc/systemd/logind.conf", "[Login]\nStopIdleSessionSec=60\nStopIdleSessionSec=\n")]
+    assert logind.logind_effective(texts) == (None, "/etc/systemd/logind.conf:3")
+
+
+def test_the_main_file_is_the_first_that_exists_then_the_dropins():
+    assert logind.logind_paths(["/usr/lib/systemd/logind.conf"], [
+        "/usr/lib/systemd/logind.conf.d/a.conf", "/run/systemd/logind.conf.d/a.conf",
+        "/etc/systemd/logind.conf.d/b.conf"]) == [
+        "/usr/lib/systemd/logind.conf", "/run/systemd/logind.conf.d/a.conf",
+        "/etc/systemd/logind.conf.d/b.conf"]
+
+
+def test_lines_end_where_systemd_read_line_ends_them():
+    # \r, \r\n and NUL end a line for systemd's read_line(); a form feed or U+2028
+    # inside a comment does not, so what follows it stays a comment.
+    path = "/etc/systemd/logind.conf.d/zz-site.conf"
+    text = "[Login]\rStopIdleSessionSec=5\r\n#x\fStopIdleSessionSec=7\n# \u2028StopIdleSessionSec=8\n"
+    assert logind.logind_effective([(path, text)]) == ("5", f"{path}:2")
+    taken = logind.plan_takeover([(path, text)], [(path, 2, "5")])
+    assert taken[path] == text.replace("\rStopIdle", "\r# idlelock-takeover: StopIdle", 1)
+    assert logind.logind_effective([(path, taken[path])]) == (None, None)

@@ -24,6 +24,12 @@ def test_why_logind_is_skipped(version, init, reason):
 
 
 def test_last_assignment_wins_and_missing_files_count_as_empty():
-    assert logind.logind_effective([("/a", "StopIdleSessionSec=5\n"), ("/b", None),
-                                    ("/c", " StopIdleSessionSec = 7 \n")]) == ("7", "/c:1")
+    assert logind.logind_effective([
+        ("/a", "[Login]\nStopIdleSessionSec=5\n"), ("/b", None),
+        ("/c", "[Login]\n StopIdleSessionSec = 7 \n")]) == ("7", "/c:2")
+    # Only the [Login] section counts: systemd ignores an assignment before any
+    # section header or under another one.
+    assert logind.logind_effective([
+        ("/a", "[Login]\nStopIdleSessionSec=5\n"),
+        ("/c", "StopIdleSessionSec=7\n[Other]\nStopIdleSessionSec=8\n")]) == ("5", "/a:2")
     assert logind.logind_effective([("/a", None)]) == (None, None)

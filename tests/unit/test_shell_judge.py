@@ -27,10 +27,10 @@ def probe(value, readonly=True, groups=("root",), errors=()):
     # ksh93 starts every shell with TMOUT=0, i.e. off: reported as unset.
     ("ksh", probe("0", readonly=False), ([], ["ksh login gets TMOUT None, not '90'"])),
     ("ksh", probe("0"), ([], ["ksh login gets TMOUT '0', not '90'"])),
-    # tcsh counts minutes: 90 s is 2 minutes, rounded up.
-    ("tcsh", probe("2"), ([], [])),
-    ("tcsh", probe("10"), ([], ["tcsh login gets autologout '10', not '2'"])),
-    ("tcsh", probe(None), ([], ["tcsh login gets autologout None, not '2'"])),
+    # tcsh counts minutes: 90 s is 1 minute, rounded down (never longer than the policy).
+    ("tcsh", probe("1"), ([], [])),
+    ("tcsh", probe("2"), ([], ["tcsh login gets autologout '2', not '1'"])),
+    ("tcsh", probe(None), ([], ["tcsh login gets autologout None, not '1'"])),
     ("dash", probe("600"), ([], [])),  # dash ignores TMOUT
     ("dash", probe("90", errors=["/etc/profile.d/x.sh: TMOUT: is read only"]),
      (["dash login prints: /etc/profile.d/x.sh: TMOUT: is read only"], [])),
@@ -42,7 +42,7 @@ def test_judge_per_login_shell(name, got, verdict):
 
 
 @pytest.mark.parametrize("name, groups, want", [
-    ("bash", ["root"], "90"), ("zsh", ["root"], "90"), ("tcsh", ["root"], "2"),
+    ("bash", ["root"], "90"), ("zsh", ["root"], "90"), ("tcsh", ["root"], "1"),
     ("tcsh", ["ops"], None), ("bash", ["wheel", "ops"], None),
 ])
 def test_expected_value_per_shell(name, groups, want):

@@ -1,6 +1,7 @@
 """idlelock_shell: what it renders really works in every shell; what it reads, it reads right."""
 
 import re
+import shlex
 import shutil
 import subprocess
 
@@ -64,10 +65,15 @@ def test_forms_match_the_compliance_scanners():
     assert CAC_LINES.search(shell.render_profile(600, form="posix")).group(1) == "600"
 
 
-@pytest.mark.parametrize("seconds, minutes", [(1, 1), (5, 1), (60, 1), (61, 2), (600, 10)])
-def test_csh_minutes_round_up(seconds, minutes):
+@pytest.mark.parametrize("seconds, minutes, warned", [
+    (1, 1, True), (5, 1, True), (59, 1, True), (60, 1, False), (61, 1, True), (90, 1, True),
+    (119, 1, True), (120, 2, False), (600, 10, False), (659, 10, True)])
+def test_csh_minutes_round_down_never_below_one(seconds, minutes, warned):
+    # tcsh's autologout is whole minutes: never longer than the policy, never 0 (off).
     assert shell.csh_minutes(seconds) == minutes
+    assert minutes * 60 <= max(seconds, 60)
     assert f"set -r autologout = {minutes}" in shell.render_csh(seconds)
+    assert (shell.csh_warning(seconds) is not None) is warned
 
 
 @pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
@@ -76,7 +82,7 @@ def test_csh_file_sourced_twice_readonly(tmp_path):
     path.write_text(shell.render_csh(90, exempt_groups=["nosuchgroup"]))
     proc = run(["tcsh", "-f", "-c", f"source {path}; source {path}; echo al=$autologout; "
                                     "set autologout = 9"])
-    assert "al=2" in proc.stdout
+    assert "al=1" in proc.stdout  # 90 s: 1 min, never the 2 min that outlast the policy
     assert "read-only" in proc.stderr  # the only error: our own attempt to change it
 
 
@@ -86,6 +92,19 @@ def test_zsh_hook_is_appended_once_and_replaced_in_place():
     moved = shell.zsh_hook(once, "/etc/profile.d/other.sh")
     assert moved.count(shell.ZSH_BEGIN) == 1 and "/etc/profile.d/other.sh" in moved
     assert shell.zsh_hook(None, "/x") is None
+
+
+def test_bashrc_hook_is_appended_once_quoted_and_gives_non_login_bash_the_timeout(tmp_path):
+    profile = tmp_path / "idle lock's.sh"  # a space and a quote: the path is quoted
+    profile.write_text(shell.render_profile(7))
+    bashrc = tmp_path / "bash.bashrc"
+    once = shell.bashrc_hook("[ -z \"$PS1\" ] && return\n", str(profile))
+    assert shell.bashrc_hook(once, str(profile)) == once
+    assert once.count(shell.BASHRC_BEGIN) == 1 and shell.bashrc_hook(None, "/x") is None
+    bashrc.write_text(once)
+    # What bash does for an interactive non-login shell: it sources the system bashrc.
+    proc = run(["bash", "--norc", "-i", "-c", f". {shlex.quote(str(bashrc))}; {REPORT}"])
+    assert proc.stdout.split()[-3:] == ["v=7", "ro", "1"], proc.stderr
 
 
 @pytest.mark.parametrize("line, expected", [

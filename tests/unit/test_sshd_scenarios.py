@@ -49,7 +49,7 @@ def test_sshd_scenario(scenario, defaults):
         assert scenarios.relative(found, ROOT) == source, keyword
 
     sshd = resolved_sshd(scenario, defaults)
-    desired = idlelock_policy.sshd_directives(sshd)
+    desired = idlelock_sshd.carry_list_entries(tree, idlelock_policy.sshd_directives(sshd), {})[0]
     plan = idlelock_sshd.plan(tree, desired, read, expand, sshd["layout"])
     assert scenarios.relative(plan.target, ROOT) == scenario["target"]
     removed = [scenarios.relative(path, ROOT) for path, text in plan.texts.items() if text is None]
@@ -64,4 +64,50 @@ def test_sshd_scenario(scenario, defaults):
         idlelock_policy.SSHD_KEYWORDS.values())
     for keyword, value in scenarios.sshd_effective(scenario).items():
         winner = next(w for k, w in final.items() if k.lower() == keyword)
-        assert idlelock_sshd.normalize(keyword, winner.value) == value, keyword
+        # Both sides normalised: sshd -T prints a ChannelTimeout entry's time as
+        # written (forwarded-tcpip=1h), and the planner may carry it as written.
+        assert idlelock_sshd.normalize(keyword, winner.value) == idlelock_sshd.normalize(
+            keyword, value), keyword
+
+
+@pytest.mark.parametrize("ours, theirs, merged", [
+    ("session:*=420", "direct-tcpip=3600 x11-connection=600",
+     "session:*=420 direct-tcpip=3600 x11-connection=600"),
+    ("session:*=420", "session:shell=3600 session:subsystem:sftp=7200 forwarded-tcpip=1h",
+     "session:*=420 forwarded-tcpip=1h"),
+    ("session:*=420", "*=7200", "session:*=420 *=7200"),
+    ("session:*=420 direct-tcpip=60", "direct-tcpip=3600 tun-connection=5",
+     "session:*=420 direct-tcpip=60 tun-connection=5"),
+    ("session:shell=420", "session:command=9 session:shell=5",
+     "session:shell=420 session:command=9"),
+    ("session:*=420", "none", "session:*=420"),
+    ("session:*=420", "", "session:*=420"),
+])
+def test_channel_timeout_carries_the_site_entries_it_does_not_manage(ours, theirs, merged):
+    main = f"{ROOT}/sshd_config"
+    files = {main: f"Include {ROOT}/d/*.conf\n", f"{ROOT}/d/50-site.conf":
+             f"ChannelTimeout {theirs}\n" if theirs else "\n"}
+    tree = idlelock_sshd.walk(main, *fake_fs(files))
+    desired, notes = idlelock_sshd.carry_list_entries(tree, {"ChannelTimeout": ours}, {})
+    assert desired == {"ChannelTimeout": merged}
+    assert bool(notes) is (merged != ours)
+
+
+def test_idlelock_own_line_is_not_the_site_line():
+    # On a second run sshd reads idlelock's drop-in first; the entries it carries stay.
+    main = f"{ROOT}/sshd_config"
+    files = {main: f"Include {ROOT}/d/*.conf\n",
+             f"{ROOT}/d/00-idlelock.conf": "ChannelTimeout session:*=420 direct-tcpip=3600\n"}
+    tree = idlelock_sshd.walk(main, *fake_fs(files))
+    effective = {"channeltimeout": "session:*=420 direct-tcpip=3600"}
+    desired, _ = idlelock_sshd.carry_list_entries(tree, {"ChannelTimeout": "session:*=300"},
+                                                  effective)
+    assert desired == {"ChannelTimeout": "session:*=300 direct-tcpip=3600"}
+
+
+def test_host_keys_are_the_global_hostkey_lines_or_sshds_defaults():
+    main = f"{ROOT}/sshd_config"
+    tree = idlelock_sshd.walk(main, *fake_fs({main: "HostKey /k1\nMatch User x\n  Banner none\n"}))
+    assert idlelock_sshd.host_keys(tree) == ["/k1"]
+    tree = idlelock_sshd.walk(main, *fake_fs({main: "Port 22\n"}))
+    assert idlelock_sshd.host_keys(tree) == list(idlelock_sshd.DEFAULT_HOST_KEYS)
