@@ -252,3 +252,17 @@ def test_unreadable_names_the_first_file_or_directory_users_cannot_read(tmp_path
         ("/profile.d/b.sh", 0o600)]
     os.chmod(directory, 0o700)
     assert system.unreadable(root, ["/profile.d/a.sh"]) == [("/profile.d", 0o700)]
+
+
+@pytest.mark.parametrize("text", ["new\n", "old\n"])  # "old\n": a rewrite for the mode alone
+def test_any_exception_gives_forced_files_their_old_owner_and_mode_back(tmp_path, text):
+    old = tmp_path / "idlelock.sh"
+    old.write_text("old\n")
+    os.chmod(old, 0o600)
+    os.chown(old, 65534, 65534)
+    with pytest.raises(KeyboardInterrupt):
+        with system.all_or_nothing("/") as txn:
+            txn.write({str(old): text}, modes={str(old): 0o644})
+            assert mode_of(old) == "0644 0:0"
+            raise KeyboardInterrupt
+    assert old.read_text() == "old\n" and mode_of(old) == "0600 65534:65534"
