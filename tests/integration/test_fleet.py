@@ -245,6 +245,6 @@ def test_clean_removes_idlelock_from_one_environment(first_apply, pristine, flee
                               "timeout=60")
     assert result.returncode == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert {m: e["status"] for m, e in report["minions"].items()} == {
+    assert {m: e["status"] for m, e in report["hosts"].items()} == {
         "fleet-dev": "non-compliant", "fleet-staging": "compliant", "fleet-prod": "compliant"}
     assert report["environments"]["dev"]["non-compliant"] == ["fleet-dev"]
