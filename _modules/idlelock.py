@@ -313,7 +313,7 @@ def set_sshd(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "sshd", test, "sshd is")
     if outcome:
         return outcome
-    return idlelock_enforce.set_sshd(resolved, test)
+    return idlelock_enforce.set_sshd(resolved, test, __opts__["cachedir"])
 
 
 # ---------------------------------------------------------------- shell and logind
@@ -358,7 +358,7 @@ def set_shell(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "shell", test, "shell timeouts are")
     if outcome:
         return outcome
-    return idlelock_enforce.set_shell(resolved, test)
+    return idlelock_enforce.set_shell(resolved, test, __opts__["cachedir"])
 
 
 def _logind_support(resolved):
@@ -389,7 +389,9 @@ def set_logind(test=None, **kwargs):
     test, resolved, outcome = _begin(kwargs, "logind", test, "logind is")
     if outcome:
         return outcome
-    return idlelock_enforce.set_logind(resolved, test, _logind_support(resolved))
+    return idlelock_enforce.set_logind(resolved, test, _logind_support(resolved), __opts__["cachedir"])
+
+
 # ---------------------------------------------------------------- removal
 REMOVABLE = ("sshd", "shell", "logind", "schedule")
 ENFORCING = ("sshd", "shell", "logind")

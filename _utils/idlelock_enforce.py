@@ -10,6 +10,7 @@ outcome. The execution module resolves the policy and turns errors into Salt's.
 """
 
 import difflib
+import functools
 import logging
 import os
 
@@ -25,13 +26,19 @@ import idlelock_unplan
 log = logging.getLogger(__name__)
 
 MANAGED = idlelock_facts.MANAGED
+# Where the per-root locks live, under the minion's cachedir: the schedule and an
+# administrator's salt-call share it.
+LOCKS = ("idlelock", "locks")
 
 
 # ---------------------------------------------------------------- outcomes
 def outcome(result, comment, changes=None, warnings=()):
-    """What every ``set_*`` returns, and its state turns into a state return."""
-    return {"result": result, "comment": comment, "changes": changes or {},
-            "warnings": list(warnings)}
+    """
+    What every ``set_*`` returns, and its state turns into a state return: text
+    only, with bytes that are not UTF-8 shown as ``\\xNN`` (Salt must serialise it).
+    """
+    return idlelock_system.printable({"result": result, "comment": comment,
+                                      "changes": changes or {}, "warnings": list(warnings)})
 
 
 def fail(comment, warnings=()):
@@ -39,8 +46,27 @@ def fail(comment, warnings=()):
 
 
 def _write_failed(exc, warnings=()):
-    return fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
-                "every file was restored", warnings)
+    if isinstance(exc, idlelock_system.RestoreFailed):
+        return fail(str(exc), warnings)
+    if isinstance(exc, OSError):
+        return fail(f"Writing {exc.filename or 'a file'} failed ({exc.strerror}); "
+                    "every file was restored", warnings)
+    return fail(f"{exc}; every file was restored", warnings)
+
+
+def locked(cachedir, root, warnings, body):
+    """
+    ``body()`` under the lock of ``root`` (kept under the minion's
+    ``cachedir``), for one run's read, prove and write: a scheduled run and an
+    administrator's salt-call take turns. A ProbeError (a busy root, a file
+    that cannot be read, no sshd) fails the run, with ``warnings``, and
+    changes nothing.
+    """
+    try:
+        with idlelock_system.root_lock(os.path.join(cachedir, *LOCKS), root):
+            return body()
+    except idlelock_system.ProbeError as exc:
+        return fail(f"{exc}; nothing was changed", warnings)
 
 
 def diff(old_texts, new_texts):
@@ -49,8 +75,8 @@ def diff(old_texts, new_texts):
     for path, new in new_texts.items():
         old = old_texts.get(path)
         chunks.extend(difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            (new or "").splitlines(keepends=True),
+            idlelock_sshd.split_lines(old or "", keepends=True),
+            idlelock_sshd.split_lines(new or "", keepends=True),
             fromfile=path if old is not None else "/dev/null",
             tofile=path if new is not None else "/dev/null",
         ))
@@ -63,9 +89,9 @@ def sshd_version(binary, root):
 
     Probed once per process for as long as the binary is unchanged.
     """
-    if not os.path.isfile(idlelock_system.host_path(root, binary)):
-        return None, None
     try:
+        if not os.path.isfile(idlelock_system.host_path(root, binary)):
+            return None, None
         return idlelock_system.sshd_version(binary, root)
     except idlelock_system.ProbeError as exc:
         log.warning("idlelock: %s", exc)
@@ -113,9 +139,8 @@ def override_notes(tree, version):
 def sshd_state(resolved):
     """The live sshd state: version, effective values, sources, Match overrides."""
     root, config, binary = _sshd_paths(resolved)
-    version, text = sshd_version(binary, root)
-    if version is None:
-        raise idlelock_system.ProbeError(f"no usable sshd at {binary} (root {root})")
+    # Not sshd_version(): a hung or broken binary must be named as such here.
+    version, text = idlelock_system.sshd_version(binary, root)
     tree, read, expand = idlelock_facts.sshd_tree(root, config)
     effective, note = idlelock_facts.sshd_effective(root, binary, config, tree,
                                                     files=idlelock_sshd.inputs(tree))
@@ -147,7 +172,7 @@ def get(resolved, logind_support):
         live = sshd_state(resolved)
     except (idlelock_system.ProbeError, idlelock_sshd.ConfigError) as exc:
         report["error"] = str(exc)
-        return report
+        return idlelock_system.printable(report)
     winners = live["tree"].winners(MANAGED)
     report["openssh"] = live["text"]
     if live["host_key_note"]:
@@ -161,7 +186,7 @@ def get(resolved, logind_support):
     }
     report["match_overrides"] = override_notes(live["tree"], live["version"])
     report["reload"] = live["reload"]
-    return report
+    return idlelock_system.printable(report)
 
 
 def reload_status(resolved):
@@ -200,7 +225,21 @@ def audit(resolved, profile, logind_support):
         matches=[{key: block[key] for key in ("match", "source", "connection", "reason")
                   if key in block} for block in facts["matches"]],
     )
-    return result
+    return idlelock_system.printable(result)
+
+
+def _unenforced(effective, tree, desired):
+    """Why ``effective`` (sshd -T) misses a ``desired`` value, naming the line that wins."""
+    winners = tree.winners(desired)
+    for keyword, value in desired.items():
+        # Whole values, both sides in sshd's units: sshd 9.x prints a
+        # ChannelTimeout list as written (direct-tcpip=1h), later ones in seconds.
+        want = idlelock_sshd.normalize(keyword, value)
+        got = effective.get(keyword.lower())
+        if idlelock_sshd.normalize(keyword, got) != want:
+            source = winners[keyword].source if keyword in winners else "sshd's default"
+            return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
+    return None
 
 
 def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=None):
@@ -220,35 +259,51 @@ def verify_candidate(resolved, candidate_tree, desired, exemption=None, proof=No
             effective = idlelock_facts.sshd_effective(root, binary, main, candidate_tree)[0]
             if exemption:
                 proof.extend(idlelock_facts.prove_exemption(resolved, main, exemption))
-        except idlelock_system.ProbeError as exc:
+        except idlelock_system.Rejected as exc:
             return "sshd rejects the candidate configuration: " + idlelock_sshd.unstage_message(
                 str(exc), names
             )
-    winners = candidate_tree.winners(desired)
-    for keyword, value in desired.items():
-        # Whole values, both sides in sshd's units: sshd 9.x prints a
-        # ChannelTimeout list as written (direct-tcpip=1h), later ones in seconds.
-        want = idlelock_sshd.normalize(keyword, value)
-        got = effective.get(keyword.lower())
-        if idlelock_sshd.normalize(keyword, got) != want:
-            source = winners[keyword].source if keyword in winners else "sshd's default"
-            return f"{keyword} would be {got!r}, not {want!r}: {source} wins"
-    return None
+    return _unenforced(effective, candidate_tree, desired)
 
 
-def set_sshd(resolved, test):
-    """The body of ``idlelock.set_sshd`` for a valid policy with ``sshd:enabled``."""
-    warnings = list(resolved["warnings"])
+def prove_written(resolved, desired):
+    """
+    After the write: ``sshd -T`` on the real files, read the way sshd reads
+    them, must show every desired value. Raises ProbeError naming the line
+    that wins otherwise (the caller rolls back).
+    """
+    root, config, binary = _sshd_paths(resolved)
+    tree = idlelock_facts.sshd_tree(root, config)[0]
+    effective = idlelock_facts.sshd_effective(root, binary, config, tree,
+                                              files=list(tree.texts))[0]
+    problem = _unenforced(effective, tree, desired)
+    if problem:
+        raise idlelock_system.ProbeError(f"after writing, sshd -T disagrees: {problem}")
+
+
+_UNREADABLE = (idlelock_sshd.ConfigError, idlelock_system.OutsideRoot, idlelock_system.NotRegular)
+
+
+def set_sshd(resolved, test, cachedir):
+    """The body of ``idlelock.set_sshd`` for a valid policy with ``sshd:enabled``;
+    ``cachedir`` is the minion's (for the per-root locks)."""
+    warnings = list(resolved["warnings"]) + idlelock_policy.short_timeouts(resolved, "sshd")
     try:
         idlelock_system.check_root(resolved["root"], resolved["sshd"]["binary"])
     except idlelock_system.ProbeError as exc:
         return fail(f"{exc}; nothing was changed", warnings)
+    return locked(cachedir, resolved["root"], warnings,
+                  lambda: _set_sshd(resolved, test, warnings))
+
+
+def _set_sshd(resolved, test, warnings):
+    """``set_sshd`` under the root's lock: read, plan, prove, write, prove again."""
     try:
         live = sshd_state(resolved)
-    except idlelock_sshd.ConfigError as exc:
+    except _UNREADABLE as exc:
         return fail(f"Cannot read the sshd configuration, so idlelock leaves it untouched: {exc}",
                     warnings)
-    except idlelock_system.ProbeError as exc:
+    except idlelock_system.Rejected as exc:
         return fail(
             "sshd rejects the current configuration, so idlelock leaves it untouched: "
             f"{exc}",
@@ -268,8 +323,13 @@ def set_sshd(resolved, test):
             f"{note['value']} at {note['source']} for matching connections{state}"
         )
     groups = resolved["exempt_groups"] if resolved["sshd"]["exempt"] else ()
-    plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
-                              resolved["sshd"]["layout"], groups)
+    try:
+        plan = idlelock_sshd.plan(live["tree"], desired, live["read"], live["expand"],
+                                  resolved["sshd"]["layout"], groups)
+        if plan.target != live["tree"].main:
+            idlelock_system.check_own(resolved["root"], plan.target, "idlelock's sshd drop-in")
+    except _UNREADABLE as exc:
+        return fail(f"Cannot plan the sshd configuration: {exc}; nothing was changed", warnings)
     settings = ", ".join(f"{k} {v}" for k, v in desired.items()) or "nothing"
     keyless = f" ({live['host_key_note']})" if live["host_key_note"] else ""
     if groups and plan.exemption is None:
@@ -311,14 +371,18 @@ def set_sshd(resolved, test):
     disabled = "".join(f"; commented out {d.source} ({d.keyword} {d.value})" for d in plan.disabled)
     if not test:
         try:
-            # A hardened host's 0600 sshd_config and 0700 sshd_config.d stay so:
-            # a new drop-in is never more permissive than the main file, a new
-            # directory takes its parent's mode; existing files keep theirs.
+            # The staged copy proved the plan; the files sshd really reads prove
+            # the result. Anything going wrong in between, SIGTERM included, puts
+            # the old files back, owner and mode included. A hardened host's 0600
+            # sshd_config and 0700 sshd_config.d stay so: a new drop-in is never
+            # more permissive than the main file, a new directory takes its
+            # parent's mode; existing files keep theirs.
             main_mode = idlelock_system.file_mode(resolved["root"], resolved["sshd"]["config"])
-            idlelock_system.write_all(resolved["root"], plan.texts,
-                                      new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
-                                      dir_mode=None)
-        except OSError as exc:
+            with idlelock_system.all_or_nothing(resolved["root"]) as txn:
+                txn.write(plan.texts, new_mode=(main_mode[0] if main_mode else 0o644) & 0o644,
+                          dir_mode=None)
+                prove_written(resolved, desired)
+        except (OSError, idlelock_system.ProbeError) as exc:
             return _write_failed(exc, warnings)
     note, warning = idlelock_sshd.reload_note(idlelock_facts.reload_facts(
         resolved, plan.tree, live["effective"], writing=plan.texts if test else ()), manage)
@@ -330,10 +394,19 @@ def set_sshd(resolved, test):
 
 
 # ---------------------------------------------------------------- shell
-def set_shell(resolved, test):
-    """The body of ``idlelock.set_shell`` for a valid policy with ``shell:enabled``."""
+def set_shell(resolved, test, cachedir):
+    """The body of ``idlelock.set_shell`` for a valid policy with ``shell:enabled``;
+    ``cachedir`` is the minion's (for the per-root locks)."""
+    warnings = idlelock_policy.short_timeouts(resolved, "shell")
+    return locked(cachedir, resolved["root"], warnings,
+                  lambda: _set_shell(resolved, test, warnings))
+
+
+def _set_shell(resolved, test, warnings):
+    """``set_shell`` under the root's lock: read, plan, prove with real shells, write."""
     shell, root = resolved["shell"], resolved["root"]
-    warnings = []
+    for path in (shell["profile_file"], shell["csh_file"]):
+        idlelock_system.check_own(root, path, "idlelock's login-shell file")
     texts = idlelock_facts.shell_texts(root, shell)
     managed = (shell["profile_file"],)
     found = idlelock_shell.scan(texts, managed)
@@ -346,6 +419,9 @@ def set_shell(resolved, test):
                 "TMOUT; edit it by hand. Nothing was changed"
             )
         planned.update(edits)
+    for source in {source.rsplit(":", 1)[0] for source in taken}:
+        idlelock_system.check_own(root, source + idlelock_shell.BACKUP_SUFFIX,
+                                  f"where idlelock keeps the original of {source}", replaced=True)
     tmout, readonly, exempt = shell["tmout"], shell["readonly"], shell["exempt_groups"]
     planned[shell["profile_file"]] = idlelock_shell.render_profile(
         tmout, readonly, exempt, shell["form"]
@@ -406,13 +482,16 @@ def set_shell(resolved, test):
     changes["diff"] = diff(texts, changed)
     if test:
         return outcome(None, f"login shells would get {what}", changes, warnings)
+    taken_files = {source.rsplit(":", 1)[0] for source in taken}
     try:
-        idlelock_system.write_backups(
-            root, {path: path + idlelock_shell.BACKUP_SUFFIX for path in changed
-                   if path in {source.rsplit(":", 1)[0] for source in taken}}
-        )
+        # The backup is the file without idlelock's takeover marks: complete,
+        # whatever an earlier, interrupted run left at the backup path.
+        idlelock_system.write_backups(root, {
+            path + idlelock_shell.BACKUP_SUFFIX: (path, idlelock_unplan.unmark(
+                texts[path], idlelock_shell.TAKEOVER_RE)[0].encode("utf-8", "surrogateescape"))
+            for path in changed if path in taken_files})
         idlelock_system.write_all(root, changed, modes)
-    except OSError as exc:
+    except (OSError, idlelock_system.ProbeError) as exc:
         return _write_failed(exc, warnings)
     return outcome(True, f"login shells get {what}", changes, warnings)
 
@@ -448,14 +527,23 @@ def check_shell_candidate(resolved, changed, files, warnings, modes):
 
 
 # ---------------------------------------------------------------- logind
-def set_logind(resolved, test, logind_support):
+def set_logind(resolved, test, logind_support, cachedir):
     """The body of ``idlelock.set_logind`` for a valid policy with ``logind:enabled``;
-    ``logind_support`` is ``(supported, reason)``."""
-    logind, root = resolved["logind"], resolved["root"]
+    ``logind_support`` is ``(supported, reason)``, ``cachedir`` the minion's (for the
+    per-root locks)."""
     supported, reason = logind_support
     if not supported:
         return outcome(True, f"logind skipped: {reason}")
+    warnings = idlelock_policy.short_timeouts(resolved, "logind")
+    return locked(cachedir, resolved["root"], warnings,
+                  lambda: _set_logind(resolved, test, warnings))
+
+
+def _set_logind(resolved, test, warnings):
+    """``set_logind`` under the root's lock."""
+    logind, root = resolved["logind"], resolved["root"]
     path, seconds = logind["conf_file"], logind["stop_idle_session_sec"]
+    idlelock_system.check_own(root, path, "idlelock's logind drop-in")
     texts = idlelock_facts.logind_texts(root, path, candidate=(path,))
     old = dict(texts).get(path)
     new = idlelock_logind.render_logind(seconds)
@@ -474,10 +562,11 @@ def set_logind(resolved, test, logind_support):
         winner = f"{source} wins" if source else f"{path} is masked by a drop-in of its name"
         hint = "" if logind.get("takeover") else " (logind:takeover: true comments it out)"
         return fail(f"StopIdleSessionSec would be {value!r}, not '{seconds}': {winner}"
-                    f"{hint}. Nothing was changed")
+                    f"{hint}. Nothing was changed", warnings)
     changed = {p: text for p, text in planned.items() if dict(texts).get(p) != text}
     if not changed:
-        return outcome(True, f"logind already has StopIdleSessionSec={seconds}")
+        return outcome(True, f"logind already has StopIdleSessionSec={seconds}",
+                       warnings=warnings)
     before, _ = idlelock_logind.logind_effective(texts)
     changes = {"StopIdleSessionSec": {"old": before, "new": str(seconds)},
                "diff": diff(dict(texts), changed)}
@@ -486,14 +575,18 @@ def set_logind(resolved, test, logind_support):
         changes["taken_over"] = {"old": [], "new": taken}
     if test:
         return outcome(None, f"{path} would set StopIdleSessionSec={seconds}{taken_note}",
-                       changes)
+                       changes, warnings)
     try:
-        idlelock_system.write_backups(
-            root, {p: p + idlelock_shell.BACKUP_SUFFIX for p in changed if p != path})
+        # Each taken-over file's backup holds it without idlelock's marks.
+        idlelock_system.write_backups(root, {
+            p + idlelock_shell.BACKUP_SUFFIX: (p, idlelock_unplan.unmark(
+                dict(texts)[p], idlelock_logind.TAKEOVER_RE)[0].encode("utf-8", "surrogateescape"))
+            for p in changed if p != path})
         idlelock_system.write_all(root, changed)
-    except OSError as exc:
-        return _write_failed(exc)
-    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}{taken_note}", changes)
+    except (OSError, idlelock_system.ProbeError) as exc:
+        return _write_failed(exc, warnings)
+    return outcome(True, f"{path} sets StopIdleSessionSec={seconds}{taken_note}", changes,
+                   warnings)
 
 
 # ---------------------------------------------------------------- removal
@@ -521,7 +614,25 @@ def _apply(root, what, removal, old_texts, test):
     except OSError as exc:
         return outcome(False, f"{what}: writing {exc.filename or 'a file'} failed "
                                f"({exc.strerror}); every file was restored", warnings=removal.notes)
+    except idlelock_system.RestoreFailed as exc:
+        return outcome(False, f"{what}: {exc}", warnings=removal.notes)
+    except idlelock_system.ProbeError as exc:
+        return outcome(False, f"{what}: {exc}; every file was restored", warnings=removal.notes)
     return outcome(True, f"{what}: removed {summary}", changes, removal.notes)
+
+
+def _refusing(what):
+    """A ``remove_*`` whose file it cannot read (a special file, a symlink at a
+    backup path, a path out of ``root``) fails, names it and changes nothing."""
+    def wrap(function):
+        @functools.wraps(function)
+        def run(resolved, test):
+            try:
+                return function(resolved, test)
+            except idlelock_system.ProbeError as exc:
+                return outcome(False, f"{what}: {exc}; nothing was changed")
+        return run
+    return wrap
 
 
 def _sshd_accepts(root, binary, tree):
@@ -537,6 +648,7 @@ def _sshd_accepts(root, binary, tree):
     return None
 
 
+@_refusing("sshd")
 def remove_sshd(resolved, test):
     """
     Take idlelock out of the sshd configuration: delete ``00-idlelock.conf`` (or
@@ -594,12 +706,17 @@ def _backups(root, texts):
                           for path in idlelock_system.expand_glob(root, pattern + suffix))
     found = {}
     for path in sorted(candidates):
+        # Only a regular file is a backup idlelock made: a symlink there would
+        # give back another file's text.
+        idlelock_system.check_own(root, path + suffix,
+                                  f"where idlelock keeps the original of {path}")
         text = idlelock_system.read_text(root, path + suffix)
         if text is not None:
             found[path] = text
     return found
 
 
+@_refusing("login shells")
 def remove_shell(resolved, test):
     """
     Take idlelock out of the login shells: delete the profile and csh files,
@@ -620,6 +737,7 @@ def remove_shell(resolved, test):
     return _apply(root, "login shells", removal, old, test)
 
 
+@_refusing("logind")
 def remove_logind(resolved, test):
     """
     Delete the logind drop-in. systemd-logind is not restarted: it keeps

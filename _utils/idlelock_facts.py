@@ -98,11 +98,11 @@ def accounts(root):
         return ([(entry.pw_name, entry.pw_gid) for entry in pwd.getpwall()],
                 [(entry.gr_name, entry.gr_gid, list(entry.gr_mem)) for entry in grp.getgrall()])
     users, groups = [], []
-    for line in (idlelock_system.read_text(root, "/etc/passwd") or "").splitlines():
+    for line in (idlelock_system.read_text(root, "/etc/passwd") or "").split("\n"):
         fields = line.split(":")
         if len(fields) >= 4 and fields[3].isdigit():
             users.append((fields[0], int(fields[3])))
-    for line in (idlelock_system.read_text(root, "/etc/group") or "").splitlines():
+    for line in (idlelock_system.read_text(root, "/etc/group") or "").split("\n"):
         fields = line.split(":")
         if len(fields) >= 4 and fields[2].isdigit():
             groups.append((fields[0], int(fields[2]), [m for m in fields[3].split(",") if m]))
@@ -302,7 +302,11 @@ def unreadable_hint(root, paths):
 def shell_report(resolved):
     """The ``shell`` section of ``idlelock.get``."""
     shell = resolved["shell"]
-    texts = shell_texts(resolved["root"], shell)
+    try:
+        texts = shell_texts(resolved["root"], shell)
+    except idlelock_system.ProbeError as exc:  # a FIFO in profile.d, a path out of root
+        return {"profile_file": shell["profile_file"], "managed": False, "lines": [],
+                "taken_over": [], "conflicts": [], "effective": {}, "error": str(exc)}
     found = idlelock_shell.scan(texts, managed=(shell["profile_file"],))
     report = {
         "profile_file": shell["profile_file"],
@@ -395,17 +399,24 @@ def logind_texts(root, conf_file, candidate=()):
              if idlelock_system.read_text(root, path) is not None]
     dropins = set(candidate)
     for directory in idlelock_logind.LOGIND_DIRS + (os.path.dirname(conf_file),):
-        dropins.update(idlelock_system.expand_glob(root, directory + "/*.conf"))
+        try:
+            dropins.update(idlelock_system.expand_glob(root, directory + "/*.conf"))
+        except idlelock_system.OutsideRoot:
+            continue  # a directory that leads out of root: nothing of this system
     return [(path, idlelock_system.read_text(root, path))
             for path in idlelock_logind.logind_paths(mains, sorted(dropins))]
 
 
 def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
-    value, source = idlelock_logind.logind_effective(
-        logind_texts(resolved["root"], resolved["logind"]["conf_file"]))
-    report = {"stop_idle_session_sec": value, "source": source or "default",
-              "supported": supported}
+    report = {"supported": supported}
+    try:
+        value, source = idlelock_logind.logind_effective(
+            logind_texts(resolved["root"], resolved["logind"]["conf_file"]))
+    except idlelock_system.ProbeError as exc:  # a file that is no file, a path out of root
+        value, source = None, None
+        report["error"] = str(exc)
+    report.update(stop_idle_session_sec=value, source=source or "default")
     if reason:
         report["reason"] = reason
     return report

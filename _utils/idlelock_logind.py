@@ -36,10 +36,22 @@ def logind_supported(version, init):
     return True, None
 
 
-_LOGIND_RE = re.compile(r"^\s*StopIdleSessionSec\s*=\s*(.*?)\s*$")
-_SECTION_RE = re.compile(r"^\s*\[([^\]]*)\]\s*$")
+_LOGIND_RE = re.compile(r"\s*StopIdleSessionSec\s*=\s*(.*?)\s*")
+_SECTION_RE = re.compile(r"\s*\[([^\]]*)\]\s*")
+# systemd's read_line() ends a line at \n, \r, \r\n or NUL, nothing else.
+_LINE_END = re.compile(r"(\r\n|[\n\r\0])")
 # A taken-over line stays in its file as a comment with the original text.
 TAKEOVER_MARK = "# idlelock-takeover: "
+TAKEOVER_RE = re.compile(r"(\s*)" + re.escape(TAKEOVER_MARK) + r"(.*)")
+
+
+def split_lines(text, keepends=False):
+    """The lines of a systemd configuration ``text``, split as systemd splits them."""
+    parts = _LINE_END.split(text)
+    if not keepends:
+        return parts[::2]
+    lines = [line + ending for line, ending in zip(parts[::2], parts[1::2] + [""])]
+    return lines if lines[-1] else lines[:-1]
 
 
 def assignments(texts):
@@ -52,14 +64,14 @@ def assignments(texts):
     found = []
     for path, text in texts:
         section = None
-        for number, line in enumerate((text or "").splitlines(), 1):
+        for number, line in enumerate(split_lines(text or ""), 1):
             if line.lstrip().startswith(("#", ";")):
                 continue
-            header = _SECTION_RE.match(line)
+            header = _SECTION_RE.fullmatch(line)
             if header:
                 section = header.group(1)
                 continue
-            match = _LOGIND_RE.match(line)
+            match = _LOGIND_RE.fullmatch(line)
             if match and section == "Login":
                 found.append((path, number, match.group(1)))
     return found
@@ -130,7 +142,7 @@ def plan_takeover(texts, lines):
     by_path = dict(texts)
     new = {}
     for path, number, _ in lines:
-        old = new.get(path, by_path[path]).splitlines(keepends=True)
+        old = split_lines(new.get(path, by_path[path]), keepends=True)
         line = old[number - 1]
         indent = line[: len(line) - len(line.lstrip())]
         old[number - 1] = f"{indent}{TAKEOVER_MARK}{line.lstrip()}"

@@ -43,20 +43,23 @@ SSHD_KEYWORDS = {
     "unused_connection_timeout": "UnusedConnectionTimeout",
 }
 
-_TIME_RE = re.compile(r"^(?:\d+[sSmMhHdDwW]?)+$")
+_TIME_RE = re.compile(r"(?:\d+[sSmMhHdDwW]?)+")
 _TIME_PART_RE = re.compile(r"(\d+)([sSmMhHdDwW]?)")
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$")
-_PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
-_LABEL_RE = re.compile(r"^[A-Za-z0-9 ._/:@+-]{0,64}$")
-_RETURNER_RE = re.compile(r"^[A-Za-z0-9_.,-]{0,128}$")
+_PATH_RE = re.compile(r"/[A-Za-z0-9_.+@%,:=~/-]*")
+_PATH_RULE = ("an absolute path of letters, digits, '/' and '_.+@%,:=~-' (no spaces, quotes, "
+              "shell metacharacters or '..')")
+_SERVICE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]{0,127}")
+_PROFILE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_GROUP_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+_LABEL_RE = re.compile(r"[A-Za-z0-9 ._/:@+-]{0,64}")
+_RETURNER_RE = re.compile(r"[A-Za-z0-9_.,-]{0,128}")
 # Channel labels sshd matches ChannelTimeout types against (sshd_config(5)).
 # "session" alone and "global" before 9.7 are accepted by sshd but do nothing.
 _CHANNEL_TYPE_RE = re.compile(
-    r"^(?:session:[A-Za-z0-9_*?:.@-]+|agent-connection|direct-tcpip|tcpip"
+    r"session:[A-Za-z0-9_*?:.@-]+|agent-connection|direct-tcpip|tcpip"
     r"|direct-streamlocal@openssh\.com|forwarded-tcpip"
-    r"|forwarded-streamlocal@openssh\.com|tun-connection|x11-connection|global|\*)$"
+    r"|forwarded-streamlocal@openssh\.com|tun-connection|x11-connection|global|\*"
 )
 
 
@@ -88,7 +91,7 @@ def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
         raise Invalid(accepted)
     if isinstance(value, int):
         seconds = value
-    elif isinstance(value, str) and _TIME_RE.match(value):
+    elif isinstance(value, str) and _TIME_RE.fullmatch(value):
         seconds = sshd_time_seconds(value)
     else:
         raise Invalid(accepted)
@@ -122,13 +125,10 @@ def _boolean(value):
 
 
 def _abs_path(value):
-    if (
-        not isinstance(value, str)
-        or not value.startswith("/")
-        or any(ord(ch) < 32 or ch in "#\x7f" for ch in value)
-        or "/../" in value + "/"
-    ):
-        raise Invalid("an absolute path without control characters, '#' or '..'")
+    # Paths reach shell start-up files (zsh's hook sources the profile file) and
+    # the commands of idlelock's probes: no character a shell would interpret.
+    if not isinstance(value, str) or not _PATH_RE.fullmatch(value) or "/../" in value + "/":
+        raise Invalid(_PATH_RULE)
     return value
 
 
@@ -139,7 +139,7 @@ def _optional_path(value):
     try:
         return _abs_path(value)
     except Invalid:
-        raise Invalid("an absolute path without control characters, '#' or '..', or empty") from None
+        raise Invalid(_PATH_RULE + ", or empty") from None
 
 
 def _pattern(regex, what):
@@ -181,7 +181,7 @@ def parse_channel_timeout(value):
 
     Accepts a list of ``type=time`` strings or a mapping ``{type: time}``.
     """
-    if isinstance(value, dict):
+    if isinstance(value, dict) and value:
         items = [(key, val) for key, val in value.items()]
     elif isinstance(value, list) and value:
         items = []
@@ -197,7 +197,7 @@ def parse_channel_timeout(value):
             raise Invalid(
                 "'session=' is accepted by sshd but closes nothing; use 'session:*='"
             )
-        if not isinstance(ctype, str) or not _CHANNEL_TYPE_RE.match(ctype):
+        if not isinstance(ctype, str) or not _CHANNEL_TYPE_RE.fullmatch(ctype):
             raise Invalid(
                 f"unknown channel type {ctype!r}; use session:*, session:shell, "
                 "session:command, session:subsystem:NAME, direct-tcpip, "
@@ -212,7 +212,7 @@ def _profiles(value):
     if not isinstance(value, dict):
         raise Invalid(accepted)
     for name, thresholds in value.items():
-        if not isinstance(name, str) or not _PROFILE_NAME_RE.match(name):
+        if not isinstance(name, str) or not _PROFILE_NAME_RE.fullmatch(name):
             raise Invalid(f"{accepted}; bad profile name {name!r}")
         if name == POLICY_PROFILE:
             raise Invalid(f"{accepted}; {name!r} is reserved: idlelock.audit derives it "
@@ -259,7 +259,7 @@ AUDIT_CHECKS = (
 )
 # ``profile=policy`` in idlelock.audit: thresholds derived from the resolved policy.
 POLICY_PROFILE = "policy"
-_RULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/()-]{0,63}$")
+_RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/()-]{0,63}")
 
 
 def _rules(value):
@@ -280,7 +280,7 @@ def _rules(value):
                 rule_id, limits = rule.get("id"), {k: v for k, v in rule.items() if k != "id"}
             else:
                 rule_id, limits = rule, {}
-            if not isinstance(rule_id, str) or not _RULE_ID_RE.match(rule_id):
+            if not isinstance(rule_id, str) or not _RULE_ID_RE.fullmatch(rule_id):
                 raise Invalid(f"{accepted}; bad rule ID {rule_id!r} under {check!r}")
             for key, limit in limits.items():
                 if key not in THRESHOLD_KEYS:
@@ -349,8 +349,8 @@ SCHEMA = {
         "unused_connection_timeout": _keyword(_seconds(0)),
         "config": _abs_path,
         "binary": _abs_path,
-        "service": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a service name"),
-        "socket": _pattern(re.compile(r"^$|" + _SERVICE_RE.pattern), "a socket unit name, or empty"),
+        "service": _pattern(re.compile(f"(?:{_SERVICE_RE.pattern})?"), "a service name"),
+        "socket": _pattern(re.compile(f"(?:{_SERVICE_RE.pattern})?"), "a socket unit name, or empty"),
         "manage_service": _boolean,
         # dropin: 00-idlelock.conf; main: a block at the top of sshd_config, the
         # layout text scanners read (the cis and stig profiles default to it).
@@ -364,7 +364,7 @@ SCHEMA = {
         "csh_file": _abs_path,
         "exempt_groups": _group_list,  # alias of the top-level exempt_groups
         "takeover": _boolean,
-        "form": _pattern(re.compile(r"^(?:posix|declare)$"), "posix or declare"),
+        "form": _pattern(re.compile(r"posix|declare"), "posix or declare"),
         "zsh_file": _optional_path,
         "bashrc_file": _optional_path,
     },
@@ -679,6 +679,38 @@ def resolve(raw, defaults, version=None, judge_profile=True):
         _check_profile(policy, profiles[policy["profile"]], errors)
     policy["warnings"] = warnings
     return policy, errors, warnings
+
+
+# Idle timeouts below this close an administrator's idle session within seconds:
+# accepted (tests use a few seconds), but each state that writes one says so.
+SHORT_TIMEOUT = 60
+
+
+def short_timeouts(policy, section):
+    """
+    Warnings, one per idle timeout under ``SHORT_TIMEOUT`` s that ``section``
+    (``sshd``, ``shell``, ``logind``) writes, each naming the key and the value.
+    """
+    part = policy.get(section, {})
+    found = []
+    if section == "sshd":
+        channel = part.get("channel_timeout")
+        for entry in channel if isinstance(channel, list) else ():
+            found.append((f"sshd:channel_timeout {entry}", int(entry.rsplit("=", 1)[1])))
+        unused = part.get("unused_connection_timeout")
+        if isinstance(unused, int) and not isinstance(unused, bool):
+            found.append((f"sshd:unused_connection_timeout {unused}", unused))
+    elif section == "shell":
+        found.append((f"shell:tmout {part.get('tmout')}", part.get("tmout")))
+    elif section == "logind":
+        found.append((f"logind:stop_idle_session_sec {part.get('stop_idle_session_sec')}",
+                      part.get("stop_idle_session_sec")))
+    return [
+        f"{what}: {seconds} s is under {SHORT_TIMEOUT} s, so every idle session, the "
+        f"administrator's included, is closed within {seconds} s (a typo for {seconds}0?)"
+        for what, seconds in found
+        if isinstance(seconds, int) and not isinstance(seconds, bool) and 0 < seconds < SHORT_TIMEOUT
+    ]
 
 
 # ---------------------------------------------------------------- rendering

@@ -16,6 +16,8 @@ are either taken over or named.
 import re
 import shlex
 
+from idlelock_sshd import split_lines
+
 FORMS = ("posix", "declare")
 HEADER = "# Managed by idlelock (Salt): close idle shells. Local edits are overwritten."
 # A taken-over line keeps its indentation and becomes a no-op command with the
@@ -298,7 +300,7 @@ def scan(texts, managed=()):
     for path, text in texts.items():
         if text is None:
             continue
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(split_lines(text), 1):
             source = f"{path}:{number}"
             mark = TAKEOVER_RE.match(line)
             if mark:
@@ -361,7 +363,7 @@ def plan_takeover(texts, lines):
         by_file.setdefault(entry["file"], []).append(entry["line"])
     new_texts, taken = {}, []
     for path, numbers in by_file.items():
-        old = texts[path].splitlines(keepends=True)
+        old = split_lines(texts[path], keepends=True)
         for number in numbers:
             line = old[number - 1]
             ending = "\n" if line.endswith("\n") else ""

@@ -33,7 +33,6 @@ EXEMPT_COMMENT = ("# exempt_groups: no idle session timeout for members. Last in
 # (session:shell, session:command, ...): what an exempt member must not get.
 _SESSION_TYPE_RE = re.compile(r"session(?::.*)?|\*")
 
-_LINE_RE = re.compile(r"^\s*([^\s=]+)(?:\s*=\s*|\s+|$)(.*)$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -90,37 +89,128 @@ class Tree:
                 if d.match is not None and d.keyword in wanted]
 
 
+def split_lines(text, keepends=False):
+    """
+    The lines of ``text`` as sshd and the POSIX shells read them: split on
+    ``\\n`` only. ``str.splitlines`` also splits on ``\\r``, ``\\f``, ``\\v``,
+    ``\\x1c``-``\\x1e``, ``\\x85``, U+2028 and U+2029, which would turn a comment
+    such as ``# old:<FF>Include ...`` into a live line that sshd never sees.
+    """
+    if not text:
+        return []
+    parts = text.split("\n")
+    last = parts.pop()
+    if keepends:
+        parts = [part + "\n" for part in parts]
+    if last:
+        parts.append(last)
+    return parts
+
+
+# sshd's WHITESPACE (misc.h) between a keyword and its arguments; arguments are
+# split on space and tab only (argv_split), and a line loses trailing
+# whitespace and form feeds first (servconf.c).
+_SSHD_WHITESPACE = " \t\r\n"
+_ARG_SEPARATORS = " \t"
+_TRAILING = " \t\r\n\f"
+_PLAIN_ARGS = re.compile(r"[^\"'\\#]*")
+_KEYWORD_END = re.compile(r'[ \t\r\n"=]')
+_ARG_SPLIT = re.compile(r"[ \t]+")
+# Most lines: a plain keyword, blanks, arguments without quotes, escapes or
+# comments. They split the same way through the general path, only slower.
+_PLAIN_LINE = re.compile(r"[ \t]*([A-Za-z0-9]+)[ \t]+([^ \t\r\n=\"'\\#][^\r\n\"'\\#]*?)[ \t\r\n\f]*")
+
+
+def _strdelim(text):
+    """
+    ``(token, rest)`` as sshd's ``strdelim`` takes the keyword off a line: it
+    ends at whitespace, ``=`` or a double quote (a quoted keyword loses its
+    quotes); one ``=`` between keyword and value is skipped. ``None`` when a
+    quote has no match (sshd then ignores the line).
+    """
+    found = _KEYWORD_END.search(text)
+    if found is None:
+        return text, ""
+    index = found.start()
+    if text[index] == '"':
+        text = text[:index] + text[index + 1:]
+        close = text.find('"', index)
+        if close < 0:
+            return None
+        return text[:close], text[close + 1:].lstrip(_SSHD_WHITESPACE)
+    token, rest = text[:index], text[index + 1:].lstrip(_SSHD_WHITESPACE)
+    if text[index] != "=" and rest.startswith("="):
+        rest = rest[1:].lstrip(_SSHD_WHITESPACE)
+    return token, rest
+
+
+def argv_split(text):
+    """
+    Arguments as sshd's ``argv_split`` splits them: on space and tab, with
+    single or double quotes, backslash escapes, and ``#`` at the start of an
+    argument ending the line. Raises ConfigError for an unbalanced quote.
+    """
+    if _PLAIN_ARGS.fullmatch(text):
+        return tuple(arg for arg in _ARG_SPLIT.split(text) if arg)
+    args, index, length = [], 0, len(text)
+    while index < length:
+        if text[index] in _ARG_SEPARATORS:
+            index += 1
+            continue
+        if text[index] == "#":
+            break
+        word, quote = [], None
+        while index < length:
+            char = text[index]
+            if char == "\\" and index + 1 < length and (
+                    text[index + 1] in "'\"\\" or (quote is None and text[index + 1] == " ")):
+                word.append(text[index + 1])
+                index += 2
+                continue
+            if quote is None and char in _ARG_SEPARATORS:
+                break
+            if quote is None and char in "'\"":
+                quote = char
+            elif quote is not None and char == quote:
+                quote = None
+            else:
+                word.append(char)
+            index += 1
+        if quote is not None:
+            raise ConfigError("invalid quotes")
+        args.append("".join(word))
+    return tuple(args)
+
+
 def tokenize(line):
     """
-    Split one line into ``(keyword, args)``; ``None`` for blanks and comments.
+    Split one line into ``(keyword, args)`` exactly as sshd does; ``None`` for
+    blanks, comments and lines sshd ignores.
 
-    Handles ``Keyword=value``, tabs, double quotes and trailing comments.
+    Handles ``Keyword=value``, a quoted keyword (``"ClientAliveInterval" 7``),
+    tabs, quoted arguments, backslash escapes and trailing comments. Raises
+    ConfigError for unbalanced quotes in the arguments, where sshd fails too.
     """
-    found = _LINE_RE.match(line)
-    if not found or found.group(1).startswith("#"):
+    plain = _PLAIN_LINE.fullmatch(line)
+    if plain:
+        return plain.group(1).lower(), tuple(_ARG_SPLIT.split(plain.group(2)))
+    line = line.rstrip(_TRAILING)
+    if not line or line.lstrip(" \t").startswith("#"):
         return None
-    rest = found.group(2)
-    if '"' not in rest and "#" not in rest:
-        # Most lines: no quotes, no comment; the loop below would split them
-        # exactly like str.split() does, at a fraction of the cost.
-        return found.group(1).lower(), tuple(rest.split())
-    args, word, quoted, started = [], "", False, False
-    for char in rest:
-        if char == '"':
-            quoted, started = not quoted, True
-        elif char.isspace() and not quoted:
-            if started:
-                args.append(word)
-            word, started = "", False
-        elif char == "#" and not quoted and not started:
-            break
-        else:
-            word, started = word + char, True
-    if quoted:
-        raise ConfigError(f"unbalanced quote in: {line.strip()}")
-    if started:
-        args.append(word)
-    return found.group(1).lower(), tuple(args)
+    first = _strdelim(line)
+    if first is None:
+        return None
+    keyword, rest = first
+    if keyword == "":  # leading whitespace
+        first = _strdelim(rest)
+        if first is None:
+            return None
+        keyword, rest = first
+    if not keyword or keyword.startswith("#"):
+        return None
+    # A keyword without a value is sshd's error ("no argument after keyword"),
+    # which sshd -T reports with its own words: read it as a line with no value.
+    return keyword.lower(), argv_split(rest)
 
 
 # What ``sshd -T`` reads besides the configuration: the host keys and
@@ -178,7 +268,7 @@ def walk(main, read, expand):
                 raise ConfigError(f"{path}: no such file")
             texts[path] = text
         match = context
-        for lineno, line in enumerate(text.splitlines(), 1):
+        for lineno, line in enumerate(split_lines(text), 1):
             try:
                 parsed = tokenize(line)
             except ConfigError as exc:
@@ -292,7 +382,7 @@ LIST_KEYWORDS = {"ChannelTimeout": _merge_channel_timeout}
 
 def _block_lines(text):
     """Line numbers (1-based) of idlelock's managed block in a main file."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     if BLOCK_BEGIN not in lines or BLOCK_END not in lines:
         return range(0)
     start = lines.index(BLOCK_BEGIN)
@@ -422,10 +512,10 @@ def dropin_target(tree):
 
 
 def _disable_line(text, lineno):
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     line = lines[lineno - 1]
-    indent = line[: len(line) - len(line.lstrip())]
-    lines[lineno - 1] = f"{indent}{DISABLED_MARK}{line.lstrip()}"
+    body = line.lstrip(_SSHD_WHITESPACE)
+    lines[lineno - 1] = f"{line[: len(line) - len(body)]}{DISABLED_MARK}{body}"
     return "".join(lines)
 
 
@@ -563,12 +653,15 @@ def stage(tree, stage_dir):
             includes[(directive.path, directive.lineno)] = directive.included
     files = {}
     for path, text in tree.texts.items():
-        lines = text.splitlines()
+        # Byte for byte, but for the Include lines: the staged tree is what
+        # sshd reads, line endings, odd bytes and separators included.
+        lines = split_lines(text, keepends=True)
         for (inc_path, lineno), included in includes.items():
             if inc_path == path:
                 staged = " ".join(names[p] for p in included)
-                lines[lineno - 1] = f"Include {staged}" if staged else "# Include: no match"
-        files[names[path]] = "\n".join(lines) + "\n"
+                ending = "\n" if lines[lineno - 1].endswith("\n") else ""
+                lines[lineno - 1] = (f"Include {staged}" if staged else "# Include: no match") + ending
+        files[names[path]] = "".join(lines)
     return files, names[tree.main], {staged: path for path, staged in names.items()}
 
 

@@ -4,14 +4,26 @@ System I/O for idlelock: run sshd probes, read and write files safely.
 No policy here. Every path is a path *inside* ``root`` (``/`` for the running
 system, or a mounted image / chroot), and every probe runs inside that root, so
 Include paths and binaries mean what they mean to that system.
+
+Confinement: a path is resolved component by component the way a process
+chrooted into ``root`` would resolve it (an absolute symlink starts again at
+``root``), so reading and writing end at the same file, and a path or symlink
+that would climb out of ``root`` is refused (:class:`OutsideRoot`) instead of
+reaching the host.
 """
 
 import contextlib
+import fcntl
+import fnmatch
 import glob
+import hashlib
+import logging
 import os
+import posixpath
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -21,20 +33,96 @@ import idlelock_record
 import idlelock_sshd
 
 PROBE_TIMEOUT = 30
+# The longest a run waits for another run on the same root (read, prove, write).
+LOCK_TIMEOUT = 120
+# The largest configuration or start-up file read: sshd_config and profiles are
+# a few KiB; anything bigger is not a configuration file.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# A binary that did not answer is not asked again for this long (one probe per run).
+HUNG_MEMORY = 600
 _VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
 _MAX_SYMLINKS = 40
+log = logging.getLogger(__name__)
+_KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO (named pipe)",
+          stat.S_IFSOCK: "socket", stat.S_IFCHR: "character device",
+          stat.S_IFBLK: "block device"}
 
 
 class ProbeError(RuntimeError):
     """A probe could not run, or sshd rejected a configuration."""
 
 
+class Rejected(ProbeError):
+    """sshd ran and rejected the configuration (its message is the text)."""
+
+
+class ProbeTimeout(ProbeError):
+    """A probe did not answer in time."""
+
+
+class OutsideRoot(ProbeError):
+    """A path, an Include or a symlink that leads out of the managed root."""
+
+
+class NotRegular(ProbeError):
+    """A configuration path that is a directory, FIFO, socket or device."""
+
+
+class Busy(ProbeError):
+    """Another idlelock run holds the lock of this root."""
+
+
+class RestoreFailed(ProbeError):
+    """A rollback could not put every file back: the message names what is left."""
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived while files were being replaced (raised to roll back)."""
+
+
+def _is_host(root):
+    return root in ("", "/")
+
+
+def resolve(root, path, follow=True):
+    """
+    ``(in-root path, host path)`` of the in-root ``path``, every symlink followed
+    inside ``root`` (the last component only when ``follow``).
+
+    An absolute symlink target starts again at ``root``, as it does for sshd
+    chrooted there. ``..`` above ``/`` is ``/`` on the running system; in an
+    image it would reach the host, so it raises :class:`OutsideRoot`.
+    """
+    base = "/" if _is_host(root) else os.path.realpath(root)
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    done, links, via = [], 0, ""
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            elif not _is_host(root):
+                raise OutsideRoot(f"{path} leads out of root {root}{via}: refused")
+            continue
+        host = os.path.join(base, *done, part)
+        if (parts or follow) and os.path.islink(host):
+            links += 1
+            if links > _MAX_SYMLINKS:
+                raise ProbeError(f"{path}: too many levels of symbolic links")
+            target = os.readlink(host)
+            via = f" (through the symlink /{'/'.join(done + [part])} -> {target})"
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        done.append(part)
+    return "/" + "/".join(done), os.path.join(base, *done)
+
+
 def host_path(root, path):
-    """Where the in-root ``path`` lives on this host."""
-    if root in ("", "/"):
-        return path
-    return os.path.join(root, path.lstrip("/"))
+    """Where the in-root ``path`` (symlinks resolved inside ``root``) lives on this host."""
+    return resolve(root, path)[1]
 
 
 def check_root(root, binary=None):
@@ -53,34 +141,132 @@ def check_root(root, binary=None):
                          "set sshd:binary, or set sshd:enabled to false")
 
 
-def read_text(root, path):
-    """The text of an in-root file, or ``None`` when it does not exist."""
+def read_bytes(root, path):
+    """
+    The bytes of an in-root regular file, or ``None`` when it does not exist.
+
+    A directory, FIFO, socket or device raises :class:`NotRegular` without
+    being opened (a FIFO would block the run forever, a device may act on
+    open); a file over ``MAX_FILE_BYTES`` raises :class:`ProbeError`.
+    """
+    real = host_path(root, path)
     try:
-        with open(host_path(root, path), encoding="utf-8", errors="surrogateescape") as handle:
-            return handle.read()
+        info = os.lstat(real)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    _check_regular(path, info)
+    # O_NOFOLLOW and O_NONBLOCK: a symlink or FIFO swapped in since lstat fails
+    # or returns at once instead of reaching the host or blocking.
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:  # removed since lstat
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        _check_regular(path, os.fstat(handle.fileno()))
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ProbeError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a configuration "
+                         "file idlelock reads")
+    return data
+
+
+def _check_regular(path, info):
+    if not stat.S_ISREG(info.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "special file")
+        raise NotRegular(f"{path} is a {kind}, not a regular file: sshd and login shells "
+                         "cannot read it as configuration; remove it or rename it out of "
+                         "the pattern that matches it")
+
+
+def check_own(root, path, role, replaced=False):
+    """
+    Refuse anything but a regular file (or nothing) at the in-root ``path``
+    itself, a symlink included: ``path`` is a file idlelock makes (``role``
+    says what it is), and writing through a symlink it did not make would
+    replace another file. With ``replaced`` (a file idlelock renames a new
+    copy over, never writes into), only a directory is refused: a rename
+    replaces anything else, a symlink itself included. Raises :class:`NotRegular`.
+    """
+    real = resolve(root, path, follow=False)[1]
+    try:
+        info = os.lstat(real)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(info.st_mode) or (replaced and not stat.S_ISDIR(info.st_mode)):
+        return
+    if stat.S_ISLNK(info.st_mode):
+        what = f"a symlink to {os.readlink(real)}"
+    else:
+        what = f"a {_KINDS.get(stat.S_IFMT(info.st_mode), 'special file')}"
+    raise NotRegular(f"{path} is {what}, not a regular file; it is {role}, which idlelock "
+                     "writes only in place of a regular file: move it away and run again")
+
+
+def read_text(root, path):
+    """
+    The text of an in-root file, or ``None`` when it does not exist.
+
+    Bytes that are not UTF-8 decode as surrogates and encode back unchanged,
+    so a file idlelock rewrites keeps every byte it does not edit.
+    """
+    data = read_bytes(root, path)
+    return None if data is None else data.decode("utf-8", "surrogateescape")
 
 
 def expand_glob(root, pattern):
-    """In-root paths that an absolute glob matches, sorted as sshd's glob(3) sorts."""
-    prefix = host_path(root, "/").rstrip("/")
-    found = glob.glob(host_path(root, pattern))
-    return sorted(path[len(prefix):] if prefix else path for path in found)
+    """
+    In-root paths that an absolute glob matches, as sshd's glob(3) finds them:
+    hidden names only for a pattern that starts with ``.``, sorted by bytes.
+    Every directory is resolved inside ``root``.
+    """
+    found = ["/"]
+    for part in (p for p in pattern.split("/") if p):
+        if not glob.has_magic(part):
+            found = [posixpath.join(base, part) for base in found]
+            continue
+        matched = []
+        for base in found:
+            try:
+                names = os.listdir(host_path(root, base))
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue
+            matched += [posixpath.join(base, name) for name in names
+                        if fnmatch.fnmatchcase(name, part)
+                        and (part.startswith(".") or not name.startswith("."))]
+        found = matched
+    return sorted((path for path in found if os.path.lexists(resolve(root, path, False)[1])),
+                  key=os.fsencode)
 
 
-def _run(root, argv):
-    if root not in ("", "/"):
+def _run(root, binary, args):
+    """Run ``binary`` (in-root) with ``args`` in ``root``; the whole process group is
+    killed when it does not answer in ``PROBE_TIMEOUT`` s, and is not asked again."""
+    argv = [binary] + list(args)
+    if not _is_host(root):
         argv = ["chroot", root] + argv
+    key = (root, binary)
+    hung = _HUNG.get(key)
+    if hung and hung[0] == file_identity(root, [binary]) and time.monotonic() < hung[1]:
+        raise ProbeTimeout(f"sshd ({binary}) did not answer in {hung[2]} s earlier in this "
+                           "run; not asked again")
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
-        )
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="surrogateescape",
+                                start_new_session=True)
     except FileNotFoundError as exc:
         raise ProbeError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise ProbeError(f"{' '.join(argv)} did not finish in {PROBE_TIMEOUT} s") from None
-    return proc
+        _HUNG[key] = (file_identity(root, [binary]), time.monotonic() + HUNG_MEMORY,
+                      PROBE_TIMEOUT)
+        raise ProbeTimeout(f"sshd ({binary}) did not answer in {PROBE_TIMEOUT} s") from None
+    finally:
+        if proc.poll() is None:  # timed out, or interrupted (SIGTERM): no orphan
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def run_sshd(binary, args, root="/"):
@@ -90,17 +276,21 @@ def run_sshd(binary, args, root="/"):
     sshd refuses to test a configuration when its privilege-separation directory
     is missing (a host or image where sshd never ran since boot). Create it the
     way the distributions' units do (systemd ``RuntimeDirectory=sshd``, mode
-    0755, owned by root) and try once more.
+    0755, owned by root), inside ``root``, and try once more.
     """
     if not os.path.isfile(host_path(root, binary)):
         raise ProbeError(f"no sshd binary at {binary} (root {root})")
-    proc = _run(root, [binary] + list(args))
+    proc = _run(root, binary, args)
     missing = _PRIVSEP_RE.search(proc.stderr)
     if proc.returncode != 0 and missing:
-        directory = host_path(root, missing.group(1))
+        try:
+            directory = host_path(root, missing.group(1))
+        except OutsideRoot as exc:
+            raise OutsideRoot(f"sshd needs its privilege-separation directory "
+                              f"{missing.group(1)}, but {exc}") from None
         os.makedirs(directory, mode=0o755, exist_ok=True)
         os.chmod(directory, 0o755)
-        proc = _run(root, [binary] + list(args))
+        proc = _run(root, binary, args)
     return proc
 
 
@@ -112,6 +302,8 @@ def run_sshd(binary, args, root="/"):
 # names a record (see remember_probes), across processes: see idlelock_record.
 # Both survive importlib.reload, which reuses the module namespace.
 _PROBES = globals().get("_PROBES", {})
+# (root, binary) -> (binary identity, forget after, seconds waited): a hung sshd.
+_HUNG = globals().get("_HUNG", {})
 _MAX_PROBES = 64
 _RECORD = globals().get("_RECORD", {"path": None, "max_age": 0, "write": False})
 _UNRECORDED = globals().get("_UNRECORDED", set())  # answers probed while not writing
@@ -142,7 +334,7 @@ def file_identity(root, paths):
             # ctime too: a chmod (a profile file made unreadable to users) changes it.
             identity.append((path, info.st_dev, info.st_ino, info.st_size,
                              info.st_mtime_ns, info.st_ctime_ns))
-        except OSError:
+        except (OSError, ProbeError):
             identity.append((path, None))
     return tuple(identity)
 
@@ -239,7 +431,7 @@ def sshd_effective(binary, config, root="/", connection=None, files=(), throwawa
         else:
             proc = run_sshd(binary, args, root)
         if proc.returncode != 0:
-            raise ProbeError(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
+            raise Rejected(proc.stderr.strip() or f"sshd -T exited {proc.returncode}")
         return idlelock_sshd.read_effective(proc.stdout)
 
     if not files or connection:  # -C depends on the account database too
@@ -263,31 +455,27 @@ def stage_dir(root="/"):
 
 
 def write_plain(root, files):
-    """Write scratch files (``{in-root path: text}``) with no care for ownership."""
+    """Write scratch files (``{in-root path: text}``) byte for byte, with no care for ownership."""
     for path, text in files.items():
-        with open(host_path(root, path), "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(text)
+        with open(host_path(root, path), "wb") as handle:
+            handle.write(text.encode("utf-8", "surrogateescape"))
 
 
-def resolve_symlinks(root, path):
-    """The in-root path a chain of symlinks ends at, so writes go to the target."""
-    for _ in range(_MAX_SYMLINKS):
-        real = host_path(root, path)
-        if not os.path.islink(real):
-            return path
-        target = os.readlink(real)
-        path = os.path.normpath(
-            target if target.startswith("/") else os.path.join(os.path.dirname(path), target)
-        )
-    raise ProbeError(f"{path}: too many levels of symbolic links")
+def _fsync_dir(directory):
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def make_dirs(root, directory, mode=None):
     """
-    Create the in-root ``directory`` and its missing parents, each chmod-ed
-    explicitly (the process umask, 027 or 077 on hardened hosts, never decides):
-    to ``mode``, or with ``None`` to its parent's mode (the convention of the
-    tree it joins, e.g. a 0700 /etc/ssh gets a 0700 sshd_config.d).
+    Create the in-root ``directory`` and its missing parents (resolved inside
+    ``root``), each chmod-ed explicitly (the process umask, 027 or 077 on
+    hardened hosts, never decides): to ``mode``, or with ``None`` to its
+    parent's mode (the convention of the tree it joins, e.g. a 0700 /etc/ssh
+    gets a 0700 sshd_config.d).
     """
     real = host_path(root, directory)
     missing = []
@@ -303,105 +491,215 @@ def make_dirs(root, directory, mode=None):
         os.chmod(path, parent_mode if mode is None else mode)
 
 
-def write_atomic(root, path, data, mode=None, new_mode=0o644, dir_mode=0o755):
-    """
-    Replace an in-root file with ``data`` (bytes) atomically.
-
-    A symlink is written through to its target. An existing file keeps its
-    owner and mode, unless ``mode`` is given: then it becomes root-owned with
-    that mode (idlelock's own shell files must be readable by every user,
-    whatever an older copy had). A new file is root-owned with ``mode`` or
-    ``new_mode``; missing directories are made by ``make_dirs`` with
-    ``dir_mode``. The data reaches the disk before the rename, so a crash
-    leaves either the old file or the new one.
-    """
-    real = host_path(root, resolve_symlinks(root, path))
+def _replace(real, data, mode, uid, gid):
+    """Write ``data`` to a temporary file beside ``real``, fsync it, rename it over ``real``."""
     directory = os.path.dirname(real)
-    try:
-        info = os.stat(real)
-        keep = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
-    except FileNotFoundError:
-        keep = new_mode, 0, 0
-        make_dirs("/", directory, dir_mode)
-    file_mode, uid, gid = (mode, 0, 0) if mode is not None else keep
     handle, tmp = tempfile.mkstemp(prefix=".idlelock-", dir=directory)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
-            os.fchmod(out.fileno(), file_mode)
+            os.fchmod(out.fileno(), mode)
             os.fchown(out.fileno(), uid, gid)
             os.fsync(out.fileno())
-        os.rename(tmp, real)
+        os.rename(tmp, real)  # replaces a symlink itself, never its target
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
+    _fsync_dir(directory)
+
+
+def file_mode(root, path):
+    """``(mode, uid, gid)`` of the in-root regular file at ``path`` (through
+    symlinks, inside ``root``), or ``None`` when there is none; anything but a
+    regular file raises :class:`NotRegular`."""
     try:
-        os.fsync(dir_fd)
+        info = os.lstat(host_path(root, path))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    _check_regular(path, info)
+    return stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
+
+
+def write_atomic(root, path, data, mode=None, new_mode=0o644, dir_mode=0o755):
+    """
+    Replace an in-root file with ``data`` (bytes) atomically.
+
+    A symlink is written through to its target, resolved inside ``root``
+    exactly as :func:`read_bytes` resolves it. An existing file keeps its
+    owner and mode, unless ``mode`` is given: then it becomes root-owned with
+    that mode (idlelock's own shell files must be readable by every user,
+    whatever an older copy had). A new file is root-owned with ``mode`` or
+    ``new_mode``; missing directories are made by :func:`make_dirs` with
+    ``dir_mode``. The data reaches the disk before the rename, so a crash
+    leaves either the old file or the new one.
+    """
+    real = host_path(root, path)
+    keep = file_mode(root, path)
+    if keep is None:
+        keep = new_mode, 0, 0
+        make_dirs(root, posixpath.dirname(resolve(root, path)[0]), dir_mode)
+    _replace(real, data, *((mode, 0, 0) if mode is not None else keep))
+
+
+class Transaction:
+    """
+    Files replaced so far in one run, with their old bytes, owner and mode, so
+    that all of them can be put back. Use :func:`all_or_nothing`.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self.saved = []  # (in-root path, old bytes or None, (mode, uid, gid) or None)
+        self.aside = []  # (parked host path, host path) of files being deleted
+
+    def write(self, texts, modes=None, new_mode=0o644, dir_mode=0o755):
+        """
+        Replace every file of ``{in-root path: text}``; a ``None`` text deletes
+        that file (the entry itself, a symlink included): it is moved aside in
+        its directory and unlinked by :meth:`commit`, so a rollback moves it back
+        with its owner, mode and inode untouched.
+
+        ``modes`` (``{in-root path: mode}``) forces those files root-owned with
+        that mode; ``new_mode`` and ``dir_mode`` are for new files and
+        directories (see :func:`write_atomic`).
+        """
+        modes = modes or {}
+        for path, text in texts.items():
+            if text is None:
+                real = resolve(self.root, path, follow=False)[1]
+                if os.path.lexists(real):
+                    directory, name = os.path.split(real)
+                    parked = os.path.join(directory, f".{name}.idlelock-removing")
+                    os.rename(real, parked)
+                    self.aside.append((parked, real))
+                continue
+            # Saved before the write: a signal between the rename and the
+            # bookkeeping must still find the old bytes, owner and mode.
+            self.saved.append((path, read_bytes(self.root, path),
+                               file_mode(self.root, path)))
+            write_atomic(self.root, path, text.encode("utf-8", "surrogateescape"),
+                         modes.get(path), new_mode, dir_mode)
+
+    def rollback(self):
+        """Put every file back; return ``["path: why"]`` for those that could not be."""
+        failures = []
+        for path, old, owner_mode in reversed(self.saved):
+            try:
+                if read_bytes(self.root, path) == old and \
+                        file_mode(self.root, path) == owner_mode:
+                    continue
+                if old is None:
+                    os.unlink(host_path(self.root, path))
+                else:
+                    _replace(host_path(self.root, path), old, *owner_mode)
+            except (OSError, ProbeError) as exc:
+                failures.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+        for parked, real in reversed(self.aside):
+            try:
+                os.rename(parked, real)
+            except OSError as exc:
+                failures.append(f"{real}: {exc.strerror}")
+        self.saved, self.aside = [], []
+        return failures
+
+    def commit(self):
+        """Unlink the files :meth:`write` deleted (moved aside until now)."""
+        for parked, _ in self.aside:
+            os.unlink(parked)
+        self.aside = []
+
+
+@contextlib.contextmanager
+def all_or_nothing(root):
+    """
+    Yield a :class:`Transaction`; on any exception, SIGTERM included, every
+    file it wrote gets its old bytes, owner and mode back (new files are
+    removed) before the exception goes on. When a restore itself fails,
+    :class:`RestoreFailed` names the files left changed. A SIGTERM is
+    delivered again, to the handler that was there before, once the files are
+    back; one that arrives during the restore waits for it to finish.
+    """
+    txn = Transaction(root)
+    state = {"restoring": False, "pending": False}
+
+    def on_sigterm(signum, frame):  # noqa: ARG001 (signal handler signature)
+        if state["restoring"]:
+            state["pending"] = True
+        else:
+            raise Terminated(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread: exceptions still roll back
+        previous = None
+    try:
+        yield txn
+        txn.commit()
+    except BaseException as exc:
+        state["restoring"] = True
+        state["pending"] |= isinstance(exc, Terminated)
+        failures = txn.rollback()
+        if failures:
+            message = (f"{exc}; restoring the old files FAILED for {'; '.join(failures)}: "
+                       "those files hold idlelock's new text, fix them by hand")
+            log.error("idlelock: %s", message)  # a SIGTERM ends the run before any return
+            raise RestoreFailed(message) from exc
+        raise
     finally:
-        os.close(dir_fd)
-
-
-def _read_bytes(root, path):
-    try:
-        with open(host_path(root, resolve_symlinks(root, path)), "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def _stat_or_none(root, path):
-    try:
-        return os.stat(host_path(root, resolve_symlinks(root, path)))
-    except FileNotFoundError:
-        return None
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            if state["pending"]:
+                signal.raise_signal(signal.SIGTERM)
 
 
 def write_all(root, texts, modes=None, new_mode=0o644, dir_mode=0o755):
     """
     Write every file of ``{in-root path: text}``, or none of them.
 
-    ``modes`` (``{in-root path: mode}``) forces those files root-owned with
-    that mode; ``new_mode`` and ``dir_mode`` are for new files and
-    directories (see ``write_atomic``). A ``None`` text deletes that file.
-    When one write fails, the files already written get their old bytes,
-    owner and mode back (and new files are removed) before the error is
-    raised. A deleted file is first moved aside in its directory, and
-    unlinked only once every write succeeded: a rollback moves it back with
-    its owner, mode and inode untouched.
+    ``modes``, ``new_mode`` and ``dir_mode`` as for :meth:`Transaction.write`.
+    A ``None`` text deletes that file. When one write fails (or anything else
+    goes wrong, SIGTERM included), the files already written get their old
+    bytes, owner and mode back, new files are removed and deleted ones come
+    back (see :class:`Transaction`) before the error is raised.
     """
-    modes = modes or {}
-    written, aside = [], []
+    with all_or_nothing(root) as txn:
+        txn.write(texts, modes, new_mode, dir_mode)
+
+
+# ---------------------------------------------------------------- one run per root
+@contextlib.contextmanager
+def root_lock(lock_dir, root, timeout=None):
+    """
+    Hold the exclusive lock of ``root`` (keyed by its real path) for the read,
+    prove and write of one run; wait at most ``timeout`` s (``LOCK_TIMEOUT``).
+
+    The lock file holds the holder's PID, so a run that gives up says which
+    process it waited for. Raises :class:`Busy`.
+    """
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    real = os.path.realpath(root or "/")
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+    path = os.path.join(lock_dir, hashlib.sha256(os.fsencode(real)).hexdigest()[:32] + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        for path, text in texts.items():
-            if text is None:
-                real = host_path(root, path)
-                if os.path.lexists(real):
-                    directory, name = os.path.split(real)
-                    parked = os.path.join(directory, f".{name}.idlelock-removing")
-                    os.rename(real, parked)
-                    aside.append((parked, real))
-                continue
-            old, info = _read_bytes(root, path), _stat_or_none(root, path)
-            write_atomic(root, path, text.encode("utf-8", "surrogateescape"),
-                         modes.get(path), new_mode, dir_mode)
-            written.append((path, old, info))
-    except OSError:
-        for path, old, info in reversed(written):
-            if old is None:
-                os.unlink(host_path(root, resolve_symlinks(root, path)))
-            else:
-                write_atomic(root, path, old)
-                real = host_path(root, resolve_symlinks(root, path))
-                os.chown(real, info.st_uid, info.st_gid)
-                os.chmod(real, stat.S_IMODE(info.st_mode))
-        for parked, real in reversed(aside):
-            os.rename(parked, real)
-        raise
-    for parked, _ in aside:
-        os.unlink(parked)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                    raise Busy(f"another idlelock run (PID {holder}) is changing root {real}; "
+                               f"waited {timeout} s for it (lock {path})") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # ---------------------------------------------------------------- login shells
@@ -462,8 +760,8 @@ def _overlay_mounts(root, candidate, scratch, modes=None):
         relative = path.lstrip("/").split("/", 1)[1]
         target = os.path.join(upper, relative)
         _copy_dir_modes(host_path(root, top), upper, os.path.dirname(relative))
-        with open(target, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(text)
+        with open(target, "wb") as handle:
+            handle.write(text.encode("utf-8", "surrogateescape"))
         os.chmod(target, (modes or {}).get(path) or _candidate_mode(root, path))
         tops[top] = upper
     commands = []
@@ -617,7 +915,7 @@ def unreadable(root, paths):
             seen.add(current)
             try:
                 info = os.stat(host_path(root, current))
-            except OSError:
+            except (OSError, ProbeError):
                 break
             need = 0o005 if stat.S_ISDIR(info.st_mode) else 0o004
             if info.st_mode & need != need:
@@ -626,19 +924,43 @@ def unreadable(root, paths):
     return found
 
 
-def file_mode(root, path):
-    """``(mode, uid, gid)`` of an in-root file (through symlinks), or ``None``."""
-    info = _stat_or_none(root, path)
-    return None if info is None else (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+def write_backups(root, backups):
+    """
+    Make each backup ``{in-root backup path: (in-root source path, bytes)}`` hold
+    exactly ``bytes``, with the source's owner and mode.
 
-
-def write_backups(root, paths):
-    """Copy each in-root file to ``<path><suffix>`` once, keeping the first (original) copy."""
-    for path, backup in paths.items():
-        real = host_path(root, backup)
-        if os.path.exists(real):
+    A backup that already holds them is kept. Anything else at the backup path
+    (a truncated copy from a full disk, an older text, a symlink) is replaced
+    through a temporary file and a rename: the rename replaces a symlink itself,
+    so its target, perhaps outside ``root``, is never written.
+    """
+    for backup, (source, data) in backups.items():
+        real = resolve(root, backup, follow=False)[1]
+        try:
+            info = os.lstat(real)
+        except FileNotFoundError:
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == len(data) \
+                and read_bytes(root, backup) == data:
             continue
-        shutil.copy2(host_path(root, resolve_symlinks(root, path)), real)
+        check_own(root, backup, f"where idlelock keeps the original of {source}", replaced=True)
+        origin = os.stat(host_path(root, source))
+        _replace(real, data, stat.S_IMODE(origin.st_mode), origin.st_uid, origin.st_gid)
+
+
+def printable(value):
+    """
+    ``value`` (str, list, tuple, dict) with every byte that is not UTF-8 shown as
+    ``\\xNN``: what is returned to Salt must serialise, while the files keep
+    their bytes (they decode with surrogateescape).
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(printable(item) for item in value)
+    return value
 
 
 def is_dir(root, path):

@@ -9,6 +9,7 @@ mount namespace and checked with real login shells (root and a regular user).
 
 import os
 import pathlib
+import stat
 import subprocess
 
 import pytest
@@ -29,6 +30,8 @@ def tree_state(root):
             found[str(path)] = ("link", os.readlink(path))
         elif path.is_dir():
             found[str(path)] = ("dir", info.st_mode, info.st_uid, info.st_gid)
+        elif not stat.S_ISREG(info.st_mode):  # a FIFO would block the read
+            found[str(path)] = ("special", info.st_mode, info.st_ino)
         else:
             found[str(path)] = (path.read_bytes(), info.st_mode, info.st_uid, info.st_gid)
     return found
@@ -62,12 +65,20 @@ def sshd_policy(scenario, config):
 def test_sshd_install_then_remove_round_trips(scenario, tmp_path, host_key, idlelock):
     root = sshd_tree(scenario, tmp_path, host_key)
     config = str(root / "sshd_config")
-    before, printed = tree_state(root), sshd_t(config)
+    # sshd -T itself would block on a FIFO drop-in.
+    before = tree_state(root)
+    printed = None if scenario.get("clean_error") else sshd_t(config)
 
     installed = idlelock.set_sshd(**sshd_policy(scenario, config))
     assert installed["result"] is (False if scenario.get("error") else True), installed
     predicted = idlelock.remove(test=True, parts=["sshd"], config=config)
     removed = idlelock.remove(parts=["sshd"], config=config)
+    if scenario.get("clean_error"):
+        for ret in (predicted, removed):
+            assert ret["result"] is False and scenario["error"] in ret["comment"], ret
+            assert "nothing was changed" in ret["comment"]
+        assert tree_state(root) == before
+        return
     again = idlelock.remove(parts=["sshd"], config=config)
 
     for rel in scenario.get("clean_removes", []):
@@ -190,6 +201,11 @@ def test_shell_install_then_remove_round_trips(scenario, idlelock, tmp_path):
     if installed["changes"]:
         assert predicted["result"] is None and removed["result"] is True, removed
         assert predicted["changes"] == removed["changes"] and removed["changes"]["shell"]["diff"]
+    if scenario.get("clean_error"):  # the paths themselves are refused, by removal too
+        for comment in scenario["expect"]["state"]["comment"]:
+            assert comment in out["again"]["comment"], out["again"]
+        assert out["again"]["result"] is False and out["again"]["changes"] == {}
+        return
     assert out["again"]["result"] is True and out["again"]["changes"] == {}
     assert "login shells: nothing to remove" in out["again"]["comment"]
 

@@ -290,3 +290,21 @@ def test_a_no_op_run_asks_sshd_once_or_not_at_all(sandbox, proof_max_age, asked)
 
     assert all(not state["changes"] for state in again.values())
     assert sorted(calls.read_text().split()) == asked
+
+
+def test_a_latin1_config_and_a_short_timeout_through_state_apply(sandbox):
+    # A byte that is not UTF-8 once crashed Salt's serialisation of the diff after
+    # the files were written; a 6 s timeout closes idle sessions within seconds.
+    config = sandbox / "etc-ssh" / "sshd_config"
+    config.write_bytes(b"# caf\xe9\nClientAliveInterval 100\n" + config.read_bytes())
+    minion = LocalMinion(sandbox / "minion", sandbox_pillar(sandbox, timeout=6))
+
+    result = states_by_id(minion.call("state.apply", "idlelock"))  # exits 0, parses as JSON
+
+    sshd = result["idlelock-sshd"]
+    assert sshd["result"] is True, sshd["comment"]
+    assert "# caf\\xe9" in sshd["changes"]["diff"]
+    assert any("sshd:channel_timeout session:*=6: 6 s is under 60 s" in w
+               for w in sshd["warnings"]), sshd.get("warnings")
+    assert config.read_bytes().startswith(b"# caf\xe9\n# idlelock disabled: ClientAliveInterval")
+    assert effective(str(config))["channeltimeout"] == "session:*=6"

@@ -6,7 +6,10 @@ For each host layout: ``idlelock.set_sshd`` makes the policy effective as
 no-op that writes nothing.
 """
 
+import contextlib
+import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -14,6 +17,22 @@ import pytest
 from tests.support import scenarios
 from tests.support.scenarios import flatten
 from tests.support.sshd_sandbox import effective, snapshot
+
+
+@contextlib.contextmanager
+def bounded(seconds):
+    """Fail the test instead of hanging the suite."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("sshd", functional=(True, True)))
@@ -29,8 +48,11 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
     policy["sshd"] = dict(policy.get("sshd", {}), config=config, manage_service=False)
     before = snapshot(root)
 
-    ret = idlelock.set_sshd(**flatten(policy))
+    with bounded(60):  # a FIFO once blocked the run forever
+        ret = idlelock.set_sshd(**flatten(policy))
 
+    # What Salt serialises: text only, whatever bytes the files hold.
+    json.dumps(ret, ensure_ascii=False).encode("utf-8")
     if scenario.get("error"):
         assert ret["result"] is False
         assert scenario["error"] in ret["comment"]
@@ -55,8 +77,23 @@ def test_sshd_scenario(scenario, tmp_path, host_key, idlelock):
         assert values.get(keyword) == value, keyword
     for disabled in scenario["disabled"]:
         rel, lineno = disabled.rsplit(":", 1)
-        line = (root / rel).read_text().splitlines()[int(lineno) - 1]
+        line = (root / rel).read_bytes().decode(scenario.get("encoding", "utf-8")).split("\n")[
+            int(lineno) - 1]
         assert line.lstrip().startswith("# idlelock disabled: ")
+    if scenario.get("diff_contains"):
+        assert scenario["diff_contains"] in ret["changes"]["diff"]
+    # Every line idlelock did not comment out keeps its bytes (odd separators,
+    # bytes that are not UTF-8).
+    encoding = scenario.get("encoding", "utf-8")
+    disabled_lines = {(d.rsplit(":", 1)[0], int(d.rsplit(":", 1)[1])) for d in scenario["disabled"]}
+    for rel, text in scenario.get("files", {}).items():
+        if rel == scenario["target"] or rel in scenario.get("removed", []):
+            continue
+        old = scenarios.files({"files": {rel: text}}, str(root), host_key)[str(root / rel)]
+        new = (root / rel).read_bytes().split(b"\n")
+        for number, line in enumerate(old.encode(encoding).split(b"\n"), 1):
+            if (rel, number) not in disabled_lines:
+                assert line in new, (rel, number, line)
     if scenario.get("unchanged"):
         assert ret["changes"] == {} and snapshot(root) == before
     for rel in scenario.get("symlinks", {}):

@@ -1,11 +1,19 @@
 """The I/O layer on a real disk: atomic writes, ownership, symlinks, rollback, chroot paths."""
 
 import os
+import pathlib
+import signal
 import stat
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 
 import idlelock_system as system
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_write_all_restores_everything_when_one_write_fails(tmp_path):
@@ -53,7 +61,7 @@ def test_paths_resolve_inside_a_root(tmp_path):
     link.symlink_to("/etc/ssh/a.conf")  # absolute: means <root>/etc/ssh/a.conf inside the image
 
     assert system.expand_glob(str(tmp_path), "/etc/ssh/*.conf") == ["/etc/ssh/a.conf", "/etc/ssh/b.conf"]
-    assert system.resolve_symlinks(str(tmp_path), "/etc/ssh/sshd_config") == "/etc/ssh/a.conf"
+    assert system.resolve(str(tmp_path), "/etc/ssh/sshd_config")[0] == "/etc/ssh/a.conf"
     system.write_all(str(tmp_path), {"/etc/ssh/sshd_config": "z"})
     assert (tmp_path / "etc" / "ssh" / "a.conf").read_text() == "z"
     assert link.is_symlink()
@@ -64,6 +72,131 @@ def test_a_root_that_is_not_a_directory_is_refused(tmp_path):
         system.check_root(str(tmp_path / "missing"))
 
 
+# ---------------------------------------------------------------- confinement
+def test_resolution_follows_symlinks_inside_the_root_and_refuses_escapes(tmp_path):
+    root = tmp_path / "image"
+    (root / "etc" / "ssh").mkdir(parents=True)
+    (root / "etc" / "alt").mkdir()
+    (root / "etc" / "ssh" / "d").symlink_to("/etc/alt")  # absolute: inside the image
+    (root / "etc" / "ssh" / "up").symlink_to("../../..")  # climbs past the image's /
+    image = str(root)
+
+    assert system.resolve(image, "/etc/ssh/d/x.conf") == ("/etc/alt/x.conf",
+                                                         f"{root}/etc/alt/x.conf")
+    assert system.resolve(image, "/etc/ssh/../ssh/./d")[0] == "/etc/alt"
+    assert system.resolve(image, "/etc/ssh/d", follow=False)[0] == "/etc/ssh/d"
+    for escape in ("/../etc", "/etc/../../x", "/etc/ssh/up/x"):
+        with pytest.raises(system.OutsideRoot, match="leads out of root"):
+            system.resolve(image, escape)
+    # On the running system '..' above / is / itself, as for the kernel.
+    assert system.resolve("/", "/../etc/../etc/ssh")[0] == "/etc/ssh"
+
+
+def test_a_symlink_loop_is_an_error_not_a_hang(tmp_path):
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(system.ProbeError, match="too many levels"):
+        system.resolve(str(tmp_path), "/a")
+
+
+def test_glob_hides_dotfiles_and_sorts_by_bytes_like_glob3(tmp_path):
+    directory = tmp_path / "d"
+    directory.mkdir()
+    for name in ("b.conf", "B.conf", ".hidden.conf", "a.conf", "\u00e9.conf", "z.txt"):
+        (directory / name).write_text("")
+    assert system.expand_glob(str(tmp_path), "/d/*.conf") == [
+        "/d/B.conf", "/d/a.conf", "/d/b.conf", "/d/\u00e9.conf"]
+    assert system.expand_glob(str(tmp_path), "/d/.*.conf") == ["/d/.hidden.conf"]
+    assert system.expand_glob(str(tmp_path), "/*/[!ab].conf") == ["/d/B.conf", "/d/\u00e9.conf"]
+    assert system.expand_glob(str(tmp_path), "/d/z.txt") == ["/d/z.txt"]
+    assert system.expand_glob(str(tmp_path), "/missing/*.conf") == []
+
+
+# ---------------------------------------------------------------- reading
+def test_bytes_that_are_not_utf8_survive_a_read_and_a_rewrite(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"# caf\xe9\r\n\x85\fx\n")
+    text = system.read_text("/", str(path))
+    system.write_all("/", {str(path): text + "y\n"})
+    assert path.read_bytes() == b"# caf\xe9\r\n\x85\fx\ny\n"
+    assert system.printable(text) == "# caf\\xe9\r\n\\x85\fx\n"
+
+
+def test_reads_are_bounded_in_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(system, "MAX_FILE_BYTES", 10)
+    (tmp_path / "big").write_bytes(b"x" * 11)
+    with pytest.raises(system.ProbeError, match="larger than 10 bytes"):
+        system.read_text("/", str(tmp_path / "big"))
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(system.NotRegular, match="is a FIFO"):
+        system.read_text("/", str(tmp_path / "pipe"))  # an open for reading would block
+    with pytest.raises(system.NotRegular, match="is a FIFO"):
+        system.write_all("/", {str(tmp_path / "pipe"): "x"})
+
+
+# ---------------------------------------------------------------- all or nothing
+def test_any_exception_rolls_back_even_keyboard_interrupt(tmp_path):
+    old = tmp_path / "old"
+    old.write_bytes(b"before\n")
+    with pytest.raises(KeyboardInterrupt):
+        with system.all_or_nothing("/") as txn:
+            txn.write({str(old): "after\n", str(tmp_path / "new"): "x\n"})
+            raise KeyboardInterrupt
+    assert old.read_bytes() == b"before\n" and not (tmp_path / "new").exists()
+
+
+def test_sigterm_rolls_back_then_reaches_the_previous_handler(tmp_path):
+    old = tmp_path / "old"
+    old.write_bytes(b"before\n")
+    seen = []
+
+    def handler(signum, frame):
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(system.Terminated):
+            with system.all_or_nothing("/") as txn:
+                txn.write({str(old): "after\n"})
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler interrupts this
+        assert old.read_bytes() == b"before\n"
+        assert seen == [signal.SIGTERM], "the handler that was there before gets the signal"
+        assert signal.getsignal(signal.SIGTERM) is handler, "and is in place again"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ---------------------------------------------------------------- one run per root
+def test_a_busy_root_names_the_process_that_holds_it(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            sys.path.insert(0, {str(REPO / '_utils')!r})
+            import idlelock_system
+            with idlelock_system.root_lock({str(tmp_path)!r}, "/mnt/image"):
+                print("held", flush=True)
+                time.sleep(30)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(system.Busy, match=f"another idlelock run \\(PID {holder.pid}\\) "
+                                              "is changing root /mnt/image; waited 0.2 s"):
+            with system.root_lock(str(tmp_path), "/mnt/image", timeout=0.2):
+                pass
+        with system.root_lock(str(tmp_path), "/mnt/other", timeout=0.2):
+            pass  # another root: no wait
+    finally:
+        holder.kill()
+        holder.wait()
+    with system.root_lock(str(tmp_path), "/mnt/image", timeout=5):
+        pass  # the kernel released the dead holder's lock
+
+
+# ---------------------------------------------------------------- modes
 def mode_of(path):
     info = os.stat(path)
     return f"{stat.S_IMODE(info.st_mode):04o} {info.st_uid}:{info.st_gid}"
@@ -119,3 +252,17 @@ def test_unreadable_names_the_first_file_or_directory_users_cannot_read(tmp_path
         ("/profile.d/b.sh", 0o600)]
     os.chmod(directory, 0o700)
     assert system.unreadable(root, ["/profile.d/a.sh"]) == [("/profile.d", 0o700)]
+
+
+@pytest.mark.parametrize("text", ["new\n", "old\n"])  # "old\n": a rewrite for the mode alone
+def test_any_exception_gives_forced_files_their_old_owner_and_mode_back(tmp_path, text):
+    old = tmp_path / "idlelock.sh"
+    old.write_text("old\n")
+    os.chmod(old, 0o600)
+    os.chown(old, 65534, 65534)
+    with pytest.raises(KeyboardInterrupt):
+        with system.all_or_nothing("/") as txn:
+            txn.write({str(old): text}, modes={str(old): 0o644})
+            assert mode_of(old) == "0644 0:0"
+            raise KeyboardInterrupt
+    assert old.read_text() == "old\n" and mode_of(old) == "0600 65534:65534"

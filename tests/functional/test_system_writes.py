@@ -16,16 +16,17 @@ def test_scratch_files_are_written_as_given(tmp_path):
     assert (tmp_path / "b.conf").read_bytes() == b"x\xff\n"  # undecodable bytes survive
 
 
-def test_backups_keep_the_first_original_through_a_symlink(tmp_path):
+def test_a_backup_holding_its_bytes_is_kept_and_does_not_stop_the_next(tmp_path):
     (tmp_path / "real.sh").write_text("original\n")
     (tmp_path / "link.sh").symlink_to("real.sh")
     (tmp_path / "other.sh").write_text("other\n")
-    system.write_backups(str(tmp_path), {"/link.sh": "/link.sh.bak"})
-    (tmp_path / "real.sh").write_text("changed\n")
-    # One backup kept already does not stop the next one.
-    system.write_backups(str(tmp_path), {"/link.sh": "/link.sh.bak", "/other.sh": "/other.sh.bak"})
+    system.write_backups(str(tmp_path), {"/link.sh.bak": ("/link.sh", b"original\n")})
+    kept = (tmp_path / "link.sh.bak").stat().st_ino
+    system.write_backups(str(tmp_path), {"/link.sh.bak": ("/link.sh", b"original\n"),
+                                         "/other.sh.bak": ("/other.sh", b"other\n")})
     assert (tmp_path / "link.sh.bak").read_text() == "original\n"
     assert not (tmp_path / "link.sh.bak").is_symlink()
+    assert (tmp_path / "link.sh.bak").stat().st_ino == kept, "a complete backup is not rewritten"
     assert (tmp_path / "other.sh.bak").read_text() == "other\n"
 
 

@@ -2,6 +2,8 @@
 
 import os
 import pathlib
+import socket
+import stat
 
 import yaml
 
@@ -50,15 +52,35 @@ def files(scenario, root, host_key="/nonexistent/hostkey"):
 
 
 def materialize(scenario, root, host_key):
-    """Write the scenario's tree under ``root`` (a real directory)."""
+    """Write the scenario's tree under ``root`` (a real directory), byte for byte."""
+    encoding = scenario.get("encoding", "utf-8")
     for path, text in files(scenario, str(root), host_key).items():
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(path, "wb") as handle:
+            handle.write(text.encode(encoding))
     for rel, target in scenario.get("symlinks", {}).items():
         link = os.path.join(root, rel)
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(os.path.join(root, target), link)
+        os.symlink(target if target.startswith("/") else os.path.join(root, target), link)
+    for rel, kind in scenario.get("special", {}).items():
+        make_special(os.path.join(root, rel), kind)
+
+
+def make_special(path, kind):
+    """Create a non-regular file: ``fifo``, ``directory``, ``socket`` or ``chardev``."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        os.mkdir(path)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(path)
+        sock.close()  # the socket file stays
+    elif kind == "chardev":
+        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # like /dev/null
+    else:
+        raise ValueError(f"unknown special file kind {kind!r}")
 
 
 def relative(text, root):

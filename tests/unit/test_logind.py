@@ -58,3 +58,14 @@ def test_the_main_file_is_the_first_that_exists_then_the_dropins():
         "/etc/systemd/logind.conf.d/b.conf"]) == [
         "/usr/lib/systemd/logind.conf", "/run/systemd/logind.conf.d/a.conf",
         "/etc/systemd/logind.conf.d/b.conf"]
+
+
+def test_lines_end_where_systemd_read_line_ends_them():
+    # \r, \r\n and NUL end a line for systemd's read_line(); a form feed or U+2028
+    # inside a comment does not, so what follows it stays a comment.
+    path = "/etc/systemd/logind.conf.d/zz-site.conf"
+    text = "[Login]\rStopIdleSessionSec=5\r\n#x\fStopIdleSessionSec=7\n# \u2028StopIdleSessionSec=8\n"
+    assert logind.logind_effective([(path, text)]) == ("5", f"{path}:2")
+    taken = logind.plan_takeover([(path, text)], [(path, 2, "5")])
+    assert taken[path] == text.replace("\rStopIdle", "\r# idlelock-takeover: StopIdle", 1)
+    assert logind.logind_effective([(path, taken[path])]) == (None, None)

@@ -9,38 +9,52 @@ V84, V92, V97, V100 = (8, 4, 1), (9, 2, 1), (9, 7, 1), (10, 0, 2)
 V103, V106 = (10, 3, 1), (10, 6, 1)
 
 INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
+# A `$` anchor matches before a trailing newline: only a full-string match refuses these.
+TRAILING_NEWLINE = ["600\n", "10m\n"]
+# Paths end up in shell start-up files (the zsh hook sources the profile file).
+SHELL_PATHS = ["/etc/profile.d/x;touch /tmp/pwned;.sh", "/etc/profile.d/$(id).sh",
+               "/etc/profile.d/`id`.sh", "/etc/profile.d/a b.sh", "/etc/profile.d/it's.sh",
+               "/etc/profile.d/x.sh\n", "/etc/profile.d/x|y.sh", "/etc/profile.d/x&.sh",
+               "/etc/profile.d/*.sh", "/etc/profile.d/x>y"]
 
 # key path -> (accepted values, refused values)
 KEYS = {
-    "timeout": ([3, 600, "10m", "1h30m"], [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS),
-    "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1"]),
-    "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS"]),
-    "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5]),
-    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;"]),
+    "timeout": ([3, 600, "10m", "1h30m"],
+                [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS + TRAILING_NEWLINE),
+    "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1", "prod\n"]),
+    "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS", "cis\n"]),
+    "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5, "/mnt/image\n", "/mnt/a b",
+                                   "/mnt/$(id)", "/mnt/.."]),
+    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;", "6h\n"]),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
-        [-5, "300s ", "5 m", True] + INJECTIONS,
+        [-5, "300s ", "5 m", True] + INJECTIONS + TRAILING_NEWLINE,
     ),
     "sshd:client_alive_count_max": (["auto", "none", "unmanaged", 0, 1, 3], ["3m", -1, 101, "1", 1.0]),
     "sshd:channel_timeout": (
         ["auto", "none", "unmanaged", ["session:*=600"], {"session:shell": "10m"},
          ["session:*=600", "direct-tcpip=60", "x11-connection=1h"]],
         [["session=600"], ["bogus=3"], ["session:*=0"], ["session:*=600\nPermitRootLogin yes"],
-         "session:*=600", [], ["session:*"]],
+         "session:*=600", [], ["session:*"], {}, ["session:*\n=600"], ["session:*=600\n"],
+         {"session:*\n": 600}, {"session:*": "600\n"}],
     ),
     "sshd:unused_connection_timeout": (["auto", "none", "unmanaged", 0, 600], [-1, "x"] + INJECTIONS),
-    "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y"]),
-    "sshd:binary": (["/usr/sbin/sshd"], ["sshd", None]),
-    "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""], ["ssh d", "ssh;reboot", "a\nb"]),
-    "sshd:socket": (["ssh.socket", "sshd.socket", ""], ["ssh socket", "ssh.socket;reboot", "a\nb"]),
+    "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y", "/etc/ssh/sshd_config\n",
+                                               "/etc/ssh/sshd config"]),
+    "sshd:binary": (["/usr/sbin/sshd"], ["sshd", None, "/usr/sbin/sshd\n", "/usr/sbin/sshd;id"]),
+    "sshd:service": (["ssh", "sshd", "openssh-server@1.service", ""],
+                     ["ssh d", "ssh;reboot", "a\nb", "ssh\n"]),
+    "sshd:socket": (["ssh.socket", "sshd.socket", ""], ["ssh socket", "ssh.socket;reboot", "a\nb",
+                                                       "ssh.socket\n"]),
     "sshd:manage_service": ([True, False], ["false"]),
     "sshd:layout": (["dropin", "main"], ["Main", "main\n", "", "block", 1]),
     "shell:enabled": ([True, False], ["on"]),
     "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
     "shell:readonly": ([True, False], [1]),
-    "shell:profile_file": (["/etc/profile.d/idlelock.sh"], ["idlelock.sh", "/etc/profile.d/a b\n"]),
-    "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"]),
+    "shell:profile_file": (["/etc/profile.d/idlelock.sh", "/etc/profile.d/00_site-idle.v2.sh"],
+                           ["idlelock.sh", "/etc/profile.d/a b\n"] + SHELL_PATHS),
+    "shell:csh_file": (["/etc/profile.d/idlelock.csh"], ["/etc/profile.d/\x00"] + SHELL_PATHS),
     "exempt_groups": (
         [[], ["wheel", "db-admins", "svc_backup"]],
         ["wheel", ["two words"], ["qu'ote"], ['"x"'], ["$(id)"], ["a\nb"], ["wheel\n"], [1],
@@ -53,19 +67,20 @@ KEYS = {
     ),
     "shell:takeover": ([True, False], ["yes"]),
     "shell:form": (["posix", "declare"], ["typeset", "posix\n", ""]),
-    "shell:zsh_file": (["", "/etc/zsh/zprofile"], ["zprofile", "/etc/zsh/a;b\n"]),
-    "shell:bashrc_file": (["", "/etc/bash.bashrc"], ["bash.bashrc", "/etc/bashrc\n"]),
+    "shell:zsh_file": (["", "/etc/zsh/zprofile"], ["zprofile", "/etc/zsh/a;b\n"] + SHELL_PATHS),
+    "shell:bashrc_file": (["", "/etc/bash.bashrc"], ["bash.bashrc", "/etc/bashrc\n"] + SHELL_PATHS),
     "logind:enabled": ([True, False], [0]),
     "logind:takeover": ([True, False], ["yes"]),
-    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"]),
-    "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"], ["logind.conf"]),
+    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"] + TRAILING_NEWLINE),
+    "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"],
+                         ["logind.conf", "/etc/systemd/logind.conf.d/x;y.conf"]),
     "schedule:enabled": ([True, False], ["no"]),
     "schedule:minutes": ([1, 30], [-1, "30m", True]),
     "schedule:hours": ([1], ["1h"]),
     "schedule:seconds": ([5], [5.5]),
     "schedule:splay": ([0, 120], ["2m"]),
     "schedule:highstate": ([True, False], ["true"]),
-    "schedule:returner": (["", "syslog", "mysql,smtp"], ["a b", "x\ny"]),
+    "schedule:returner": (["", "syslog", "mysql,smtp"], ["a b", "x\ny", "syslog\n"]),
 }
 
 
@@ -207,68 +222,25 @@ def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
     }
 
 
-# ---------------------------------------------------------------- compliance profiles
-@pytest.mark.parametrize("profile,count", [("cis", 3), ("stig", 1)])
-def test_profile_defaults_follow_the_benchmarks_remediation_values(profile, count, defaults):
-    resolved, errors, _ = policy.resolve({"profile": profile, "timeout": 600}, defaults, V92)
-    assert errors == []
-    assert resolved["sshd"]["client_alive_count_max"] == count
-    assert resolved["sshd"]["layout"] == "main"
-    assert resolved["shell"]["form"] == "declare"
-
-
-def test_without_a_profile_the_dropin_layout_stays(defaults):
-    resolved, errors, _ = policy.resolve({"timeout": 600}, defaults, V92)
-    assert errors == []
-    assert (resolved["sshd"]["layout"], resolved["sshd"]["client_alive_count_max"]) == ("dropin", 1)
-
-
-def test_a_sites_own_value_beats_the_profile_default(defaults):
-    raw = {"profile": "cis", "sshd": {"layout": "dropin", "client_alive_count_max": 2},
-           "shell": {"form": "posix"}}
-    resolved, errors, _ = policy.resolve(raw, defaults, V92)
-    assert errors == []
-    assert resolved["sshd"]["layout"] == "dropin"
-    assert resolved["sshd"]["client_alive_count_max"] == 2
-    assert resolved["shell"]["form"] == "posix"
-
-
-def test_auto_tmout_stays_within_the_scanners_limit(defaults):
-    # CIS allows 900 s; the packaged CIS content's accounts_tmout accepts at most 600.
-    resolved, errors, _ = policy.resolve({"profile": "cis", "timeout": 900}, defaults, V92)
-    assert errors == []
-    assert resolved["shell"]["tmout"] == 600
-    assert resolved["sshd"]["client_alive_interval"] == 300
-    assert resolved["sshd"]["channel_timeout"] == ["session:*=900"]
-
-
-def test_auto_interval_stays_within_a_site_profiles_scanner_limit(defaults):
-    raw = {"profile": "site", "timeout": 600, "profiles": {"site": {
-        "scanner": {"sshd_set_idle_timeout": {"client_alive_interval_max": 120}}}}}
-    resolved, errors, _ = policy.resolve(raw, defaults, V92)
-    assert errors == []
-    assert resolved["sshd"]["client_alive_interval"] == 120
-
-
-@pytest.mark.parametrize("bad", [
-    {"scanner": {"sshd_set_keepalive": {"tmout_max": 3}}},
-    {"scanner": {"no_such_rule": {"tmout_max": 3}}},
-    {"scanner": {"accounts_tmout": {}}},
-    {"defaults": {"logind": {"enabled": True}}},
-    {"defaults": {"sshd": {"layout": "sideways"}}},
-    {"defaults": {"sshd": {"client_alive_count_max": "3\nPermitRootLogin yes"}}},
+@pytest.mark.parametrize("raw,warned", [
+    ({"timeout": 6}, ["sshd:channel_timeout session:*=6: 6 s is under 60 s",
+                      "sshd:unused_connection_timeout 6: 6 s is under 60 s",
+                      "shell:tmout 6: 6 s is under 60 s",
+                      "logind:stop_idle_session_sec 6: 6 s is under 60 s"]),
+    ({"timeout": 600, "shell": {"tmout": 30}}, ["shell:tmout 30: 30 s is under 60 s"]),
+    ({"timeout": 600, "logind": {"stop_idle_session_sec": 9}},
+     ["logind:stop_idle_session_sec 9: 9 s is under 60 s"]),
+    ({"timeout": 60}, []),
+    ({"timeout": 600, "shell": {"tmout": 0}}, []),  # 0: off, not short
 ])
-def test_bad_profile_data_is_refused(bad, defaults):
-    _, errors, _ = policy.resolve({"profiles": {"site": bad}}, defaults, V92)
-    assert len(errors) == 1 and errors[0].startswith("idlelock:profiles: "), errors
-
-
-def test_weaker_than_its_profile_is_refused_unless_only_judged(defaults):
-    raw = {"profile": "stig", "timeout": 600, "sshd": {"client_alive_count_max": 3}}
-    _, errors, _ = policy.resolve(raw, defaults, V92)
-    assert errors and "weaker than profile 'stig'" in errors[0]
-    resolved, errors, _ = policy.resolve(raw, defaults, V92, judge_profile=False)
-    assert errors == [] and resolved["sshd"]["client_alive_count_max"] == 3
+def test_a_timeout_under_a_minute_is_accepted_but_each_section_warns(raw, warned, defaults):
+    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+    assert errors == []
+    found = [w for section in ("sshd", "shell", "logind")
+             for w in policy.short_timeouts(resolved, section)]
+    assert len(found) == len(warned)
+    for expected, warning in zip(warned, found):
+        assert warning.startswith(expected), warning
 
 
 @pytest.mark.parametrize("kwargs, prefer, want", [

@@ -16,8 +16,9 @@ RULES = ("idlelock:profiles: {given} is not accepted; expected a mapping of chec
 
 @pytest.mark.parametrize("raw, error", [
     ({"shell": {"zsh_file": "zprofile"}},
-     "idlelock:shell:zsh_file: 'zprofile' is not accepted; expected an absolute path without "
-     "control characters, '#' or '..', or empty"),
+     "idlelock:shell:zsh_file: 'zprofile' is not accepted; expected an absolute path of "
+     "letters, digits, '/' and '_.+@%,:=~-' (no spaces, quotes, shell metacharacters or '..'), "
+     "or empty"),
     ({"profiles": 5}, PROFILES.format(given=5)),
     ({"profiles": {"Bad Name": {}}},
      PROFILES.format(given="{'Bad Name': {}}") + "; bad profile name 'Bad Name'"),
@@ -55,8 +56,8 @@ def test_schedule_job_without_a_returner_key():
     ({"profile": "pci"}, (9, 2),
      "idlelock:profile: 'pci' is not accepted; expected one of cis, none, stig"),
     ({"root": "/a/.."}, (9, 2),
-     "idlelock:root: '/a/..' is not accepted; expected an absolute path without control "
-     "characters, '#' or '..'"),
+     "idlelock:root: '/a/..' is not accepted; expected an absolute path of letters, digits, "
+     "'/' and '_.+@%,:=~-' (no spaces, quotes, shell metacharacters or '..')"),
 ])
 def test_refusals_word_for_word(raw, version, error, defaults):
     _, errors, _ = policy.resolve(raw, defaults, version)

@@ -199,3 +199,18 @@ def test_parse_probe():
     assert shell.parse_probe(out, err) == {
         "value": "5", "readonly": True, "exported": False, "groups": ["root", "adm"],
         "errors": ["-bash: TMOUT: readonly variable"]}
+
+
+def test_zsh_hook_quotes_the_path_so_a_shell_runs_nothing_from_it(tmp_path):
+    # Validation refuses such paths; the hook quotes every path all the same.
+    witness = tmp_path / "pwned"
+    path = f"/nonexistent/x;touch {witness};$(touch {witness}).sh"
+    hook = shell.zsh_hook("", path)
+    subprocess.run(["sh", "-c", hook], check=True, timeout=10)
+    assert not witness.exists()
+
+
+def test_zsh_hook_keeps_bytes_and_separators_of_the_other_lines():
+    text = "# caf\udce9\fsetopt x\r\nbindkey -e\x85\n"
+    hooked = shell.zsh_hook(text, "/etc/profile.d/idlelock.sh")
+    assert hooked.startswith(text) and hooked.count("\n") == text.count("\n") + 3
