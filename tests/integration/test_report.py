@@ -50,8 +50,11 @@ def fleet(salt_master, salt_cli, salt_run_cli, tmp_path_factory):
             pass
         sandboxes = {}
         for minion_id, env in ENVS.items():
+            # No schedule: a scheduled run right after the rollout would record a new
+            # verdict at a moment this test does not choose (tests/integration/test_schedule.py).
             factory, sandbox = sandboxed_minion(
-                salt_master, minion_id, env, tmp_path_factory.mktemp(minion_id))
+                salt_master, minion_id, env, tmp_path_factory.mktemp(minion_id),
+                idlelock={"schedule": {"enabled": False}})
             stack.enter_context(factory.started())
             sandboxes[minion_id] = sandbox
         synced = salt_run_cli.run("saltutil.sync_all")
