@@ -1,7 +1,6 @@
 """The I/O layer on a real disk: atomic writes, ownership, symlinks, rollback, chroot paths."""
 
 import os
-import pathlib
 import signal
 import stat
 import subprocess
@@ -12,8 +11,6 @@ import time
 import pytest
 
 import idlelock_system as system
-
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_write_all_restores_everything_when_one_write_fails(tmp_path):
@@ -172,10 +169,11 @@ def test_sigterm_rolls_back_then_reaches_the_previous_handler(tmp_path):
 
 # ---------------------------------------------------------------- one run per root
 def test_a_busy_root_names_the_process_that_holds_it(tmp_path):
+    # The holder imports the very module under test (mutation testing runs a copy elsewhere).
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            sys.path.insert(0, {str(REPO / '_utils')!r})
+            sys.path.insert(0, {os.path.dirname(system.__file__)!r})
             import idlelock_system
             with idlelock_system.root_lock({str(tmp_path)!r}, "/mnt/image"):
                 print("held", flush=True)
