@@ -43,8 +43,10 @@ SSHD_KEYWORDS = {
     "unused_connection_timeout": "UnusedConnectionTimeout",
 }
 
-_TIME_RE = re.compile(r"(?:\d+[sSmMhHdDwW]?)+")
-_TIME_PART_RE = re.compile(r"(\d+)([sSmMhHdDwW]?)")
+# [0-9], not \d: sshd's convtime() reads ASCII digits only; \d (and int()) would take
+# "６００" (full-width) as 600 (sshd_config(5) TIME FORMATS).
+_TIME_RE = re.compile(r"(?:[0-9]+[sSmMhHdDwW]?)+")
+_TIME_PART_RE = re.compile(r"([0-9]+)([sSmMhHdDwW]?)")
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATH_RE = re.compile(r"/[A-Za-z0-9_.+@%,:=~/-]*")
 _PATH_RULE = ("an absolute path of letters, digits, '/' and '_.+@%,:=~-' (no spaces, quotes, "
