@@ -13,6 +13,10 @@ import ipaddress
 # Connection defaults for ``sshd -T -C``: reserved names and a documentation
 # address (RFC 2606, RFC 5737) that no real criterion is likely to exclude.
 DEFAULT_CONNECTION = {"user": "idlelock-audit", "host": "audit.invalid", "addr": "192.0.2.1"}
+# For a key sshd -T -C may go without, the value tried when the block's patterns
+# suggest none (``Match LocalAddress *``, ``RDomain *``): sshd skips such a
+# block when the key is absent. LocalPort takes one port number, never a wildcard.
+_ANY_VALUE = dict(DEFAULT_CONNECTION, laddr="192.0.2.2", rdomain="idlelock-audit")
 # Match criterion -> the ``-C`` key it is tested against.
 _CRITERIA = {"user": "user", "host": "host", "address": "addr", "localaddress": "laddr",
              "localport": "lport", "rdomain": "rdomain"}
@@ -152,7 +156,7 @@ def connection_for(args, users, groups):
             if key in DEFAULT_CONNECTION:
                 connection[key] = DEFAULT_CONNECTION[key]
             continue
-        pool = _candidates(criterion, criteria[criterion]) + [DEFAULT_CONNECTION.get(key, "")]
+        pool = _candidates(criterion, criteria[criterion]) + [_ANY_VALUE.get(key, "")]
         if criterion == "user":
             pool += sorted(name for name, _ in users)
         chosen = next((value for value in pool if value and checks[criterion](value)), None)

@@ -69,3 +69,46 @@ def test_lines_end_where_systemd_read_line_ends_them():
     taken = logind.plan_takeover([(path, text)], [(path, 2, "5")])
     assert taken[path] == text.replace("\rStopIdle", "\r# idlelock-takeover: StopIdle", 1)
     assert logind.logind_effective([(path, taken[path])]) == (None, None)
+
+
+def test_an_assignment_before_ours_is_no_conflict_and_a_masked_ours_loses_to_all():
+    ours = "/etc/systemd/logind.conf.d/idlelock.conf"
+    texts = [
+        ("/etc/systemd/logind.conf", "[Login]\nStopIdleSessionSec=60\n"),
+        ("/etc/systemd/logind.conf.d/a.conf", "[Login]\nStopIdleSessionSec=120\n"),
+        (ours, logind.render_logind(600)),
+        ("/etc/systemd/logind.conf.d/zz.conf", "[Login]\nStopIdleSessionSec=1h\n"),
+    ]
+    # systemd applies logind.conf and a.conf before idlelock's drop-in: only zz.conf beats it.
+    assert logind.conflicts(texts, ours) == [("/etc/systemd/logind.conf.d/zz.conf", 2, "1h")]
+    # Ours masked by a same-name drop-in (absent from what systemd reads): every
+    # assignment systemd applies wins over it.
+    masked = [entry for entry in texts if entry[0] != ours]
+    assert logind.conflicts(masked, ours) == [
+        ("/etc/systemd/logind.conf", 2, "60"), ("/etc/systemd/logind.conf.d/a.conf", 2, "120"),
+        ("/etc/systemd/logind.conf.d/zz.conf", 2, "1h")]
+
+
+def test_a_reset_names_the_file_and_line_of_the_empty_assignment():
+    texts = [("/etc/systemd/logind.conf", "[Login]\nStopIdleSessionSec=60\n"),
+             ("/etc/systemd/logind.conf.d/a.conf", "[Login]\n\nStopIdleSessionSec=120\n"),
+             ("/etc/systemd/logind.conf.d/b.conf", "[Login]\n#\n\nStopIdleSessionSec=\n")]
+    assert logind.logind_effective(texts) == (None, "/etc/systemd/logind.conf.d/b.conf:4")
+
+
+def test_only_the_first_existing_main_file_is_read():
+    # systemd reads the first of LOGIND_MAINS that exists: /etc's copy hides /usr's.
+    assert logind.logind_paths(["/etc/systemd/logind.conf", "/usr/lib/systemd/logind.conf"],
+                               []) == ["/etc/systemd/logind.conf"]
+
+
+def test_nul_ends_a_line_and_two_lines_of_one_file_are_both_taken_over():
+    path = "/etc/systemd/logind.conf.d/zz-site.conf"
+    text = "[Login]\0StopIdleSessionSec=5\0"
+    assert logind.logind_effective([(path, text)]) == ("5", f"{path}:2")
+    # Two assignments in one file, the last without a final newline: both commented out.
+    text = "[Login]\nStopIdleSessionSec=5\n  StopIdleSessionSec=7"
+    taken = logind.plan_takeover([(path, text)], [(path, 2, "5"), (path, 3, "7")])
+    assert taken == {path: "[Login]\n# idlelock-takeover: StopIdleSessionSec=5\n"
+                           "  # idlelock-takeover: StopIdleSessionSec=7"}
+    assert logind.logind_effective([(path, taken[path])]) == (None, None)

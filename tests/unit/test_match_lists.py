@@ -57,3 +57,41 @@ def test_whole_connection_for_a_block(args, connection):
 def test_host_negation_is_case_insensitive():
     assert match.connection_for(("Host", "*,!AUDIT.INVALID"), USERS, GROUPS) == (
         None, "no value satisfies Host *,!AUDIT.INVALID that idlelock can derive")
+
+
+# Each case checked against the real sshd (OpenSSH 9.2): `sshd -T -C` with the
+# connection below applies the block; for a refusal, no value the block allows
+# is one sshd accepts, or none idlelock can derive.
+@pytest.mark.parametrize("args, connection", [
+    (("All",), DEFAULTS),  # Match All: every connection
+    (("User", "!root,deploy"), dict(DEFAULTS, user="deploy")),  # a negation first
+    (("User", "Deploy"), dict(DEFAULTS, user="Deploy")),  # User is case-sensitive
+    (("User", "*,!IDLELOCK-AUDIT"), DEFAULTS),  # so is its negation
+    (("User", "X"), dict(DEFAULTS, user="X")),
+    (("User", "ad?in*"), dict(DEFAULTS, user="adxin")),
+    (("User", "x/y,deploy"), dict(DEFAULTS, user="deploy")),  # "/" is no network for User
+    (("Address", "10.0.0.?"), dict(DEFAULTS, addr="10.0.0.1")),
+    # sshd globs what does not look like an address; the next entry still counts.
+    (("Address", "not-a-net/8,10.0.0.0/8"), dict(DEFAULTS, addr="10.0.0.1")),
+    (("LocalAddress", "10.*"), dict(DEFAULTS, laddr="10.1.1.1")),  # a whole address
+    (("LocalAddress", "*"), dict(DEFAULTS, laddr="192.0.2.2")),  # sshd needs some laddr
+    (("RDomain", "*"), dict(DEFAULTS, rdomain="idlelock-audit")),
+    (("LocalPort", "22?"), dict(DEFAULTS, lport="222")),
+])
+def test_a_connection_sshd_applies_the_block_to(args, connection):
+    assert match.connection_for(args, USERS, GROUPS) == (connection, None)
+
+
+@pytest.mark.parametrize("args, reason", [
+    # sshd matches LocalAddress against an address only: laddr=host1 skips the block.
+    (("LocalAddress", "host*"), "no value satisfies Localaddress host* that idlelock can derive"),
+    (("Group", "ADMINS"), "no account in this host's user and group database matches "
+                          "Group ADMINS, so no connection can be built to test this block"),
+])
+def test_no_connection_and_why(args, reason):
+    assert match.connection_for(args, USERS, GROUPS) == (None, reason)
+
+
+def test_user_and_group_patterns_are_case_sensitive():
+    assert match.pattern_list_matches("Deploy", "deploy") is False
+    assert match.group_members("ADMINS", USERS, GROUPS) == []
