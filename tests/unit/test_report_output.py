@@ -495,3 +495,118 @@ def test_html_escapes_what_hosts_report():
     for raw in ("<h>", "<b>env</b>", "<i>ssh</i>", "<r>", "<c>", "<e>", "<a>", "<s>"):
         assert raw not in page
     assert '<tr id="h-&lt;h&gt;" data-host="&lt;h&gt;" data-env="&lt;b&gt;env&lt;/b&gt;"' in page
+
+
+def one_finding(rule, check, severity, **ret):
+    """``web-2``'s audit with one finding of its own."""
+    return dict(RETURNS["web-2"], findings=[finding(rule, check, severity, 1, 2, "s", "f")], **ret)
+
+
+def test_a_severity_this_report_does_not_know_ranks_as_unknown_everywhere():
+    # A minion running another idlelock version may send a severity word this
+    # master does not know: it ranks as "unknown" (not proven), ahead of medium.
+    returns = {"m-1": one_finding("R-m", "a-check", "medium"),
+               "z-1": dict(RETURNS["web-2"], findings=[
+                   finding("R-a", "a-check", "medium", 1, 2, "s", "f"),
+                   finding("R-w", "w-check", "weird", 1, 2, "s", "f")])}
+    data = idlelock_report.summarize("policy", returns, list(returns))
+    table = idlelock_report.render_table(data)
+    per_host = table.split("FINDINGS PER HOST:\n")[1].splitlines()
+    assert [line.split()[:3] for line in per_host[1:]] == [
+        ["weird", "z-1", "w-check"], ["medium", "m-1", "a-check"], ["medium", "z-1", "a-check"]]
+    hosts = idlelock_report.render_html(data).split('<table id="hosts">')[1]
+    assert [row.split('"')[1] for row in hosts.split("<tr id=")[1:]] == ["h-z-1", "h-m-1"]
+    assert '<td class="host">z-1</td><td>prod</td><td class="st-non-compliant" data-key="01">' \
+        in hosts
+
+
+def test_a_bare_audit_return_and_a_host_never_seen():
+    # The least an audit can return, a host whose logind stops idle sessions,
+    # and an expected host that never answered.
+    returns = {"bare-1": {"compliant": True},
+               "logind-1": dict(RETURNS["ok-1"], mechanisms={"StopIdleSessionSec": 900})}
+    data = idlelock_report.summarize("policy", returns, [*returns, "never-1"],
+                                     {"bare-1": "lab"}, generated=GENERATED)
+    assert data["hosts"]["bare-1"] == {
+        "environment": "lab", "transport": "minion", "last_seen": GENERATED, "findings": [],
+        "passed": [], "timeout": None, "openssh": None, "mechanisms": {}, "thresholds": {},
+        "status": "compliant"}
+    hosts = idlelock_report.render_html(data).split('<table id="hosts">')[1]
+    assert ('<td class="num">-</td><td class="num">900</td><td>2026-11-30 10:00 UTC</td></tr>'
+            ) in hosts
+    assert hosts.split('<tr id="h-never-1"')[1].split("</tr>")[0].endswith(
+        '<td class="num">-</td><td>never</td>')
+    assert idlelock_report.render_csv(data).splitlines()[-1] == (
+        "never-1,unknown,no answer,minion,,,,,,,,,,,")
+
+
+def test_the_most_common_expected_value_and_fix_come_first():
+    # Sorted host names give "B" and fix-y first; two hosts against one say "A" and fix-x.
+    def ret(expected, fix, limit):
+        return dict(RETURNS["web-2"], thresholds={"timeout_max": limit}, findings=[
+            finding("R", "c", "high", expected, 2, "s", fix)])
+    returns = {"a": ret("B", "fix-y", 300), "b": ret("A", "fix-x", 600),
+               "c": ret("A", "fix-x", 600)}
+    data = idlelock_report.summarize("policy", returns, list(returns))
+    rule = data["rules"][0]
+    assert (rule["expected"], rule["fix"]) == (["A", "B"], "fix-x")
+    assert data["thresholds"] == {"prod": ["idle logout <= 600 s", "idle logout <= 300 s"]}
+    assert "           expected A | B; actual 2\n           salt -L a,b,c idlelock.get\n" \
+           "           # then: fix-x\n" in idlelock_report.render_table(data)
+    page = idlelock_report.render_html(data)
+    # One environment: its thresholds are shared, in the page's head.
+    assert "<br>Thresholds: idle logout &lt;= 600 s | idle logout &lt;= 300 s.</p>" in page
+    assert '<td class="num">3</td><td>A | B</td><td>2</td>' in page
+
+
+def test_no_numeric_limit_means_the_profile_alone_in_the_pillar_change():
+    returns = {name: dict(RETURNS["web-2"], thresholds={}) for name in ("a", "b")}
+    data = idlelock_report.summarize("cis", returns, list(returns))
+    assert data["rules"][0]["remediation"]["pillar"] == {"idlelock": {"profile": "cis"}}
+
+
+def test_junit_keeps_every_low_note_of_a_host():
+    returns = {"a": dict(RETURNS["web-2"], findings=[
+        finding("note-1", "one", "low", None, "x", "s", "f"),
+        finding("note-2", "two", "low", None, "y", "s", "f")])}
+    junit = idlelock_report.render_junit(idlelock_report.summarize("policy", returns, ["a"]))
+    assert '<testsuite name="prod" tests="2" failures="0" errors="0">' in junit
+    assert junit.count("<system-out>rule: note-") == 2
+
+
+def test_table_trend_shows_the_last_ten_runs_and_a_single_finding_per_host():
+    history = [dict(EARLIER, profile="policy", target="*",
+                    counts={"compliant": i, "non-compliant": 10 - i}) for i in range(11)]
+    data = idlelock_report.summarize("policy", {"a": one_finding("R", "c", "high")},
+                                     ["a"], history=history)
+    table = idlelock_report.render_table(data)
+    assert "\nTREND (compliant %): 20 -> 30 -> 40 -> 50 -> 60 -> 70 -> 80 -> 90 -> 100 -> 0\n" \
+        in table
+    assert table.endswith("\nFINDINGS PER HOST:\n  SEVERITY  HOST  CHECK  RULE  EXPECTED  "
+                          "ACTUAL  SOURCE\n  high      a     c      R     1         2       s\n")
+
+
+def test_json_writes_what_json_cannot_hold_as_text():
+    # msgpack hands the master bytes when a minion returns them: the report still renders.
+    returns = {"a": dict(RETURNS["ok-1"], openssh=b"OpenSSH_9.2p1")}
+    text = idlelock_report.render_json(idlelock_report.summarize("policy", returns, ["a"]))
+    assert json.loads(text)["hosts"]["a"]["openssh"] == "b'OpenSSH_9.2p1'"
+
+
+def test_html_headers_and_an_empty_rules_section_exactly(report):
+    page = idlelock_report.render_html(report)
+    assert ("<th>no answer</th><th>compliant</th><th>judged against</th></tr></thead><tbody>"
+            ) in page
+    data = idlelock_report.summarize("policy", {"ok-1": RETURNS["ok-1"]}, ["ok-1"])
+    assert ("<h2>Findings by rule, most severe first</h2>\n<p>No findings.</p>\n<h2>Hosts</h2>"
+            ) in idlelock_report.render_html(data)
+
+
+def test_host_lists_wrap_at_100_columns_between_names_never_at_hyphens():
+    names = ["db-backup-1"] + [f"web-frontend-{i:02d}" for i in range(12)]
+    data = idlelock_report.summarize("policy", dict.fromkeys(names, RETURNS["web-2"]), names)
+    table = idlelock_report.render_table(data)
+    assert ("NON-COMPLIANT:\n  prod (13):\n"
+            "    db-backup-1, web-frontend-00, web-frontend-01, web-frontend-02, web-frontend-03,\n"
+            "    web-frontend-04, web-frontend-05, web-frontend-06, web-frontend-07, web-frontend-08,\n"
+            "    web-frontend-09, web-frontend-10, web-frontend-11\n") in table
