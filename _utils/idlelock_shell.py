@@ -255,6 +255,20 @@ def parse_line(line):
     return found
 
 
+# bash reads TMOUT with atoi() each time it prompts (eval.c read_command): C-locale
+# blanks, a sign, ASCII digits, and the rest ignored ("600x" is 600, "６００" is 0);
+# above 0 the timeout is on. Checked against a real bash in
+# tests/unit/test_shell_judge.py.
+_ATOI_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+
+
+def tmout_seconds(value):
+    """The seconds after which bash ends an idle prompt with TMOUT ``value``, or ``None``."""
+    found = _ATOI_RE.match(value) if isinstance(value, str) else None
+    seconds = int(found.group(1)) if found else 0
+    return seconds if seconds > 0 else None
+
+
 def shell_files(expand, zsh_file=""):
     """In-root paths that may set TMOUT for a login shell, in reading order."""
     paths = [ENVIRONMENT]
