@@ -36,7 +36,7 @@ def test_a_disabled_line_comes_back_exactly(line):
     for text in (f"{line}\nInclude /d/*.conf\n", f"{line}\nInclude /d/*.conf"):
         disabled = idlelock_sshd._disable_line(text, 1)
         assert disabled != text
-        assert unplan.unmark(disabled, unplan._DISABLED_RE) == (text, [1])
+        assert unplan.unmark(disabled, idlelock_sshd.DISABLED_RE) == (text, [1])
 
 
 def test_a_line_someone_added_inside_the_block_stays_and_is_named():
