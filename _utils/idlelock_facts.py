@@ -385,10 +385,8 @@ def logind_support(resolved, grains):
         return False, ("logind support is detected on the running system only; "
                        f"root {resolved['root']} is not checked")
     version = (grains.get("systemd") or {}).get("version")
-    try:
-        version = int(str(version).split(".")[0]) if version is not None else None
-    except ValueError:
-        version = None
+    if version is not None:
+        version = idlelock_policy.decimal(str(version).split(".")[0])
     return idlelock_logind.logind_supported(version, grains.get("init"))
 
 

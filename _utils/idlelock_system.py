@@ -40,7 +40,7 @@ LOCK_TIMEOUT = 120
 MAX_FILE_BYTES = 4 * 1024 * 1024
 # A binary that did not answer is not asked again for this long (one probe per run).
 HUNG_MEMORY = 600
-_VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
+_VERSION_RE = re.compile(r"OpenSSH_([0-9]+)\.([0-9]+)(?:p([0-9]+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
 _MAX_SYMLINKS = 40
 log = logging.getLogger(__name__)
