@@ -69,6 +69,10 @@ def test_reader_splits_on_newline_only():
     ("session:shell=300 session:command=300 x11-connection=60", "x11-connection=60"),
     ("*=300", "session:*=0"),
     ("direct-tcpip=60 session:subsystem:sftp=5 global=900", "direct-tcpip=60 global=900"),
+    # One entry to sshd (it splits on space and tab): a session entry, dropped whole.
+    ("session:*=300\u00a0direct-tcpip=600", "session:*=0"),
+    ("direct-tcpip=600\u3000session:*=300 x11-connection=60",
+     "direct-tcpip=600\u3000session:*=300 x11-connection=60"),
 ])
 def test_exempt_members_keep_every_entry_but_those_that_close_sessions(value, exempt):
     assert idlelock_sshd.exempt_channel_timeout(value) == exempt
