@@ -40,8 +40,10 @@ SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/
 # bash, "export<U+00A0>TMOUT=600" is one word, a command that is not found.
 BLANKS = " \t"
 _COMMENT_RE = re.compile(r"(?:^|[ \t])#.*$")
-# A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
-_MENTION_RE = re.compile(r"(?<![$A-Za-z0-9_{])TMOUT(?![A-Za-z0-9_])")
+# A name, not a read: "$TMOUT" and "${TMOUT}" only use the value. Only a pre-filter
+# (_SEGMENT_RE decides what a line does): the Unicode \w here keeps "éTMOUT=1" out,
+# as bash glues every character but a blank or a metacharacter into one word.
+_MENTION_RE = re.compile(r"(?<![$\w{])TMOUT\b")
 _SPLIT_RE = re.compile(r";|&&|\|\|")
 # What may precede a command on its line: a compound keyword, or a case arm's
 # pattern (``*" ops "*)``), which makes the line part of a bigger statement.

@@ -113,7 +113,6 @@ def split_lines(text, keepends=False):
 _SSHD_WHITESPACE = " \t\r\n"
 _ARG_SEPARATORS = " \t"
 _TRAILING = " \t\r\n\f"
-LINE_BLANKS = _TRAILING  # what a message may trim off a line: sshd ignores it too
 _PLAIN_ARGS = re.compile(r"[^\"'\\#]*")
 _KEYWORD_END = re.compile(r'[ \t\r\n"=]')
 _ARG_SPLIT = re.compile(r"[ \t]+")

@@ -107,6 +107,10 @@ def _sshd_line_is_ours(managed):
     return ours
 
 
+# Trimmed off a line a message quotes; any other byte is shown, escaped by repr().
+_SHOWN_BLANKS = " \t\r"
+
+
 def _directive(line):
     """True for a line sshd reads as a directive (an unbalanced quote included)."""
     try:
@@ -123,7 +127,7 @@ def _foreign_lines(path, text, ours):
     line out of the Match block it was written in (idlelock's exemption block
     ends the file); only the admin knows where such a line belongs.
     """
-    lines = [f"line {number}: {line.strip(idlelock_sshd.LINE_BLANKS)!r}"
+    lines = [f"line {number}: {line.strip(_SHOWN_BLANKS)!r}"
              for number, line in enumerate(text.split("\n"), 1)
              if _directive(line) and not ours(line)]
     if not lines:

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+import idlelock_facts
 import idlelock_logind as logind
 
 
@@ -21,6 +22,14 @@ def test_logind_dropin_order_and_effective_value():
         ("/etc/systemd/logind.conf.d/idlelock.conf", logind.render_logind(600)),
     ])
     assert value == "600" and source == "/etc/systemd/logind.conf.d/idlelock.conf:4"
+
+
+def test_a_systemd_version_is_ascii_digits():
+    supported, reason = idlelock_facts.logind_support(
+        {"root": "/"}, {"init": "systemd", "systemd": {"version": "\uff12\uff15\uff15"}})
+    assert supported is False and "unknown" in reason
+    assert idlelock_facts.logind_support(
+        {"root": "/"}, {"init": "systemd", "systemd": {"version": "255.4"}}) == (True, None)
 
 
 @pytest.mark.parametrize("version, init, ok", [

@@ -133,7 +133,9 @@ NOT_BLANK_LINES = (
     # Not a comment: "<U+00A0>#" is a command word, and TMOUT=600 only its environment.
     + [f"TMOUT=600 {c}# site default" for c in NOT_BLANKS[:3]]
     + ["declare -xr\u00a0TMOUT=600", "typeset -r\u3000TMOUT=600", "TMOUT=\uff16\uff10\uff10",
-       "TMOUT=600\u00a0", "readonly TMOUT=600\u2003", "readonly\tTMOUT=600"]
+       "TMOUT=600\u00a0", "readonly TMOUT=600\u2003", "readonly\tTMOUT=600",
+       # A keyword glued to what follows by a non-blank is one word, not a keyword.
+       "then\u00a0TMOUT=600", "!\u3000TMOUT=600", "{\u2003TMOUT=600"]
 )
 
 

@@ -57,6 +57,12 @@ def test_channel_timeout_none_reads_as_unset_like_9_2_prints_it(line):
     assert idlelock_sshd.read_effective(f"usepam no\n{line}\n") == {"usepam": "no"}
 
 
+def test_reader_keeps_what_sshd_prints_around_a_value():
+    # sshd prints "keyword value": only its own whitespace is trimmed, a U+00A0 stays.
+    assert idlelock_sshd.read_effective("banner /etc/issue\u00a0\nchrootdirectory \u3000/srv\n") == {
+        "banner": "/etc/issue\u00a0", "chrootdirectory": "\u3000/srv"}
+
+
 def test_reader_splits_on_newline_only():
     # A carriage return is part of a value to sshd, not a line end.
     assert idlelock_sshd.read_effective("banner a\rclientaliveinterval 1\n") == {

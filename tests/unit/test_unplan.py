@@ -117,3 +117,15 @@ def test_a_dropin_someone_added_lines_to_is_refused_naming_them():
     tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
     removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval", "ChannelTimeout"])
     assert removal.refusals == [] and removal.texts == {"/d/00-idlelock.conf": None}
+
+
+@pytest.mark.parametrize("line", ["\x0c# old note", "\u00a0# old note", "\u3000ClientAliveInterval 0"])
+def test_a_line_sshd_reads_as_a_keyword_is_someone_elses(line):
+    """sshd skips " \t\r\n" only: after a form feed or U+00A0 a "#" is a keyword, not a comment."""
+    dropin = idlelock_sshd.HEADER + "ClientAliveInterval 300\n" + line + "\n"
+    files = {"/s": "Include /d/*.conf\n", "/d/00-idlelock.conf": dropin}
+    tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
+    removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval"])
+    assert removal.refusals == [
+        f"/d/00-idlelock.conf holds lines idlelock does not write (line 3: {line!r}): move "
+        "them to a file of your own, then remove idlelock again"]
