@@ -125,3 +125,12 @@ def test_tmout_reads_as_bash_reads_it(value):
     ignored = value in TMOUT_IGNORED
     assert ("shell TMOUT" in result["passed"]) is not ignored, result["findings"]
     assert audit.mechanisms(None, shell, None)["TMOUT"] == (None if ignored else 600)
+
+
+def test_sshd_values_are_ascii_digits():
+    # sshd -T prints ASCII digits; anything else is no number to compare (int() takes "３００").
+    effective = {"clientaliveinterval": "\uff13\uff10\uff10", "clientalivecountmax": "\u0661",
+                 "channeltimeout": "session:*=\uff16\uff10\uff10"}
+    values = audit.mechanisms({"effective": effective}, None, None)
+    assert (values["ClientAliveInterval"], values["ClientAliveCountMax"],
+            values["ChannelTimeout"]) == (None, None, None)

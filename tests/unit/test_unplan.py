@@ -2,6 +2,7 @@
 
 import pytest
 
+import idlelock_logind
 import idlelock_shell
 import idlelock_sshd
 import idlelock_unplan as unplan
@@ -129,3 +130,15 @@ def test_a_line_sshd_reads_as_a_keyword_is_someone_elses(line):
     assert removal.refusals == [
         f"/d/00-idlelock.conf holds lines idlelock does not write (line 3: {line!r}): move "
         "them to a file of your own, then remove idlelock again"]
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ("\u00a0# idlelock disabled: ClientAliveInterval 0\n", idlelock_sshd.DISABLED_RE),
+    ("\x0c# idlelock disabled: ClientAliveInterval 0\n", idlelock_sshd.DISABLED_RE),
+    ("\u00a0# idlelock-takeover: StopIdleSessionSec=5\n", idlelock_logind.TAKEOVER_RE),
+    ("\u3000# idlelock-takeover: StopIdleSessionSec=5\n", idlelock_logind.TAKEOVER_RE),
+])
+def test_a_mark_after_what_its_reader_does_not_skip_is_not_ours(text, pattern):
+    # idlelock indents a mark with what sshd (" \t\r\n") or systemd (" \t\n\r") skip only;
+    # to them this line is no comment, and giving it "back" would change what they read.
+    assert unplan.unmark(text, pattern) == (text, [])
