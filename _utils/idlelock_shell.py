@@ -265,7 +265,7 @@ def parse_line(line):
 # bash reads TMOUT with atoi() each time it prompts (eval.c read_command): C-locale
 # blanks, a sign, ASCII digits, and the rest ignored ("600x" is 600, "６００" is 0);
 # above 0 the timeout is on. Checked against a real bash in
-# tests/unit/test_shell_judge.py.
+# tests/unit/test_shell_render.py.
 _ATOI_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
