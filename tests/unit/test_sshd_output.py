@@ -1,4 +1,4 @@
-"""The one reader of ``sshd -T`` output, and the exempt_groups Match block (the real sshd as oracle where installed)."""
+"""The one reader of ``sshd -T`` output and the exempt_groups Match block; sshd as oracle."""
 
 import os
 import shutil
