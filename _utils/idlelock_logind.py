@@ -38,8 +38,8 @@ def logind_supported(version, init):
 
 
 # systemd's WHITESPACE (src/basic/string-util.h): what it strips around a line, a
-# key and a value, and skips inside a time span. Not Python's str.strip()/\\s, which
-# also take U+00A0, U+3000, \\v, \\f, \\x1c-\\x1f...: to systemd a line
+# key and a value, and skips inside a time span. Not Python's str.strip() or \s, which
+# also take U+00A0, U+3000, \v, \f, \x1c-\x1f...: to systemd a line
 # "<U+00A0>StopIdleSessionSec=600" sets an unknown key, and is ignored.
 # https://github.com/systemd/systemd/blob/main/src/basic/string-util.h
 WHITESPACE = " \t\n\r"
@@ -47,7 +47,7 @@ WHITESPACE = " \t\n\r"
 _LINE_END = re.compile(r"(\r\n|[\n\r\0])")
 # A taken-over line stays in its file as a comment with the original text.
 TAKEOVER_MARK = "# idlelock-takeover: "
-TAKEOVER_RE = re.compile(r"([ \t\n\r]*)" + re.escape(TAKEOVER_MARK) + r"(.*)")
+TAKEOVER_RE = re.compile("([" + WHITESPACE + "]*)" + re.escape(TAKEOVER_MARK) + "(.*)")
 
 # parse_time() (src/basic/time-util.c, as parse_sec() calls it): numbers are what
 # strtoll() reads (C-locale blanks, a "+", ASCII digits), with an optional
