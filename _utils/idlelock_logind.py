@@ -118,8 +118,10 @@ def assignments(texts):
     ``[(path, line number, value)]``: every StopIdleSessionSec that systemd
     applies, in its reading order. ``texts`` is ``[(path, text)]`` in that
     order (see ``logind_paths``). Only the ``[Login]`` section counts; ``#``
-    and ``;`` start comments; an empty value resets to the default; a value
-    systemd cannot parse (``stop_idle_seconds``) is ignored, as systemd does.
+    and ``;`` start comments; a value systemd cannot parse
+    (``stop_idle_seconds``), the empty one included, is ignored, as systemd
+    does: ``config_parse_sec_fix_0`` has no empty-value case, and
+    ``parse_time("")`` fails (src/shared/conf-parser.c, src/basic/time-util.c).
     Line, key and value lose systemd's ``WHITESPACE`` only (conf-parser.c).
     """
     found = []
@@ -135,7 +137,7 @@ def assignments(texts):
             key, equals, value = line.partition("=")
             value = value.strip(WHITESPACE)
             if (equals and section == "Login" and key.strip(WHITESPACE) == "StopIdleSessionSec"
-                    and (value == "" or stop_idle_seconds(value) is not None)):
+                    and stop_idle_seconds(value) is not None):
                 found.append((path, number, value))
     return found
 
@@ -146,11 +148,11 @@ def logind_effective(texts):
 
     ``texts`` is ``[(path, text)]`` in systemd's reading order (logind.conf,
     then the drop-ins sorted by file name); the last assignment wins
-    (systemd.syntax(7)); an empty assignment resets it to the default.
+    (systemd.syntax(7)).
     """
     found = assignments(texts)
-    if not found or found[-1][2] == "":
-        return None, (f"{found[-1][0]}:{found[-1][1]}" if found else None)
+    if not found:
+        return None, None
     path, number, value = found[-1]
     return value, f"{path}:{number}"
 
