@@ -142,3 +142,42 @@ def test_a_mark_after_what_its_reader_does_not_skip_is_not_ours(text, pattern):
     # idlelock indents a mark with what sshd (" \t\r\n") or systemd (" \t\n\r") skip only;
     # to them this line is no comment, and giving it "back" would change what they read.
     assert unplan.unmark(text, pattern) == (text, [])
+
+
+def test_logind_removal_deletes_the_dropin_gives_back_each_line_and_drops_backups():
+    ours = "/etc/systemd/logind.conf.d/idlelock.conf"
+    main, site, gone = ("/etc/systemd/logind.conf", "/run/systemd/logind.conf.d/zz.conf",
+                        "/etc/systemd/logind.conf.d/gone.conf")
+    before = {main: "[Login]\r\nStopIdleSessionSec=60\r\nKillUserProcesses=no\r\n",
+              site: "[Login]\rStopIdleSessionSec=1h\r  StopIdleSessionSec = 2h"}
+    # systemd's order: logind.conf, then the drop-ins by name (idlelock.conf before zz.conf).
+    texts = [(main, before[main]), (ours, idlelock_logind.render_logind(600)), (site, before[site])]
+    beaten = idlelock_logind.conflicts(texts, ours)
+    taken = idlelock_logind.plan_takeover(texts, beaten)
+    assert taken[site] == ("[Login]\r# idlelock-takeover: StopIdleSessionSec=1h\r"
+                           "  # idlelock-takeover: StopIdleSessionSec = 2h")
+    # An empty file, a one-line file without a final newline, a file gone since.
+    current = {ours: idlelock_logind.render_logind(600), main: before[main], site: taken[site],
+               "/etc/systemd/logind.conf.d/empty.conf": "",
+               "/etc/systemd/logind.conf.d/one.conf": "[Login]", gone: None}
+    # main's backup is older than an admin's edit; site's matches what comes back.
+    backups = {main: "[Login]\n", site: before[site], gone: "[Login]\n"}
+    removal = unplan.unplan_logind(ours, current, backups)
+    assert removal.texts == {ours: None, site: before[site], main + ".idlelock.bak": None,
+                             site + ".idlelock.bak": None, gone + ".idlelock.bak": None}
+    assert removal.restored == [f"{site}:2", f"{site}:3"]
+    assert removal.notes == [
+        f"{main} changed after idlelock took it over: idlelock's lines were given back in "
+        f"place and the other edits kept, rather than restoring {main}.idlelock.bak",
+        f"{gone} no longer exists; {gone}.idlelock.bak (the file before idlelock took it "
+        "over) deleted with it"]
+    assert removal.refusals == []
+
+
+def test_a_logind_dropin_without_idlelocks_header_stays():
+    ours = "/etc/systemd/logind.conf.d/idlelock.conf"
+    removal = unplan.unplan_logind(ours, {ours: "[Login]\nStopIdleSessionSec=600\n"}, {})
+    assert removal.texts == {}
+    assert removal.notes == [f"{ours} does not start with idlelock's header: not idlelock's "
+                             "file (or rewritten since), left alone"]
+    assert unplan.unplan_logind(ours, {ours: None}, {}).texts == {}
