@@ -22,6 +22,9 @@ _ANY_VALUE = dict(DEFAULT_CONNECTION, laddr="192.0.2.2", rdomain="idlelock-audit
 # Match criterion -> the ``-C`` key it is tested against.
 _CRITERIA = {"user": "user", "host": "host", "address": "addr", "localaddress": "laddr",
              "localport": "lport", "rdomain": "rdomain"}
+# Each criterion as sshd_config(5) spells it, for messages.
+_SPELLING = {"user": "User", "host": "Host", "address": "Address", "localaddress": "LocalAddress",
+             "localport": "LocalPort", "rdomain": "RDomain"}
 
 
 def pattern_list_matches(value, patterns, fold_case=False):
@@ -165,7 +168,7 @@ def connection_for(args, users, groups):
             pool += sorted(name for name, _ in users)
         chosen = next((value for value in pool if value and checks[criterion](value)), None)
         if chosen is None:
-            return None, (f"no value satisfies {criterion.title()} {criteria[criterion]} "
+            return None, (f"no value satisfies {_SPELLING[criterion]} {criteria[criterion]} "
                           "that idlelock can derive")
         connection[key] = chosen
     return connection, None

@@ -33,9 +33,9 @@ def test_connection_matches_the_block(args, want):
     (("User", "!root"), "no value satisfies User"),  # sshd: negations alone match nobody
     (("Version", "OpenSSH_10*"), "not one idlelock can probe"),
     # sshd reads a port as ASCII digits (a2port): these are no port to build a connection on.
-    (("LocalPort", "\uff12\uff12"), "no value satisfies Localport"),
-    (("LocalPort", "\u0662\u0662"), "no value satisfies Localport"),
-    (("LocalPort", "\u00b2\u00b2"), "no value satisfies Localport"),
+    (("LocalPort", "\uff12\uff12"), "no value satisfies LocalPort"),
+    (("LocalPort", "\u0662\u0662"), "no value satisfies LocalPort"),
+    (("LocalPort", "\u00b2\u00b2"), "no value satisfies LocalPort"),
 ])
 def test_unbuildable_connection_says_why(args, needle):
     connection, reason = idlelock_match.connection_for(args, USERS, GROUPS)

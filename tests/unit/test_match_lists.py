@@ -84,12 +84,19 @@ def test_a_connection_sshd_applies_the_block_to(args, connection):
 
 @pytest.mark.parametrize("args, reason", [
     # sshd matches LocalAddress against an address only: laddr=host1 skips the block.
-    (("LocalAddress", "host*"), "no value satisfies Localaddress host* that idlelock can derive"),
+    (("LocalAddress", "host*"), "no value satisfies LocalAddress host* that idlelock can derive"),
     (("Group", "ADMINS"), "no account in this host's user and group database matches "
                           "Group ADMINS, so no connection can be built to test this block"),
 ])
 def test_no_connection_and_why(args, reason):
     assert match.connection_for(args, USERS, GROUPS) == (None, reason)
+
+
+def test_a_refusal_spells_the_criterion_as_sshd_config_does():
+    assert match.connection_for(("RDomain", "!*"), USERS, GROUPS) == (
+        None, "no value satisfies RDomain !* that idlelock can derive")
+    assert match.connection_for(("LocalPort", "x"), USERS, GROUPS) == (
+        None, "no value satisfies LocalPort x that idlelock can derive")
 
 
 def test_user_and_group_patterns_are_case_sensitive():
