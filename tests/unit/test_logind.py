@@ -183,3 +183,23 @@ def test_nul_ends_a_line_and_two_lines_of_one_file_are_both_taken_over():
     assert taken == {path: "[Login]\n# idlelock-takeover: StopIdleSessionSec=5\n"
                            "  # idlelock-takeover: StopIdleSessionSec=7"}
     assert logind.logind_effective([(path, taken[path])]) == (None, None)
+
+
+def test_a_value_ending_in_a_bracket_is_no_section_header():
+    # systemd takes a line for a section header only when it starts with "[".
+    text = "[Login]\nKillExcludeUsers=[x]\nStopIdleSessionSec=60\n"
+    assert logind.logind_effective([(SITE, text)]) == ("60", f"{SITE}:3")
+
+
+# Each value as `systemd-analyze timespan` (systemd 252, the same parse_time) reads it.
+@pytest.mark.parametrize("value, seconds", [
+    (".5h", 1800),          # strtoll() reads no digit, then the fraction: 0.5 h
+    ("1h .5h", 5400),
+    ("1.25h", 4500),        # each fraction digit a tenth of the one before
+    ("1.0000001", 1),       # below a microsecond, systemd drops the digits
+    ("5", "5"),             # whole seconds stay whole: the audit prints
+    ("1.5", "1.5"),         # "StopIdleSessionSec=5", not "5.0"
+])
+def test_fractions_and_whole_seconds(value, seconds):
+    got = logind.stop_idle_seconds(value)
+    assert (repr(got) if isinstance(seconds, str) else got) == seconds

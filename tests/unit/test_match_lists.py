@@ -77,6 +77,8 @@ def test_host_negation_is_case_insensitive():
     (("LocalAddress", "*"), dict(DEFAULTS, laddr="192.0.2.2")),  # sshd needs some laddr
     (("RDomain", "*"), dict(DEFAULTS, rdomain="idlelock-audit")),
     (("Address", "10.*.?"), dict(DEFAULTS, addr="10.1.1.1")),  # "?" is one character
+    # The network's first address is refused: the next entry gives one.
+    (("Address", "10.0.0.0/8,!10.0.0.1,10.9.*"), dict(DEFAULTS, addr="10.9.1.1")),
 ])
 def test_a_connection_sshd_applies_the_block_to(args, connection):
     assert match.connection_for(args, USERS, GROUPS) == (connection, None)

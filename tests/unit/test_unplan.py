@@ -181,3 +181,63 @@ def test_a_logind_dropin_without_idlelocks_header_stays():
     assert removal.notes == [f"{ours} does not start with idlelock's header: not idlelock's "
                              "file (or rewritten since), left alone"]
     assert unplan.unplan_logind(ours, {ours: None}, {}).texts == {}
+
+
+def test_every_sshd_file_is_undone_and_every_refusal_and_note_kept():
+    # Two drop-in directories each hold a 00-idlelock.conf with someone's line, a
+    # third file comes after ours, and sshd_config has a line idlelock disabled.
+    # Every file is undone, every refusal and note kept, every restored line named.
+    mark = idlelock_sshd.DISABLED_MARK
+    files = {"/s": f"Include /d/*.conf /e/*.conf\n{mark}ClientAliveInterval 0\n",
+             "/d/00-idlelock.conf": idlelock_sshd.HEADER + "ClientAliveInterval 300\nBanner /b\n",
+             "/d/50-site.conf": f"{mark}ClientAliveCountMax 9\n",
+             "/e/00-idlelock.conf": idlelock_sshd.HEADER + "MaxStartups 3\n",
+             "/e/10-other.conf": "ClientAliveInterval 300\n"}
+    globs = {"/d/*.conf": ["/d/00-idlelock.conf", "/d/50-site.conf"],
+             "/e/*.conf": ["/e/00-idlelock.conf", "/e/10-other.conf"]}
+    tree = idlelock_sshd.walk("/s", files.get, globs.get)
+    removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval"])
+    assert removal.texts == {"/s": "Include /d/*.conf /e/*.conf\nClientAliveInterval 0\n",
+                             "/d/00-idlelock.conf": None, "/d/50-site.conf": "ClientAliveCountMax 9\n",
+                             "/e/00-idlelock.conf": None}
+    assert removal.restored == ["/s:2", "/d/50-site.conf:1"]
+    assert removal.refusals == [
+        "/d/00-idlelock.conf holds lines idlelock does not write (line 3: 'Banner /b'): move "
+        "them to a file of your own, then remove idlelock again",
+        "/e/00-idlelock.conf holds lines idlelock does not write (line 2: 'MaxStartups 3'): "
+        "move them to a file of your own, then remove idlelock again"]
+
+
+def test_a_note_survives_a_later_dropin_and_each_foreign_line_is_named():
+    files = {"/s": f"Include /d/*.conf\n{idlelock_sshd.BLOCK_BEGIN}\nClientAliveInterval 5\n",
+             "/d/00-idlelock.conf": "ClientAliveInterval 5\n"}
+    tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
+    removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval"])
+    assert removal.notes == [
+        f"/s:2: idlelock's block has no end line ({idlelock_sshd.BLOCK_END!r}); left as it is, "
+        "remove it by hand",
+        "/d/00-idlelock.conf does not start with idlelock's header: not idlelock's file (or "
+        "rewritten since), left alone"]
+    # A drop-in no Include reaches any more is not parsed by sshd: a line with an
+    # unbalanced quote is still someone's line, as is every other one, each named.
+    tree = idlelock_sshd.walk("/s", {"/s": "Include /d/*.conf\n"}.get, lambda pattern: [])
+    dropin = idlelock_sshd.HEADER + 'ClientAliveInterval 5\nBanner "/x\nMaxStartups 3\n'
+    assert unplan.unplan_sshd(tree, dropin, ["ClientAliveInterval"]).refusals == [
+        "/d/00-idlelock.conf holds lines idlelock does not write (line 3: "
+        "'Banner \"/x'; line 4: 'MaxStartups 3'): move them to a file of your own, then remove "
+        "idlelock again"]
+
+
+def test_every_shell_file_is_undone_whatever_comes_first():
+    own = ("/etc/profile.d/idlelock.sh",)
+    mark = idlelock_shell.TAKEOVER_MARK
+    texts = {own[0]: idlelock_shell.HEADER + "\nTMOUT=5\n", "/etc/gone": None,
+             "/etc/profile": f"{mark}TMOUT=900\n", "/etc/bash.bashrc": f"{mark}readonly TMOUT\n",
+             "/etc/zsh/zprofile": f"{BEGIN}\n. {own[0]}\n"}
+    removal = unplan.unplan_shell(texts, {}, own)
+    assert removal.texts == {own[0]: None, "/etc/profile": "TMOUT=900\n",
+                             "/etc/bash.bashrc": "readonly TMOUT\n"}
+    assert removal.restored == ["/etc/profile:1", "/etc/bash.bashrc:1"]
+    assert removal.notes == [
+        f"/etc/zsh/zprofile:1: idlelock's block has no end line ({END!r}); left as it is, "
+        "remove it by hand"]
