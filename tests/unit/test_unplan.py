@@ -241,3 +241,13 @@ def test_every_shell_file_is_undone_whatever_comes_first():
     assert removal.notes == [
         f"/etc/zsh/zprofile:1: idlelock's block has no end line ({END!r}); left as it is, "
         "remove it by hand"]
+
+
+def test_an_emptied_block_goes_and_an_admin_line_first_in_a_block_stays():
+    # An admin emptied idlelock's block, or put a line of theirs first in it.
+    assert unplan.remove_block("/f", f"a\n{BEGIN}\n{END}\nb\n", BEGIN, END,
+                               lambda line: True) == ("a\nb\n", [])
+    text = f"{BEGIN}\nexport EDITOR=vi\n. /etc/profile.d/idlelock.sh\n{END}\nb"
+    assert unplan.remove_block("/f", text, BEGIN, END, lambda line: "idlelock.sh" in line) == (
+        "export EDITOR=vi\nb", ["/f: kept 'export EDITOR=vi', which someone added inside "
+                                "idlelock's block"])
