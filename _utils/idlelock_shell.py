@@ -77,6 +77,9 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
     for bash) or ``posix`` (Debian/Ubuntu: ``TMOUT=N`` / ``readonly TMOUT`` /
     ``export TMOUT``). zsh gets ``typeset -gx[r]``: its ``readonly`` before
     ``export`` fails, and a plain ``typeset`` inside a function is local.
+    bash's ``declare`` is local inside a function too (and ``-g`` would hide
+    the line from the scanners), so a file sourced from a function (``(local)``
+    succeeds there) takes the POSIX lines, which set the global variable.
     """
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}")
@@ -85,7 +88,8 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
     posix = [f"TMOUT={tmout}"] + (["readonly TMOUT"] if readonly else []) + ["export TMOUT"]
     if form == "declare":
         other = (
-            ['elif [ -n "${BASH_VERSION-}" ]; then', f"  declare {flags} TMOUT={tmout}", "else"]
+            ['elif [ -n "${BASH_VERSION-}" ] && ! (local _idlelock) 2>/dev/null; then',
+             f"  declare {flags} TMOUT={tmout}", "else"]
             + ["  " + line for line in posix]
         )
     else:
