@@ -259,7 +259,7 @@ def parse_line(line):
     return found
 
 
-def shell_files(expand, zsh_file=""):
+def shell_files(expand, zsh_file):
     """In-root paths that may set TMOUT for a login shell, in reading order."""
     paths = [ENVIRONMENT]
     for pattern in SHELL_FILES:
@@ -369,11 +369,9 @@ def plan_takeover(texts, lines):
     for path, numbers in by_file.items():
         old = split_lines(texts[path], keepends=True)
         for number in numbers:
-            line = old[number - 1]
-            ending = "\n" if line.endswith("\n") else ""
-            body = line[: len(line) - len(ending)]
-            indent = body[: len(body) - len(body.lstrip())]
-            old[number - 1] = f"{indent}{TAKEOVER_MARK}{body.lstrip()}{ending}"
+            line = old[number - 1]  # its "\n", if any, stays at the end
+            indent = line[: len(line) - len(line.lstrip())]
+            old[number - 1] = f"{indent}{TAKEOVER_MARK}{line.lstrip()}"
             taken.append(f"{path}:{number}")
         new_texts[path] = "".join(old)
     return new_texts, taken, refused
