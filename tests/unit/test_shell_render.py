@@ -393,3 +393,16 @@ def test_csh_exempts_a_member_through_a_supplementary_group(tmp_path):
     text = shell.render_csh(90, exempt_groups=["nosuchgroup", "nogroup"])
     proc = tcsh_run(tmp_path, text, extra_groups=[gid])
     assert (proc.stdout.split(), proc.stderr) == (["al=unset", "rw", "scratch=0"], "")
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="bash missing")
+def test_bashrc_hook_is_skipped_by_a_login_bash(tmp_path):
+    # Debian's /etc/profile reads the system bashrc before /etc/profile.d: a
+    # login that took TMOUT (readonly) there would make every later TMOUT line
+    # in profile.d print "TMOUT: readonly variable". A login gets it from profile.d.
+    profile = tmp_path / "idlelock.sh"
+    profile.write_text(shell.render_profile(7))
+    bashrc = tmp_path / "bash.bashrc"
+    bashrc.write_text(shell.bashrc_hook("", str(profile)))
+    proc = run(["bash", "--login", "--noprofile", "--norc", "-c", f". {bashrc}; {REPORT}"])
+    assert (proc.stdout.split(), proc.stderr) == (["v=unset", "rw", "0"], "")
