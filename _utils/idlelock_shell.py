@@ -257,7 +257,8 @@ def parse_line(line):
             found["simple"] = False
             continue
         cmd = match.group("cmd") or ""
-        flags = "".join(f.lstrip("-") for f in (match.group("flags") or "").split() if f[0] == "-")
+        # "-rx" gives attributes, "+x" takes them away: only the "-" words add one.
+        flags = "".join(f for f in (match.group("flags") or "").split() if f[0] == "-")
         if match.group("value") is not None:
             found["value"] = _unquote(match.group("value"))
         found["readonly"] |= cmd == "readonly" or (cmd in ("declare", "typeset") and "r" in flags)

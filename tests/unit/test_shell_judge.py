@@ -190,3 +190,10 @@ def test_a_readonly_error_every_login_prints_is_named_once_after_the_first():
 ])
 def test_csh_warning_says_what_tcsh_does_instead(seconds, warning):
     assert shell.csh_warning(seconds) == warning
+
+
+def test_probe_value_keeps_every_character_the_shell_printed():
+    # TMOUT="600X": bash waits 600 s, but the value is not the policy's; the
+    # judge sees exactly what the login has.
+    assert shell.parse_probe("IDLELOCK value=600X\r\n", "")["value"] == "600X"
+    assert shell.judge({"bash": probe("90X")}, POLICY)[0] == ["bash login gets TMOUT '90X', not '90'"]

@@ -125,3 +125,18 @@ def test_a_hook_block_emptied_by_hand_is_filled_in_place_not_appended_again():
     assert shell.zsh_hook(text, "/p.sh") == (
         "emulate sh\n" + shell.ZSH_BEGIN + "\nif [ -r /p.sh ]; then . /p.sh; fi\n"
         + shell.ZSH_END + "\nexport B=2\n")
+
+
+@pytest.mark.parametrize("line", ["readonly TMOUT=900;\r", "readonly TMOUT=900; \u00a0"])
+def test_a_line_that_also_runs_a_stray_command_is_refused(line):
+    # bash runs "\r" (a CRLF line after ";") or a no-break space as a command:
+    # "$'\r': command not found" at every login. The line does more than set
+    # TMOUT, so it is named for a manual edit, never silently commented out.
+    assert shell.parse_line(line)["simple"] is False
+    new, taken, refused = shell.plan_takeover({"/f.sh": line + "\n"},
+                                              shell.scan({"/f.sh": line + "\n"})["lines"])
+    assert (new, taken, refused) == ({}, [], ["/f.sh:1"])
+
+
+def test_typeset_plus_r_does_not_make_tmout_readonly():
+    assert shell.parse_line("typeset +r -x TMOUT=900")["readonly"] is False
