@@ -127,10 +127,12 @@ def test_a_hook_block_emptied_by_hand_is_filled_in_place_not_appended_again():
         + shell.ZSH_END + "\nexport B=2\n")
 
 
-@pytest.mark.parametrize("line", ["readonly TMOUT=900;\r", "readonly TMOUT=900; \u00a0"])
-def test_a_line_that_also_runs_a_stray_command_is_refused(line):
-    # bash runs "\r" (a CRLF line after ";") or a no-break space as a command:
-    # "$'\r': command not found" at every login. The line does more than set
+@pytest.mark.parametrize("line", ["readonly TMOUT=900;\r", "readonly TMOUT=900; \u00a0",
+                                  "\freadonly TMOUT=900", "\u00a0readonly TMOUT=900"])
+def test_a_line_with_a_stray_command_is_named_not_commented_out(line):
+    # bash runs "\r" (a CRLF line after ";") or a no-break space as a command,
+    # or glues a leading \f or no-break space to "readonly": "command not found"
+    # at every login. The line does more than set
     # TMOUT, so it is named for a manual edit, never silently commented out.
     assert shell.parse_line(line)["simple"] is False
     new, taken, refused = shell.plan_takeover({"/f.sh": line + "\n"},
