@@ -140,7 +140,8 @@ def test_any_exception_rolls_back_even_keyboard_interrupt(tmp_path):
     old.write_bytes(b"before\n")
     with pytest.raises(KeyboardInterrupt):
         with system.all_or_nothing("/") as txn:
-            txn.write({str(old): "after\n", str(tmp_path / "new"): "x\n"})
+            txn.write({str(old): "after\n", str(tmp_path / "new"): "x\n"},
+                      new_mode=0o644, dir_mode=0o755)
             raise KeyboardInterrupt
     assert old.read_bytes() == b"before\n" and not (tmp_path / "new").exists()
 
@@ -157,7 +158,7 @@ def test_sigterm_rolls_back_then_reaches_the_previous_handler(tmp_path):
     try:
         with pytest.raises(system.Terminated):
             with system.all_or_nothing("/") as txn:
-                txn.write({str(old): "after\n"})
+                txn.write({str(old): "after\n"}, new_mode=0o644, dir_mode=0o755)
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(5)  # the handler interrupts this
         assert old.read_bytes() == b"before\n"
@@ -260,7 +261,8 @@ def test_any_exception_gives_forced_files_their_old_owner_and_mode_back(tmp_path
     os.chown(old, 65534, 65534)
     with pytest.raises(KeyboardInterrupt):
         with system.all_or_nothing("/") as txn:
-            txn.write({str(old): text}, modes={str(old): 0o644})
+            txn.write({str(old): text}, modes={str(old): 0o644}, new_mode=0o644,
+                      dir_mode=0o755)
             assert mode_of(old) == "0644 0:0"
             raise KeyboardInterrupt
     assert old.read_text() == "old\n" and mode_of(old) == "0600 65534:65534"
