@@ -7,6 +7,7 @@ files inside a root, and reads that are bounded and follow no symlink swapped in
 import errno
 import os
 import resource
+import shutil
 import signal
 import stat
 
@@ -197,6 +198,10 @@ def test_a_huge_sparse_file_is_refused_without_being_loaded(tmp_path):
     image = tmp_path / "disk.img"
     with open(image, "wb") as handle:
         handle.truncate(8 << 30)
+    # Read in this process too (a file within the bound): mutmut runs a test
+    # only for the functions it saw that test call, in the test's own process.
+    (tmp_path / "small.conf").write_bytes(b"x" * 4096)
+    assert system.read_bytes(str(tmp_path), "/small.conf") == b"x" * 4096
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover (child)
@@ -270,3 +275,36 @@ def test_a_symlink_swapped_in_after_the_check_is_not_followed(tmp_path, swapped_
     with pytest.raises(OSError) as caught:
         system.read_bytes(str(tmp_path), "/sshd_config")
     assert caught.value.errno == errno.ELOOP
+
+
+# ---------------------------------------------------------------- a restore that fails
+def test_a_restore_that_fails_names_each_file_and_why(tmp_path, caplog):
+    # Someone else changed the files during the run: the directory of one is
+    # gone, a FIFO stands in place of another, the parked copy of a deleted
+    # one vanished. The error names every file left changed, and why.
+    gone = tmp_path / "gone" / "a.conf"
+    gone.parent.mkdir()
+    gone.write_bytes(b"old\n")
+    fifo = tmp_path / "b.conf"
+    fifo.write_bytes(b"old\n")
+    deleted = tmp_path / "c.conf"
+    deleted.write_bytes(b"old\n")
+    with pytest.raises(system.RestoreFailed) as caught:
+        with system.all_or_nothing("/") as txn:
+            txn.write({str(gone): "new\n", str(fifo): "new\n", str(deleted): None},
+                      new_mode=0o644, dir_mode=0o755)
+            shutil.rmtree(gone.parent)
+            fifo.unlink()
+            os.mkfifo(fifo)
+            os.unlink(tmp_path / ".c.conf.idlelock-removing")
+            raise RuntimeError("sshd -t refused the new config")
+    assert str(caught.value) == (
+        f"sshd -t refused the new config; restoring the old files FAILED for {fifo}: {fifo} "
+        "is a FIFO (named pipe), not a regular file: sshd and login shells cannot read it as "
+        "configuration; remove it or rename it out of the pattern that matches it; "
+        f"{gone}: No such file or directory; {deleted}: No such file or directory: those "
+        "files hold idlelock's new text, fix them by hand")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    # Logged too: a SIGTERM ends the run before the error reaches anyone.
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", f"idlelock: {caught.value}")]
