@@ -191,7 +191,7 @@ def test_the_size_bound_admits_its_limit_and_names_what_is_refused(tmp_path, mon
                                  "idlelock reads")
 
 
-def test_a_huge_sparse_file_is_refused_without_being_loaded(tmp_path):
+def test_a_sparse_disk_image_is_refused_without_being_loaded(tmp_path):
     # A stray 8 GiB disk image matched by a glob: the read stops after the
     # bound, it never asks for memory for the whole file. The child process
     # has 512 MiB of address space more than it uses.
