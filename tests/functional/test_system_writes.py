@@ -6,6 +6,7 @@ files inside a root, and reads that are bounded and follow no symlink swapped in
 
 import errno
 import os
+import re
 import resource
 import shutil
 import signal
@@ -59,6 +60,9 @@ def test_an_interrupted_atomic_write_leaves_the_file_and_no_temp(tmp_path):
 def owner_mode(path):
     info = os.lstat(path)
     return f"{stat.S_IMODE(info.st_mode):04o} {info.st_uid}:{info.st_gid}"
+
+
+mode_of = owner_mode
 
 
 # ---------------------------------------------------------------- backups
@@ -308,3 +312,96 @@ def test_a_restore_that_fails_names_each_file_and_why(tmp_path, caplog):
     # Logged too: a SIGTERM ends the run before the error reaches anyone.
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("ERROR", f"idlelock: {caught.value}")]
+
+
+# ---------------------------------------------------------------- idlelock's own files
+def test_only_a_regular_file_or_nothing_stands_where_idlelock_writes_its_own(tmp_path):
+    root = str(tmp_path)
+    (tmp_path / "00-idlelock.conf").write_bytes(b"x\n")
+    system.check_own(root, "/00-idlelock.conf", "idlelock's sshd drop-in")
+    system.check_own(root, "/never-there.conf", "idlelock's sshd drop-in")
+    (tmp_path / "link.conf").symlink_to("/etc/shadow")
+    os.mkfifo(tmp_path / "pipe.conf")
+    refused = {}
+    for name in ("link.conf", "pipe.conf"):
+        with pytest.raises(system.NotRegular) as caught:
+            system.check_own(root, f"/{name}", "idlelock's sshd drop-in")
+        refused[name] = str(caught.value)
+        # A file idlelock renames a new copy over replaces either: nothing is
+        # written through the link, nothing opens the FIFO.
+        system.check_own(root, f"/{name}", "where idlelock keeps an original", replaced=True)
+    tail = ("not a regular file; it is idlelock's sshd drop-in, which idlelock writes only "
+            "in place of a regular file: move it away and run again")
+    assert refused == {"link.conf": f"/link.conf is a symlink to /etc/shadow, {tail}",
+                       "pipe.conf": f"/pipe.conf is a FIFO (named pipe), {tail}"}
+
+
+def test_the_mode_of_a_special_file_is_refused_by_name(tmp_path):
+    os.mkfifo(tmp_path / "sshd_config")
+    with pytest.raises(system.NotRegular) as caught:
+        system.file_mode(str(tmp_path), "/sshd_config")
+    assert str(caught.value).startswith("/sshd_config is a FIFO (named pipe), not a regular file:")
+    assert system.file_mode(str(tmp_path), "/never-there") is None
+    assert system.read_text(str(tmp_path), "/never-there") is None
+
+
+# ---------------------------------------------------------------- what a write shows meanwhile
+def test_a_write_in_progress_is_a_hidden_file_beside_its_target(tmp_path, monkeypatch):
+    # csh sources every file of /etc/csh/login.d but, like every glob, skips
+    # dotfiles: a write cut short (power loss) must not leave a file there that
+    # the next login runs. The data is in the directory before the rename.
+    login_d = tmp_path / "csh" / "login.d"
+    login_d.mkdir(parents=True)
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        seen.append(sorted(os.listdir(login_d)))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    system.write_all("/", {str(login_d / "idlelock"): "set autologout=5\n"})
+    monkeypatch.undo()
+    [pending], renamed = seen  # at the file's fsync, then at the directory's
+    assert re.fullmatch(r"\.idlelock-[a-z0-9_]{8}", pending), pending
+    assert renamed == ["idlelock"]
+    assert os.listdir(login_d) == ["idlelock"]
+
+
+def test_a_new_directory_is_never_open_to_others_before_its_chmod(tmp_path, monkeypatch):
+    seen = {}
+    real_chmod = os.chmod
+
+    def chmod(path, mode, *args, **kwargs):
+        seen[os.fspath(path)] = stat.S_IMODE(os.stat(path).st_mode)
+        return real_chmod(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    previous = os.umask(0o022)
+    try:
+        system.write_all("/", {str(tmp_path / "a" / "b" / "f.conf"): "x\n"})
+    finally:
+        os.umask(previous)
+    monkeypatch.undo()
+    assert seen == {str(tmp_path / "a"): 0o700, str(tmp_path / "a" / "b"): 0o700}
+    assert mode_of(tmp_path / "a") == mode_of(tmp_path / "a" / "b") == "0755 0:0"
+
+
+def test_a_signal_right_after_the_rename_still_rolls_back(tmp_path, monkeypatch):
+    # SIGTERM's handler raises between os.rename and the end of the write: the
+    # temporary file is already gone, and the interrupt, not a cleanup error,
+    # must reach all_or_nothing (which re-delivers a SIGTERM only as itself).
+    target = tmp_path / "sshd_config"
+    target.write_bytes(b"old\n")
+    real_rename = os.rename
+
+    def rename(src, dst, *args, **kwargs):
+        real_rename(src, dst, *args, **kwargs)
+        if os.fspath(dst) == str(target):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        system.write_all("/", {str(target): "new\n"})
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old\n" and os.listdir(tmp_path) == ["sshd_config"]
