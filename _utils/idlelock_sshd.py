@@ -60,8 +60,8 @@ class Directive:
         return " ".join(self.args)
 
     def describe(self):
-        """``Match Group admins`` for a Match line."""
-        return f"Match {self.value}" if self.keyword == "match" else self.keyword
+        """``Match Group admins``: a Match line as the audit names it (only Match lines are)."""
+        return f"Match {self.value}"
 
 
 @dataclass
@@ -591,8 +591,6 @@ def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
             disabled.append(winner)
     changed = {path: text for path, text in texts.items()
                if tree.texts.get(path) != text and (text is not None or path in tree.texts)}
-    if target not in tree.texts and target not in changed:
-        changed[target] = texts[target]
     return Plan(target=target, texts=changed, disabled=disabled, tree=candidate,
                 exemption=exemption)
 
@@ -600,7 +598,7 @@ def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
 def _foreign_lines(tree, directives, target):
     """Every global line outside idlelock's block that sets a keyword of ``directives``."""
     wanted = {keyword.lower() for keyword in directives}
-    ours = _block_lines(tree.texts.get(target, ""))
+    ours = _block_lines(tree.texts[target])  # the main file: always read
     return [d for d in tree.directives
             if d.match is None and d.keyword in wanted
             and not (d.path == target and d.lineno in ours)]
