@@ -98,6 +98,12 @@ SITE = "/etc/ssh/sshd_config.d/50-site.conf"
       DROPIN: "ChannelTimeout session:*=300 direct-tcpip=3600\n",
       SITE: "ChannelTimeout x11-connection=5\n"},
      "session:*=420 x11-connection=5", [f"ChannelTimeout keeps x11-connection=5 from {SITE}:1"]),
+    # sshd splits arguments on space and tab only: a no-break space stays in the
+    # entry, and the note names the entry as carried (sshd then refuses its time).
+    ({MAIN: "Include /etc/ssh/sshd_config.d/*.conf\n",
+      SITE: "ChannelTimeout x11-connection=5\u00a0\n"},
+     "session:*=420 x11-connection=5\u00a0",
+     [f"ChannelTimeout keeps x11-connection=5\u00a0 from {SITE}:1"]),
 ])
 def test_the_site_channel_timeout_is_the_first_line_idlelock_did_not_write(files, desired, notes):
     result = sshd.carry_list_entries(walk(files), {"ChannelTimeout": "session:*=420"},
