@@ -113,25 +113,72 @@ def split_lines(text, keepends=False):
     return lines if lines[-1] else lines[:-1]
 
 
-def assignments(texts):
+# Section names config_parse() refuses (string_is_safe(), src/basic/string-util.c):
+# control characters, quotes, backslash, DEL.
+_UNSAFE_SECTION = re.compile("[\x01-\x1f\"'\\\\\x7f]")
+_BOM = "\ufeff"
+
+
+def _logical_lines(text):
     """
-    ``[(path, line number, value)]``: every StopIdleSessionSec that systemd
-    applies, in its reading order. ``texts`` is ``[(path, text)]`` in that
-    order (see ``logind_paths``). Only the ``[Login]`` section counts; ``#``
-    and ``;`` start comments; a value systemd cannot parse
+    ``(first line number, logical line)`` of one file, as config_parse()
+    builds them (src/shared/conf-parser.c): a line whose first non-blank
+    character is ``#`` or ``;`` is skipped even inside a continuation; a UTF-8
+    byte order mark is dropped from the first line that starts with one; a line
+    ending in an unescaped backslash continues on the next, the backslash
+    read as a blank.
+    """
+    pending, first, bom_seen = None, 0, False
+    for number, line in enumerate(split_lines(text or ""), 1):
+        if line.lstrip(WHITESPACE)[:1] in ("#", ";"):
+            continue
+        if not bom_seen and line.startswith(_BOM):
+            line, bom_seen = line[len(_BOM):], True
+        if pending is None:
+            pending, first = line, number
+        else:
+            pending += line
+        tail = len(pending) - len(pending.rstrip("\\"))
+        if tail % 2:
+            pending = pending[:-1] + " "
+            continue
+        yield first, pending
+        pending = None
+    if pending is not None:
+        yield first, pending
+
+
+def read(texts):
+    """
+    ``(assignments, stop)``: every StopIdleSessionSec that systemd applies, in
+    its reading order, as ``[(path, line number, value)]``, and where systemd
+    stops reading (``"path:line: why"``) or ``None``. ``texts`` is
+    ``[(path, text)]`` in that order (see ``logind_paths``).
+
+    Only the ``[Login]`` section counts; a line systemd cannot parse as a whole
+    (a section header without its ``]`` or with quotes, backslashes or control
+    characters in its name, bytes that are not UTF-8) ends the reading of that
+    file and of every file after it: config_parse() fails and
+    config_parse_many_files() returns, keeping what it applied so far
+    (src/shared/conf-parser.c). A value systemd cannot parse
     (``stop_idle_seconds``), the empty one included, is ignored, as systemd
     does: ``config_parse_sec_fix_0`` has no empty-value case, and
-    ``parse_time("")`` fails (src/shared/conf-parser.c, src/basic/time-util.c).
-    Line, key and value lose systemd's ``WHITESPACE`` only (conf-parser.c).
+    ``parse_time("")`` fails (src/basic/time-util.c). Line, key and value lose
+    systemd's ``WHITESPACE`` only. A line number is the first line of a
+    continued line.
     """
     found = []
     for path, text in texts:
         section = None
-        for number, line in enumerate(split_lines(text or ""), 1):
+        for number, line in _logical_lines(text):
             line = line.strip(WHITESPACE)
-            if line.startswith(("#", ";")):
+            if not line:
                 continue
-            if line.startswith("[") and line.endswith("]"):
+            if re.search("[\udc80-\udcff]", line):
+                return found, f"{path}:{number}: not UTF-8"
+            if line.startswith("["):
+                if not line.endswith("]") or _UNSAFE_SECTION.search(line[1:-1]):
+                    return found, f"{path}:{number}: invalid section header {line!r}"
                 section = line[1:-1]
                 continue
             key, equals, value = line.partition("=")
@@ -139,7 +186,12 @@ def assignments(texts):
             if (equals and section == "Login" and key.strip(WHITESPACE) == "StopIdleSessionSec"
                     and stop_idle_seconds(value) is not None):
                 found.append((path, number, value))
-    return found
+    return found, None
+
+
+def assignments(texts):
+    """The assignments of ``read(texts)``: ``[(path, line number, value)]``."""
+    return read(texts)[0]
 
 
 def logind_effective(texts):

@@ -108,6 +108,13 @@ IGNORED_BY_SYSTEMD = [
     "[Login]\nStopIdleSessionSec=1MIN\n",
     "[Login]\nStopIdleSessionSec=60x\n",
     "[Login]\nStopIdleSessionSec=\u00b2\n",
+    # Continued lines (a line ending in an unescaped backslash joins the next one).
+    "[Login]\nX-Note=\\\nStopIdleSessionSec=60\n",
+    "[Login]\nX-Note=a \\\n# comment\nStopIdleSessionSec=60\n",
+    "[Login]\nStopIdle\\\nSessionSec=60\n",
+    "[Login]\nStopIdleSessionSec=60\\\nx\n",
+    "[Other] \\\n[Login]\nStopIdleSessionSec=60\n",
+    "[Login]\nStopIdleSessionSec=\\\n",  # continued at the end of the file: empty
 ]
 # And lines systemd does read, with what it strips.
 READ_BY_SYSTEMD = [
@@ -115,7 +122,32 @@ READ_BY_SYSTEMD = [
     ("\t[Login] \nStopIdleSessionSec=1min\r\n", "1min"),
     ("[Login]\nStopIdleSessionSec=+60\n", "+60"),
     ("[Login]\nStopIdleSessionSec=1h 30min\n", "1h 30min"),
+    ("[Login]\nStopIdleSessionSec=\\\ninfinity\n", "infinity"),
+    ("[Login]\nStopIdleSessionSec=\\\n# a comment line is skipped\n\t0\n", "0"),
+    ("[Login]\nStopIdleSessionSec=1h \\\r\n30min\n", "1h  30min"),
+    ("\ufeff[Login]\nStopIdleSessionSec=60\n", "60"),
 ]
+
+
+# Lines config_parse() fails on: it reads nothing more of that file, and
+# config_parse_many_files() no file after it (src/shared/conf-parser.c).
+STOPS_SYSTEMD = [
+    ("[Login\n", 1, "invalid section header"),
+    ("[Login]\nKillUserProcesses=no\n[Log\"in]\n", 3, "invalid section header"),
+    ("[Login]\n[Log\\\\in]\n", 2, "invalid section header"),
+    ("[Lo\x01gin]\n", 1, "invalid section header"),
+    ("[Login]\nX-Note=\udcff\n", 2, "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("text, line, why", STOPS_SYSTEMD)
+def test_a_line_systemd_fails_on_stops_every_later_file(text, line, why):
+    texts = [(SITE, text), (OURS, logind.render_logind(600))]
+    assert logind.logind_effective(texts) == (None, None)
+    found, stop = logind.read(texts)
+    assert found == [] and stop.startswith(f"{SITE}:{line}: {why}")
+    # After ours, the failure changes nothing that was read before it.
+    assert logind.logind_effective(texts[::-1]) == ("600", f"{OURS}:4")
 
 
 @pytest.mark.parametrize("text", IGNORED_BY_SYSTEMD)
