@@ -55,6 +55,8 @@ TAKEOVER_RE = re.compile("([" + WHITESPACE + "]*)" + re.escape(TAKEOVER_MARK) + 
 # table (in systemd's order) that the text starts with.
 # https://github.com/systemd/systemd/blob/main/src/basic/time-util.c
 _NUMBER = re.compile(r"[ \t\n\v\f\r]*\+?([0-9]+)(?:\.([0-9]*))?|\.([0-9]*)")
+_LLONG_MAX = 2**63 - 1
+_USEC_INFINITY = 2**64 - 1  # USEC_INFINITY, "never" (src/basic/time-util.h)
 _USEC = {"s": 10**6, "min": 60 * 10**6, "h": 3600 * 10**6, "d": 86400 * 10**6}
 _UNITS = (("seconds", _USEC["s"]), ("second", _USEC["s"]), ("sec", _USEC["s"]),
           ("s", _USEC["s"]), ("minutes", _USEC["min"]), ("minute", _USEC["min"]),
@@ -73,7 +75,9 @@ def stop_idle_seconds(value):
     (``config_parse_sec_fix_0``: a time span, ``0`` and ``infinity`` meaning
     never), ``math.inf`` for never, or ``None`` when systemd refuses it (it
     logs "Failed to parse" and ignores the line). ``10min``, ``1h 30min``,
-    ``1.5h`` and ``600`` parse; ``６００`` (full-width), ``10MIN`` and ``6_00`` do not.
+    ``1.5h`` and ``600`` parse; ``６００`` (full-width), ``10MIN``, ``6_00``,
+    ``300.`` (a point without digits after it) and a span of ``USEC_INFINITY``
+    microseconds or more (parse_time()'s -ERANGE) do not.
     """
     text = str(value).lstrip(WHITESPACE)
     if text.startswith("infinity"):
@@ -86,7 +90,10 @@ def stop_idle_seconds(value):
         number = _NUMBER.match(text)
         if not number:
             return None
-        whole, fraction = number.group(1) or "0", number.group(2) or number.group(3) or ""
+        whole = (number.group(1) or "0").lstrip("0") or "0"
+        fraction = number.group(2) if number.group(2) is not None else number.group(3)
+        if fraction == "":
+            return None  # "3.", "3.sec": parse_time() wants a digit after the point
         rest = text[number.end():]
         after = rest.lstrip(WHITESPACE)
         unit = next(((name, factor) for name, factor in _UNITS if after.startswith(name)),
@@ -94,8 +101,22 @@ def stop_idle_seconds(value):
         if unit is None and after == rest and rest:
             return None  # "12.34.56": no unit and nothing between the numbers
         name, factor = unit or ("", _USEC["s"])
-        usec += int(whole) * factor + sum(int(digit) * (factor // 10 ** place)
-                                          for place, digit in enumerate(fraction, 1))
+        # strtoll() stops at LLONG_MAX (ERANGE); then the span must stay below
+        # USEC_INFINITY, checked as parse_time() checks it. Digits are counted
+        # before int(), which refuses more than 4300 of them.
+        if len(whole) > len(str(_LLONG_MAX)) or int(whole) > _LLONG_MAX:
+            return None
+        if int(whole) >= _USEC_INFINITY // factor:
+            return None
+        usec += int(whole) * factor
+        if usec >= _USEC_INFINITY:
+            return None
+        place = factor // 10
+        for digit in fraction or "":
+            usec += int(digit) * place
+            place //= 10
+        if usec >= _USEC_INFINITY:
+            return None
         text, found = after[len(name):] if unit else after, True
     if not found:
         return None

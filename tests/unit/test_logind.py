@@ -173,6 +173,11 @@ STOP_IDLE_SECONDS = {
     "": None, "\uff16\uff10\uff10": None, "\u0666\u0660\u0660": None, "600\u00a0": None,
     "\u3000600": None, "6_00": None, "10MIN": None, "600x": None, "12.34.56": None,
     "-5": None, "infinity\u00a0": None, "\u00b2": None, "x": None,
+    # A point needs a digit after it; strtoll() and the span stop short of overflow.
+    "300.": None, "3.sec": None, ".": None, ".5": 0.5, "3.5s.5": 4, "0" * 5000 + "5": 5,
+    "9223372036854775808": None, "18446744073709": None, "18446744073708": 18446744073708,
+    "5124095576h": None, "5124095575h": 18446744070000, "1" * 5000: None,
+    "1." + "1" * 5000: 1.111111,
 }
 
 
