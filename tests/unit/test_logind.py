@@ -184,3 +184,11 @@ STOP_IDLE_SECONDS = {
 def test_stop_idle_seconds_reads_as_systemd_parses():
     got = {value: logind.stop_idle_seconds(value) for value in STOP_IDLE_SECONDS}
     assert got == STOP_IDLE_SECONDS
+
+
+def test_an_assignment_read_before_ours_is_no_conflict():
+    """Ours is read after it and wins: takeover must leave it alone."""
+    main = ("/etc/systemd/logind.conf", "[Login]\nStopIdleSessionSec=infinity\n")
+    texts = [main, (OURS, logind.render_logind(600)), (SITE, "[Login]\nStopIdleSessionSec=0\n")]
+    assert logind.conflicts(texts, OURS) == [(SITE, 2, "0")]
+    assert logind.conflicts(texts[:2], OURS) == []
