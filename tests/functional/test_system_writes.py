@@ -66,6 +66,8 @@ mode_of = owner_mode
 
 
 # ---------------------------------------------------------------- backups
+BACKUP = {"/profile.sh.idlelock-orig": ("/profile.sh", b"original\n")}
+
 @pytest.fixture
 def source(tmp_path):
     """A hardened original, owned by another user: its backup must carry both."""
@@ -77,7 +79,8 @@ def source(tmp_path):
 
 
 @pytest.mark.parametrize("held", [b"someone else's file\n", b"original\n"])
-def test_a_symlink_at_the_backup_path_is_replaced_never_written_through(tmp_path, source, held):
+def test_a_symlink_at_the_backup_path_is_replaced_never_written_through(tmp_path, source,
+                                                                        held):
     # b"original\n": the link's target already holds the backup's bytes, and
     # the backup must still become a file of its own, not a link that another
     # change to the target would empty.
@@ -85,7 +88,7 @@ def test_a_symlink_at_the_backup_path_is_replaced_never_written_through(tmp_path
     victim.write_bytes(held)
     backup = tmp_path / "profile.sh.idlelock-orig"
     backup.symlink_to(victim)
-    system.write_backups(str(tmp_path), {"/profile.sh.idlelock-orig": ("/profile.sh", b"original\n")})
+    system.write_backups(str(tmp_path), BACKUP)
     assert not backup.is_symlink() and backup.read_bytes() == b"original\n"
     assert owner_mode(backup) == "0640 65534:65534"
     assert victim.read_bytes() == held
@@ -94,14 +97,14 @@ def test_a_symlink_at_the_backup_path_is_replaced_never_written_through(tmp_path
 def test_a_fifo_at_the_backup_path_is_replaced_without_being_opened(tmp_path, source):
     backup = tmp_path / "profile.sh.idlelock-orig"
     os.mkfifo(backup)
-    system.write_backups(str(tmp_path), {"/profile.sh.idlelock-orig": ("/profile.sh", b"original\n")})
+    system.write_backups(str(tmp_path), BACKUP)
     assert backup.read_bytes() == b"original\n" and owner_mode(backup) == "0640 65534:65534"
 
 
 def test_a_directory_at_the_backup_path_is_refused_by_name(tmp_path, source):
     (tmp_path / "profile.sh.idlelock-orig").mkdir()
     with pytest.raises(system.NotRegular) as caught:
-        system.write_backups(str(tmp_path), {"/profile.sh.idlelock-orig": ("/profile.sh", b"original\n")})
+        system.write_backups(str(tmp_path), BACKUP)
     assert str(caught.value) == (
         "/profile.sh.idlelock-orig is a directory, not a regular file; it is where idlelock "
         "keeps the original of /profile.sh, which idlelock writes only in place of a regular "
