@@ -248,3 +248,35 @@ def test_a_value_ending_in_a_bracket_is_no_section_header():
 def test_fractions_and_whole_seconds(value, seconds):
     got = logind.stop_idle_seconds(value)
     assert (repr(got) if isinstance(seconds, str) else got) == seconds
+
+
+@pytest.mark.parametrize("text, effective", [
+    # A comment line inside a continued line is skipped, indented or not (";" too);
+    # "\v" is no blank to systemd, so after it "#" starts no comment.
+    ("[Login]\nStopIdleSessionSec=1\\\n  # note\nmin\n", ("1 min", f"{SITE}:2")),
+    ("[Login]\nStopIdleSessionSec=1\\\n  ; note\nmin\n", ("1 min", f"{SITE}:2")),
+    ("[Login]\nStopIdleSessionSec=1\\\n\x0b# note\nmin\n", (None, None)),
+    # An escaped backslash ends no line; a blank line ends no file.
+    ("[Login]\nStopIdleSessionSec=5\\\\\n\nStopIdleSessionSec=7\n", ("7", f"{SITE}:4")),
+    # Only the first line's byte order mark is dropped.
+    ("\ufeff[Login]\n\ufeffStopIdleSessionSec=5\n", (None, None)),
+    # A quote first or last in a section name stops the reading.
+    ('["Login]\n[Login]\nStopIdleSessionSec=5\n', (None, None)),
+    ('[Login"]\n[Login]\nStopIdleSessionSec=5\n', (None, None)),
+])
+def test_continued_lines_comments_and_section_names(text, effective):
+    assert logind.logind_effective([(SITE, text)]) == effective
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("1000000000000000000us", 10**12),                   # 19 digits, below LLONG_MAX
+    ("9223372036854775807us", 9223372036854775807 / 10**6),  # LLONG_MAX itself
+    ("9223372036854775807us 9223372036854775807us 1us", None),  # USEC_INFINITY: refused
+    ("9223372036854775807us 9223372036854775807us 0.000001s", None),
+])
+def test_spans_at_the_limits_of_parse_time(value, seconds):
+    assert logind.stop_idle_seconds(value) == seconds
+
+
+def test_a_zero_fraction_keeps_whole_seconds_whole():
+    assert repr(logind.stop_idle_seconds("600.0")) == "600"
