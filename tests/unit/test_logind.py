@@ -257,7 +257,8 @@ def test_fractions_and_whole_seconds(value, seconds):
     ("[Login]\nStopIdleSessionSec=1\\\n  ; note\nmin\n", ("1 min", f"{SITE}:2")),
     ("[Login]\nStopIdleSessionSec=1\\\n\x0b# note\nmin\n", (None, None)),
     # An escaped backslash ends no line; a blank line ends no file.
-    ("[Login]\nStopIdleSessionSec=5\\\\\n\nStopIdleSessionSec=7\n", ("7", f"{SITE}:4")),
+    ("[Login]\nStopIdleSessionSec=5\\\\\nStopIdleSessionSec=7\n", ("7", f"{SITE}:3")),
+    ("[Login]\n\nStopIdleSessionSec=7\n", ("7", f"{SITE}:3")),
     # Only the first line's byte order mark is dropped.
     ("\ufeff[Login]\n\ufeffStopIdleSessionSec=5\n", (None, None)),
     # A quote first or last in a section name stops the reading.
