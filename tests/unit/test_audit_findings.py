@@ -3,7 +3,10 @@ Findings word for word, as ``idlelock.audit`` and the fleet report show them:
 why nothing closes an idle session, logind's part, probe failures, conflicts.
 """
 
+import pytest
+
 import idlelock_audit as audit
+import idlelock_defaults
 
 LIMIT = {"timeout_max": 600}
 NO_CHANNEL = {"clientaliveinterval": "300", "clientalivecountmax": "1"}
@@ -94,3 +97,214 @@ def test_a_foreign_tmout_is_named_in_the_fix():
         "actual": "900", "source": "/etc/profile:1", "severity": "medium",
         "fix": "state.apply idlelock with shell:tmout 1..600; /etc/profile:1 sets it now "
                "(shell:takeover: true takes over foreign lines)"}
+
+
+STIG = idlelock_defaults.DEFAULTS["profiles"]["stig"]
+CIS = idlelock_defaults.DEFAULTS["profiles"]["cis"]
+STIG_INTERVAL = "RHEL-08-010201 / RHEL-09-255100 / UBTU-22-255035"
+STIG_COUNT = "RHEL-08-010200 / RHEL-09-255095 / UBTU-22-255030"
+STIG_TMOUT = "RHEL-08-020360 / RHEL-09-412035 / UBTU-22-412030"
+TAKEOVER = " (shell:takeover: true takes over foreign lines)"
+
+
+def test_sshd_findings_name_the_line_that_wins_and_every_match_block_in_turn():
+    """The global section, then each Match block: an exemption, an unevaluable block and a
+    block that sets ClientAliveCountMax only are each reported, none stops the others."""
+    facts = {
+        "openssh": (9, 2, 1),
+        "sshd": {"effective": {"clientaliveinterval": "900", "clientalivecountmax": "0",
+                               "channeltimeout": "session:*=600"},
+                 "sources": {"ClientAliveInterval": "/etc/ssh/sshd_config:12"}},
+        "matches": [
+            {"match": "Match Group ops", "source": "/etc/ssh/sshd_config:20", "exemption": True,
+             "sets": {}},
+            {"match": "Match User bob", "source": "/etc/ssh/sshd_config:30",
+             "reason": "no such user",
+             "sets": {"ClientAliveCountMax": {"value": "0", "source": "/etc/ssh/sshd_config:31"}}},
+            {"match": "Match Address 10.0.0.0/8", "source": "/etc/ssh/sshd_config:40",
+             "sets": {"ClientAliveCountMax": {"value": "5", "source": "/etc/ssh/sshd_config:41"}},
+             "effective": {"clientaliveinterval": "900", "clientalivecountmax": "5",
+                           "channeltimeout": "session:*=600"}},
+            # Sets what the global section has already: no idle-logout check of its own.
+            {"match": "Match User carol", "source": "/etc/ssh/sshd_config:50",
+             "sets": {"ClientAliveInterval": {"value": "900", "source": "/etc/ssh/sshd_config:51"}},
+             "effective": {"clientaliveinterval": "900", "clientalivecountmax": "0",
+                           "channeltimeout": "session:*=600"}},
+        ]}
+    result = audit.judge(facts, "stig", STIG, 600)
+    assert result["findings"] == [
+        {"check": "sshd ClientAliveInterval", "rule": STIG_INTERVAL, "expected": "1..600",
+         "actual": "900", "source": "/etc/ssh/sshd_config:12", "severity": "medium",
+         "fix": "state.apply idlelock with ClientAliveInterval 1..600; it comments out "
+                "/etc/ssh/sshd_config:12, which wins now"},
+        {"check": "sshd ClientAliveCountMax", "rule": STIG_COUNT, "expected": "= 1",
+         "actual": "0", "source": "default", "severity": "medium",
+         "fix": "state.apply idlelock with ClientAliveCountMax = 1"},
+        {"check": "sshd (Match User bob)", "rule": "idlelock:timeout",
+         "expected": "a connection this block applies to",
+         "actual": "could not evaluate: no such user", "source": "/etc/ssh/sshd_config:30",
+         "severity": "unknown",
+         "fix": "check Match User bob at /etc/ssh/sshd_config:30 by hand "
+                "(sshd -T -C user=...,host=...,addr=...)"},
+        {"check": "sshd ClientAliveCountMax (Match Address 10.0.0.0/8)", "rule": STIG_COUNT,
+         "expected": "= 1", "actual": "5",
+         "source": "/etc/ssh/sshd_config:41 (Match Address 10.0.0.0/8 at /etc/ssh/sshd_config:40)",
+         "severity": "medium",
+         "fix": "edit Match Address 10.0.0.0/8 at /etc/ssh/sshd_config:40: remove "
+                "ClientAliveCountMax at /etc/ssh/sshd_config:41 or set it = 1 (idlelock never "
+                "edits Match blocks)"},
+        {"check": "sshd ClientAliveInterval (Match User carol)", "rule": STIG_INTERVAL,
+         "expected": "1..600", "actual": "900",
+         "source": "/etc/ssh/sshd_config:51 (Match User carol at /etc/ssh/sshd_config:50)",
+         "severity": "medium",
+         "fix": "edit Match User carol at /etc/ssh/sshd_config:50: remove ClientAliveInterval "
+                "at /etc/ssh/sshd_config:51 or set it 1..600 (idlelock never edits Match blocks)"}]
+    assert result["passed"] == ["idle logout (Match Group ops): exempt (exempt_groups)",
+                                "idle logout", "idle logout (Match Address 10.0.0.0/8)"]
+    assert result["compliant"] is False
+    assert result["mechanisms"] == {"ChannelTimeout": 600, "ClientAliveInterval": 900,
+                                    "ClientAliveCountMax": 0, "TMOUT": None,
+                                    "StopIdleSessionSec": None}
+    # What the report shows as the profile's thresholds: everything but the rule IDs.
+    assert result["thresholds"] == {k: v for k, v in STIG.items() if k != "rules"}
+    assert "timeout_max" in result["thresholds"] and "rules" not in result["thresholds"]
+
+
+def test_every_passed_check_is_named():
+    facts = {"openssh": (9, 2, 1),
+             "sshd": {"effective": {"clientaliveinterval": "300", "clientalivecountmax": "1",
+                                    "channeltimeout": "session:*=600"}, "sources": {}},
+             "shell": {"shell": "bash", "value": "600", "readonly": True, "exported": True,
+                       "sources": {}, "conflicts": []},
+             "logind": {"supported": True, "stop_idle_session_sec": "600", "source": "/etc/l:3"}}
+    result = audit.judge(facts, "stig", dict(STIG, stop_idle_session_sec_max=600), 600)
+    assert result["findings"] == []
+    assert result["passed"] == [
+        "sshd ClientAliveInterval", "sshd ClientAliveCountMax", "shell TMOUT",
+        "shell TMOUT readonly", "shell TMOUT exported", "shell TMOUT conflicts",
+        "logind StopIdleSessionSec", "idle logout"]
+    assert result["mechanisms"]["StopIdleSessionSec"] == 600
+
+
+def test_the_first_login_that_fails_each_shell_check_is_named():
+    """Root's login is right; a regular user's TMOUT is neither readonly nor exported, and the
+    non-login bash has none: each check names the first login that fails it."""
+    shell = {"shell": "bash", "value": "600", "readonly": True, "exported": True, "sources": {},
+             "conflicts": [],
+             "others": [{"who": "bash as a regular user", "value": "600", "readonly": False,
+                         "exported": False},
+                        {"who": "non-login bash", "value": None, "readonly": False,
+                         "exported": False}]}
+    result = audit.judge({"openssh": (9, 2), "shell": shell}, "stig", STIG, 600)
+    assert result["findings"] == [
+        {"check": "shell TMOUT", "rule": STIG_TMOUT, "expected": "1..600", "actual": None,
+         "source": "non-login bash", "severity": "medium",
+         "fix": "state.apply idlelock with shell:tmout 1..600" + TAKEOVER},
+        {"check": "shell TMOUT readonly", "rule": STIG_TMOUT, "expected": True, "actual": False,
+         "source": "bash as a regular user", "severity": "medium",
+         "fix": "state.apply idlelock with shell:readonly: true" + TAKEOVER},
+        {"check": "shell TMOUT exported", "rule": STIG_TMOUT, "expected": True, "actual": False,
+         "source": "bash as a regular user", "severity": "medium",
+         "fix": "state.apply idlelock: its profile file exports TMOUT" + TAKEOVER}]
+    assert result["passed"] == ["shell TMOUT conflicts", "idle logout"]
+
+
+def test_a_tmout_of_unknown_origin_fails_every_shell_check_in_the_login_shell():
+    shell = {"shell": "bash", "value": "900", "readonly": False, "exported": False,
+             "sources": {}, "conflicts": []}
+    thresholds = {"tmout_min": 1, "tmout_max": 600, "readonly": True, "exported": True}
+    findings = judge({"openssh": (9, 2), "shell": shell}, thresholds)["findings"]
+    assert findings == [
+        {"check": "shell TMOUT", "rule": "idlelock:shell:tmout", "expected": "1..600",
+         "actual": "900", "source": "bash login shell", "severity": "medium",
+         "fix": "state.apply idlelock with shell:tmout 1..600" + TAKEOVER},
+        {"check": "shell TMOUT readonly", "rule": "idlelock:shell:readonly", "expected": True,
+         "actual": False, "source": "bash login shell", "severity": "medium",
+         "fix": "state.apply idlelock with shell:readonly: true" + TAKEOVER},
+        {"check": "shell TMOUT exported", "rule": "idlelock:shell:tmout", "expected": True,
+         "actual": False, "source": "bash login shell", "severity": "medium",
+         "fix": "state.apply idlelock: its profile file exports TMOUT" + TAKEOVER},
+        dict(IDLE, actual="nothing closes it: TMOUT 900 is more than 600", fix=FIX_92)]
+
+
+SCANNER_FIX = ("state.apply idlelock with sshd:layout: main and shell:form: declare (the "
+               "defaults of the cis and stig profiles): the scanner reads text, not what sshd "
+               "and bash do")
+VIEW = {"main": "/etc/ssh/sshd_config",
+        "texts": {"/etc/ssh/sshd_config": "ClientAliveInterval 300\nClientAliveCountMax 0\n",
+                  "/etc/profile": "declare -xr TMOUT=600\n"}}
+
+
+def scanner_view_findings(sshd):
+    facts = {"openssh": (9, 2), "scanner_view": VIEW}
+    if sshd:
+        facts["sshd"] = {"effective": {"clientaliveinterval": "300", "clientalivecountmax": "3"},
+                         "sources": {}}
+    result = audit.judge(facts, "cis", {"scanner": CIS["scanner"]}, 600)
+    assert result["scanner"] == {"sshd_set_idle_timeout": "fail", "sshd_set_keepalive": "fail",
+                                 "accounts_tmout": "pass"}
+    assert result["passed"] == ["scanner view: accounts_tmout"]
+    return [f for f in result["findings"] if f["check"].startswith("scanner view")]
+
+
+def test_the_scanner_view_shows_what_the_scanner_reads_next_to_what_is_in_force():
+    assert scanner_view_findings(sshd=True) == [
+        {"check": "scanner view: sshd_set_idle_timeout", "rule": "SSG sshd_set_idle_timeout",
+         "expected": "ClientAliveInterval 1..300 as the first such line of /etc/ssh/sshd_config",
+         "actual": "the scanner reads ClientAliveInterval 300 (it extends sshd_set_keepalive, "
+                   "which fails); in force (sshd -T): clientaliveinterval 300",
+         "source": "/etc/ssh/sshd_config:1", "severity": "low", "fix": SCANNER_FIX},
+        {"check": "scanner view: sshd_set_keepalive", "rule": "SSG sshd_set_keepalive",
+         "expected": "every ClientAliveCountMax line of /etc/ssh/sshd_config = 3",
+         "actual": "the scanner reads ClientAliveCountMax 0; in force (sshd -T): "
+                   "clientalivecountmax 3",
+         "source": "/etc/ssh/sshd_config:2", "severity": "low", "fix": SCANNER_FIX}]
+
+
+def test_the_scanner_view_without_sshd_audited_shows_the_reading_only():
+    # sshd:enabled: false: no sshd -T, but the scanner still reads sshd_config.
+    assert [f["actual"] for f in scanner_view_findings(sshd=False)] == [
+        "the scanner reads ClientAliveInterval 300 (it extends sshd_set_keepalive, which fails)",
+        "the scanner reads ClientAliveCountMax 0"]
+
+
+RELOAD_FIX = ("reload sshd (systemctl reload ssh on Debian and Ubuntu, sshd elsewhere), or "
+              "state.apply idlelock with sshd:manage_service: true")
+RELOAD = {"pending": True, "summary": "the running sshd (PID 812) started before ...",
+          "pidfile": "/run/sshd.pid",
+          "changed": [{"path": "/etc/ssh/sshd_config"}, {"path": "/etc/ssh/sshd_config.d/a.conf"}]}
+
+
+def test_a_pending_reload_is_one_high_finding_naming_every_changed_file():
+    assert judge({"reload": RELOAD})["findings"] == [
+        {"check": "sshd reload", "rule": "idlelock:sshd:manage_service",
+         "expected": "the running sshd has loaded the current files", "actual": RELOAD["summary"],
+         "source": "/etc/ssh/sshd_config, /etc/ssh/sshd_config.d/a.conf", "severity": "high",
+         "fix": RELOAD_FIX}]
+
+
+def test_a_site_rule_is_cited_for_a_pending_reload_a_conflict_and_an_idle_session():
+    rules = {"rules": {"reload": ["ACME-1", {"id": "ACME-2", "timeout_max": 900}],
+                       "tmout_conflict": ["ACME-3"], "idle_logout": ["ACME-4"]}}
+    shell = {"shell": "bash", "value": None, "readonly": False, "exported": False,
+             "sources": {}, "conflicts": [{"source": "/etc/p:1", "problem": "p1"}]}
+    result = judge({"openssh": (9, 2), "reload": RELOAD, "shell": shell}, dict(LIMIT, **rules))
+    assert [(f["check"], f["rule"]) for f in result["findings"]] == [
+        ("sshd reload", "ACME-1 / ACME-2"), ("shell TMOUT conflicts", "ACME-3"),
+        ("idle logout", "ACME-4")]
+
+
+@pytest.mark.parametrize("pidfile,source", [(None, "PidFile"), ("/run/x.pid", "/run/x.pid")])
+def test_a_reload_that_cannot_be_told_only_informs(pidfile, source):
+    reload = dict(RELOAD, pending=None, pidfile=pidfile, summary="cannot tell")
+    result = judge({"reload": reload})
+    assert result["findings"] == [
+        {"check": "sshd reload", "rule": "idlelock:sshd:manage_service",
+         "expected": "the running sshd has loaded the current files", "actual": "cannot tell",
+         "source": source, "severity": "low",
+         "fix": "set PidFile to a path, so that idlelock can tell when sshd loaded its files"}]
+    assert result["compliant"] is True and result["passed"] == []
+
+
+def test_a_loaded_listener_passes_the_reload_check():
+    assert judge({"reload": dict(RELOAD, pending=False)})["passed"] == ["sshd reload"]
