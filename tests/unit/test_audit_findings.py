@@ -308,3 +308,134 @@ def test_a_reload_that_cannot_be_told_only_informs(pidfile, source):
 
 def test_a_loaded_listener_passes_the_reload_check():
     assert judge({"reload": dict(RELOAD, pending=False)})["passed"] == ["sshd reload"]
+
+
+def sshd_facts(version, interval, count, channel=None, **more):
+    effective = {"clientaliveinterval": interval, "clientalivecountmax": count}
+    if channel:
+        effective["channeltimeout"] = channel
+    return dict({"openssh": version, "sshd": {"effective": effective, "sources": {}}}, **more)
+
+
+NO_CLIENT_ALIVE = "ClientAlive only drops dead peers: a live idle client answers every probe"
+FIX_79 = ("state.apply idlelock with shell:tmout <= 600: OpenSSH 7.9 has no ChannelTimeout, "
+          "so the shell must log out")
+
+
+@pytest.mark.parametrize("interval,closed", [("0", False), ("1", True), ("600", True),
+                                             ("601", False)])
+def test_countmax_zero_before_8_2_closes_within_the_interval_only(interval, closed):
+    """Before OpenSSH 8.2, ClientAliveCountMax 0 drops the connection at the first probe:
+    that closes an idle session after ClientAliveInterval, if there is one within the limit."""
+    result = judge(sshd_facts((7, 9), interval, "0"))
+    if closed:
+        assert result["findings"] == [] and result["passed"] == ["idle logout"]
+    else:
+        assert result["findings"] == [dict(IDLE, fix=FIX_79, actual=(
+            "nothing closes it: OpenSSH 7.9 has no ChannelTimeout (needs >= 9.2); "
+            + NO_CLIENT_ALIVE))]
+
+
+@pytest.mark.parametrize("facts,thresholds,actual", [
+    (sshd_facts((9, 2), "300", "1", "session:*=900"), LIMIT,
+     "ChannelTimeout closes idle sessions after 900 s, more than 600; " + NO_CLIENT_ALIVE),
+    (sshd_facts((9, 2), "300", "1", logind={"supported": False}), LIMIT,
+     "no ChannelTimeout session:* is set; " + NO_CLIENT_ALIVE + "; logind: not supported here"),
+    (sshd_facts((9, 2), "300", "1", logind={"supported": True, "stop_idle_session_sec": None}),
+     LIMIT, "no ChannelTimeout session:* is set; " + NO_CLIENT_ALIVE
+     + "; logind StopIdleSessionSec is unset"),
+])
+def test_why_nothing_closes_the_session(facts, thresholds, actual):
+    assert judge(facts, thresholds)["findings"] == [
+        dict(IDLE, fix=FIX_92, actual="nothing closes it: " + actual)]
+
+
+def test_logind_at_the_limit_closes_idle_sessions():
+    facts = sshd_facts((9, 2), "300", "1",
+                       logind={"supported": True, "stop_idle_session_sec": "10min"})
+    assert judge(facts)["findings"] == [] and judge(facts)["passed"] == ["idle logout"]
+
+
+def test_an_unknown_openssh_version_is_said_so():
+    assert judge(sshd_facts(None, "300", "1"))["findings"] == [dict(
+        IDLE, actual="nothing closes it: OpenSSH unknown has no ChannelTimeout (needs >= 9.2); "
+        + NO_CLIENT_ALIVE,
+        fix="state.apply idlelock with shell:tmout <= 600: OpenSSH unknown has no "
+            "ChannelTimeout, so the shell must log out")]
+
+
+def test_the_profile_limit_wins_over_the_policy_timeout():
+    facts = sshd_facts((9, 2), "300", "1", "session:*=600")
+    assert audit.judge(facts, "stig", {"timeout_max": 300}, 600)["findings"] == [dict(
+        IDLE, expected="an idle interactive session is closed within 300 s",
+        actual="nothing closes it: ChannelTimeout closes idle sessions after 600 s, more than "
+               "300; " + NO_CLIENT_ALIVE,
+        fix="state.apply idlelock with timeout <= 300 (sshd:channel_timeout: auto writes "
+            "ChannelTimeout session:*=300; shell TMOUT covers login shells)")]
+    # No timeout_max in the profile: the policy's timeout is the limit.
+    assert audit.judge(sshd_facts((9, 2), "300", "1"), "acme", {}, 450)["findings"][0][
+        "expected"] == "an idle interactive session is closed within 450 s"
+
+
+@pytest.mark.parametrize("version,findings,passed", [
+    # Before 10.5 sshd parses ChannelTimeout in Match but never applies it: the global
+    # ChannelTimeout still closes the block's idle sessions, and the line is pointed out.
+    ((9, 2), [{"check": "sshd ChannelTimeout (Match Group ops)", "rule": "idlelock:timeout",
+               "expected": "ChannelTimeout in the global section",
+               "actual": "ChannelTimeout session:*=60 ignored: OpenSSH 9.2 ignores "
+                         "ChannelTimeout in Match (fixed in 10.5)",
+               "source": "/etc/ssh/sshd_config:21", "severity": "low",
+               "fix": "set ChannelTimeout globally; remove it from Match Group ops at "
+                      "/etc/ssh/sshd_config:20"}],
+     ["idle logout"]),
+    ((10, 5), [], ["idle logout", "idle logout (Match Group ops)"]),
+])
+def test_channel_timeout_in_match_counts_from_10_5(version, findings, passed):
+    facts = sshd_facts(version, "300", "1", "session:*=600", matches=[
+        {"match": "Match Group ops", "source": "/etc/ssh/sshd_config:20",
+         "sets": {"ChannelTimeout": {"value": "session:*=60", "source": "/etc/ssh/sshd_config:21"}},
+         "effective": {"clientaliveinterval": "300", "clientalivecountmax": "1",
+                       "channeltimeout": "session:*=60"}}])
+    result = judge(facts)
+    assert result["findings"] == findings and result["passed"] == passed
+
+
+def test_a_lower_bound_alone_reads_at_least():
+    facts = sshd_facts((9, 2), "300", "0", "session:*=600")
+    assert judge(facts, dict(LIMIT, client_alive_count_max_min=1))["findings"] == [
+        {"check": "sshd ClientAliveCountMax", "rule": "idlelock:sshd:client_alive_count_max",
+         "expected": ">= 1", "actual": "0", "source": "default", "severity": "medium",
+         "fix": "state.apply idlelock with ClientAliveCountMax >= 1"}]
+
+
+@pytest.mark.parametrize("rules,cited", [
+    # A rule whose own limit is looser passes; when every rule does, the profile's
+    # stricter limit still fails and every rule is named.
+    ([{"id": "ACME-1", "tmout_max": 900}, {"id": "ACME-2", "tmout_max": 1200}],
+     "ACME-1 / ACME-2"),
+    (["ACME-0", {"id": "ACME-1", "tmout_max": 900}], "ACME-0"),
+])
+def test_the_rules_a_tmout_finding_cites(rules, cited):
+    shell = {"shell": "bash", "value": "800", "readonly": True, "exported": True,
+             "sources": {}, "conflicts": []}
+    thresholds = {"tmout_min": 1, "tmout_max": 600, "rules": {"tmout": rules}}
+    assert judge({"openssh": (9, 2), "shell": shell}, thresholds)["findings"][0]["rule"] == cited
+
+
+def test_a_rule_that_does_not_require_readonly_is_not_cited_for_it():
+    shell = {"shell": "bash", "value": "600", "readonly": False, "exported": True,
+             "sources": {}, "conflicts": []}
+    thresholds = {"readonly": True, "tmout_max": 600,
+                  "rules": {"tmout_readonly": ["ACME-1", {"id": "ACME-2", "readonly": False}]}}
+    assert [(f["check"], f["rule"]) for f in judge({"openssh": (9, 2), "shell": shell},
+                                                    thresholds)["findings"]] == [
+        ("shell TMOUT readonly", "ACME-1")]
+
+
+def test_logind_without_a_source_is_the_default_and_without_facts_is_not_judged():
+    facts = sshd_facts((9, 2), "300", "1", "session:*=600",
+                       logind={"supported": True, "stop_idle_session_sec": "1h"})
+    thresholds = dict(LIMIT, stop_idle_session_sec_max=600)
+    assert [(f["check"], f["source"]) for f in judge(facts, thresholds)["findings"]] == [
+        ("logind StopIdleSessionSec", "default")]
+    assert judge(dict(facts, logind=None), thresholds)["findings"] == []
