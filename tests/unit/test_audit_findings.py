@@ -475,3 +475,9 @@ def test_sshd_values_are_ascii_digits():
     values = audit.mechanisms({"effective": effective}, None, None)
     assert (values["ClientAliveInterval"], values["ClientAliveCountMax"],
             values["ChannelTimeout"]) == (None, None, None)
+
+
+def test_a_site_rule_is_cited_when_the_reload_cannot_be_told():
+    reload = dict(RELOAD, pending=None, summary="cannot tell")
+    assert [f["rule"] for f in judge({"reload": reload}, {"rules": {"reload": ["ACME-9"]}})[
+        "findings"]] == ["ACME-9"]
