@@ -84,6 +84,9 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
     for bash) or ``posix`` (Debian/Ubuntu: ``TMOUT=N`` / ``readonly TMOUT`` /
     ``export TMOUT``). zsh gets ``typeset -gx[r]``: its ``readonly`` before
     ``export`` fails, and a plain ``typeset`` inside a function is local.
+    bash's ``declare`` is local inside a function too (and ``-g`` would hide
+    the line from the scanners), so a file sourced from a function (``(local)``
+    succeeds there) takes the POSIX lines, which set the global variable.
     """
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}")
@@ -92,7 +95,8 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
     posix = [f"TMOUT={tmout}"] + (["readonly TMOUT"] if readonly else []) + ["export TMOUT"]
     if form == "declare":
         other = (
-            ['elif [ -n "${BASH_VERSION-}" ]; then', f"  declare {flags} TMOUT={tmout}", "else"]
+            ['elif [ -n "${BASH_VERSION-}" ] && ! (local _idlelock) 2>/dev/null; then',
+             f"  declare {flags} TMOUT={tmout}", "else"]
             + ["  " + line for line in posix]
         )
     else:
@@ -253,7 +257,8 @@ def parse_line(line):
             found["simple"] = False
             continue
         cmd = match.group("cmd") or ""
-        flags = "".join(f.lstrip("-") for f in (match.group("flags") or "").split() if f[0] == "-")
+        # "-rx" gives attributes, "+x" takes them away: only the "-" words add one.
+        flags = "".join(f for f in (match.group("flags") or "").split() if f[0] == "-")
         if match.group("value") is not None:
             found["value"] = _unquote(match.group("value"))
         found["readonly"] |= cmd == "readonly" or (cmd in ("declare", "typeset") and "r" in flags)
@@ -276,7 +281,7 @@ def tmout_seconds(value):
     return seconds if seconds > 0 else None
 
 
-def shell_files(expand, zsh_file=""):
+def shell_files(expand, zsh_file):
     """In-root paths that may set TMOUT for a login shell, in reading order."""
     paths = [ENVIRONMENT]
     for pattern in SHELL_FILES:
@@ -387,11 +392,9 @@ def plan_takeover(texts, lines):
     for path, numbers in by_file.items():
         old = split_lines(texts[path], keepends=True)
         for number in numbers:
-            line = old[number - 1]
-            ending = "\n" if line.endswith("\n") else ""
-            body = line[: len(line) - len(ending)]
-            code = body.lstrip(BLANKS)
-            old[number - 1] = f"{body[: len(body) - len(code)]}{TAKEOVER_MARK}{code}{ending}"
+            line = old[number - 1]  # its "\n", if any, stays at the end
+            code = line.lstrip(BLANKS)
+            old[number - 1] = f"{line[: len(line) - len(code)]}{TAKEOVER_MARK}{code}"
             taken.append(f"{path}:{number}")
         new_texts[path] = "".join(old)
     return new_texts, taken, refused
