@@ -28,8 +28,16 @@ import re
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious"}
-# idlelock_system functions that make up the write path.
-WRITE_PATH = re.compile(r"write|symlink|read_bytes|host_path|backup")
+# idlelock_system functions that make up the write path: confinement to root
+# (resolve, symlinks), bounded reads of what is about to change, atomic writes,
+# modes, the all-or-nothing transaction and its rollback, backups, the root's
+# lock. The rest are probes (sshd, login shells, /proc).
+WRITE_PATH = {
+    "resolve", "host_path", "check_root", "read_bytes", "_check_regular", "check_own",
+    "read_text", "is_dir", "expand_glob", "stage_dir", "write_plain", "_fsync_dir",
+    "make_dirs", "_replace", "file_mode", "write_atomic", "__init__", "write", "rollback",
+    "commit", "all_or_nothing", "on_sigterm", "write_all", "root_lock", "write_backups",
+}
 # Orchestration over real daemons and shells: its mutants die in the functional
 # tests (Salt's loader, the real sshd), which the fast runner leaves out.
 ORCHESTRATION = {"idlelock_enforce"}
@@ -46,7 +54,7 @@ def group(name):
         return f"{module} (functional tests only)"
     if module == "idlelock_system":
         function = re.sub(r"^x_|^xǁ\w+ǁ", "", function.partition("__mutmut_")[0])
-        return f"{module} ({'write path' if WRITE_PATH.search(function) else 'probes'})"
+        return f"{module} ({'write path' if function in WRITE_PATH else 'probes'})"
     return module
 
 
