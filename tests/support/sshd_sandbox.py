@@ -35,6 +35,8 @@ from pathlib import Path
 
 import idlelock_sshd
 
+from tests.support import private_etc
+
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec on SIGHUP unless started by absolute path
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")  # sshd -t/-T/-D all refuse to run without it
@@ -302,9 +304,8 @@ class SshdSandbox:
 
         self.dropin_dir.mkdir(parents=True, exist_ok=True)
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
-        if not self.profile_d.exists():
-            # A copy, so that bind-mounting it changes only what the test adds.
-            shutil.copytree("/etc/profile.d", self.profile_d, symlinks=True)
+        # Empty: bound over /etc/profile.d, it shows only what the test adds.
+        self.profile_d.mkdir(parents=True, exist_ok=True)
         if not self.host_key.exists():
             _run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)])
         self.config.write_text(self._main_config() + extra_config)
@@ -380,15 +381,18 @@ class SshdSandbox:
         """The sshd argv: foreground (-D), log to stderr (-e), absolute config path."""
         return [SSHD, "-D", "-e", "-f", str(self.config)]
 
-    def start(self, namespace_profile_d=False, bind=None, timeout=START_TIMEOUT):
+    def start(self, namespace_profile_d=False, bind=None, timeout=START_TIMEOUT, etc=None):
         """Start sshd and wait until it accepts connections; return self.
 
-        With ``namespace_profile_d=True``, sshd runs in a private mount namespace where the
-        sandbox ``profile_d`` is bind-mounted over ``/etc/profile.d``, and each STARTUP_FILES
-        entry the test created in the sandbox (``etc_profile``, ``etc_bash_bashrc``, ...) over
-        its host path, so real login shells read the sandbox files while the host's stay
-        untouched.  ``bind={"/etc/target": source}`` adds or overrides bind mounts and also
-        implies a namespace.
+        sshd, and every login shell it starts, runs in a private mount namespace on the
+        suite's /etc (:mod:`tests.support.private_etc`): ``etc`` (default: ``<root>/etc-upper``)
+        as the upper layer over the suite's baseline, so no start-up file of this host's
+        /etc reaches a session. ``etc=False`` when the caller runs in such an /etc already
+        (``run_with_etc``): sshd shares it, and a second overlay would leave the product's
+        own probe overlays beyond the kernel's stacking depth. With ``namespace_profile_d=True``, the sandbox ``profile_d``
+        is bind-mounted over ``/etc/profile.d``, and each STARTUP_FILES entry the test
+        created in the sandbox (``etc_profile``, ``etc_bash_bashrc``, ...) over its path.
+        ``bind={"/etc/target": source}`` adds or overrides bind mounts.
         """
         if self.running:
             raise SandboxError("sshd sandbox already started")
@@ -396,13 +400,13 @@ class SshdSandbox:
         self.check_config()
         self.binds = self._bind_map(namespace_profile_d, bind)
         argv = self.command()
-        if self.binds:
-            mounts = " && ".join(
-                f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
-                for dst, src in self.binds.items())
-            # unshare and sh both exec, so the Popen PID ends up being sshd itself.
-            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                    f"{mounts} && exec {shlex.join(argv)}"]
+        mounts = " && ".join(
+            f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
+            for dst, src in self.binds.items())
+        argv = ["sh", "-c", f"{mounts} && exec {shlex.join(argv)}"]
+        # The wrapper (or unshare) and sh all exec: the Popen PID ends up being sshd itself.
+        argv = (["unshare", "-m", "--propagation", "private", *argv] if etc is False else
+                private_etc.command(etc or self.root_dir / "etc-upper", argv))
         self.pidfile.unlink(missing_ok=True)
         with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
