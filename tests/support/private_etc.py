@@ -31,6 +31,8 @@ import traceback
 
 CLONE_NEWNS = 0x00020000
 TIMEOUT = 120
+# Set in every process that runs on a private /etc (inherited by its children).
+INSIDE = "IDLELOCK_TEST_PRIVATE_ETC"
 
 # Debian 12's /etc/profile, less its comments: PATH, bash.bashrc for an
 # interactive bash, then every readable /etc/profile.d/*.sh.
@@ -165,6 +167,7 @@ def _enter(layers, private_run=False):
         subprocess.run(["mount", "-t", "overlay", "sandbox" + target.replace("/", "-"), "-o",
                         f"lowerdir={lower},upperdir={upper},workdir={work}", target],
                        check=True, timeout=30, capture_output=True)
+    os.environ[INSIDE] = "1"
     if private_run:
         # An empty /run: no pidfile of the host's services (an init script that
         # would reload the host's sshd finds none), room for sshd's privsep dir.
@@ -260,12 +263,19 @@ def add_accounts(accounts):
 
 def command(upper, argv, opaque=OPAQUE):
     """
-    ``argv`` prefixed so that it runs in a private mount namespace with
-    ``upper`` overlaid on /etc, as :func:`run_with_etc` does, for a daemon that
-    must stay a child of its starter: this file runs as a script, enters the
-    namespace in its own process and execs ``argv``, so the PID is the daemon's.
-    The overlay (and the namespace) end with the daemon.
+    ``argv`` prefixed so that it runs in a mount namespace of its own with
+    ``upper`` overlaid on /etc, as :func:`run_with_etc` does, for a program
+    that must stay a child of its starter (a daemon, ``salt-call``): this file
+    runs as a script, enters the namespace in its own process and execs
+    ``argv``, so the PID is the program's. The overlay ends with it.
+
+    Called on a private /etc already (in ``run_with_etc``), ``argv`` shares
+    that /etc and ``upper`` is not used: what it writes is the caller's to see,
+    and a second overlay would leave the product's own probe overlays beyond
+    the kernel's stacking depth of 2.
     """
+    if os.environ.get(INSIDE) == "1":
+        return ["unshare", "--mount", "--propagation", "private", *argv]
     upper = layers(upper, opaque)["/etc"][1]
     return [sys.executable, os.path.abspath(__file__), upper, "--", *argv]
 

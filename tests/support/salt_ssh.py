@@ -84,7 +84,7 @@ class SaltSsh:
         (self.dir / "roster").write_text(yaml.safe_dump(roster))
 
     def start(self):
-        self.sshd.start(etc=False)  # on the caller's private /etc
+        self.sshd.start()
         return self
 
     def stop(self):

@@ -387,9 +387,7 @@ class SshdSandbox:
         sshd, and every login shell it starts, runs in a private mount namespace on the
         suite's /etc (:mod:`tests.support.private_etc`): ``etc`` (default: ``<root>/etc-upper``)
         as the upper layer over the suite's baseline, so no start-up file of this host's
-        /etc reaches a session. ``etc=False`` when the caller runs in such an /etc already
-        (``run_with_etc``): sshd shares it, and a second overlay would leave the product's
-        own probe overlays beyond the kernel's stacking depth. With ``namespace_profile_d=True``, the sandbox ``profile_d``
+        /etc reaches a session; started from inside ``run_with_etc``, sshd shares that /etc. With ``namespace_profile_d=True``, the sandbox ``profile_d``
         is bind-mounted over ``/etc/profile.d``, and each STARTUP_FILES entry the test
         created in the sandbox (``etc_profile``, ``etc_bash_bashrc``, ...) over its path.
         ``bind={"/etc/target": source}`` adds or overrides bind mounts.
@@ -404,9 +402,8 @@ class SshdSandbox:
             f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
             for dst, src in self.binds.items())
         argv = ["sh", "-c", f"{mounts} && exec {shlex.join(argv)}"]
-        # The wrapper (or unshare) and sh all exec: the Popen PID ends up being sshd itself.
-        argv = (["unshare", "-m", "--propagation", "private", *argv] if etc is False else
-                private_etc.command(etc or self.root_dir / "etc-upper", argv))
+        # The wrapper and sh both exec: the Popen PID ends up being sshd itself.
+        argv = private_etc.command(etc or self.root_dir / "etc-upper", argv)
         self.pidfile.unlink(missing_ok=True)
         with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
