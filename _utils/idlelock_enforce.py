@@ -696,11 +696,14 @@ def remove_sshd(resolved, test):
                   test)
 
 
-def _backups(root, texts):
-    """``{path: text of its backup}`` for every file idlelock may have taken over."""
+def _backups(root, texts, patterns):
+    """
+    ``{path: text of its backup}`` for every file idlelock may have taken over:
+    ``texts``' paths, and the files ``patterns`` (globs) name.
+    """
     suffix = idlelock_shell.BACKUP_SUFFIX
     candidates = set(texts)
-    for pattern in idlelock_shell.SHELL_FILES:
+    for pattern in patterns:
         # A taken-over file deleted since still leaves its backup behind.
         candidates.update(path[:-len(suffix)]
                           for path in idlelock_system.expand_glob(root, pattern + suffix))
@@ -729,7 +732,7 @@ def remove_shell(resolved, test):
     except idlelock_system.ProbeError as exc:
         return outcome(False, f"login shells: {exc}; nothing was changed")
     texts = idlelock_facts.shell_texts(root, shell)
-    backups = _backups(root, texts)
+    backups = _backups(root, texts, idlelock_shell.SHELL_FILES)
     removal = idlelock_unplan.unplan_shell(
         texts, backups, own=(shell["profile_file"], shell["csh_file"]))
     old = dict(texts)
@@ -740,17 +743,26 @@ def remove_shell(resolved, test):
 @_refusing("logind")
 def remove_logind(resolved, test):
     """
-    Delete the logind drop-in. systemd-logind is not restarted: it keeps
-    StopIdleSessionSec until its next restart (stopping sessions is what a
-    restart could do wrong).
+    Delete the logind drop-in, give back the lines ``logind:takeover`` commented
+    out and delete their ``.idlelock.bak`` copies (``idlelock_unplan.unplan_logind``).
+    systemd-logind is not restarted: it keeps StopIdleSessionSec until its next
+    restart (stopping sessions is what a restart could do wrong).
     """
     root, path = resolved["root"], resolved["logind"]["conf_file"]
     try:
         idlelock_system.check_root(root)
     except idlelock_system.ProbeError as exc:
         return outcome(False, f"logind: {exc}; nothing was changed")
-    text = idlelock_system.read_text(root, path)
-    ret = _apply(root, "logind", idlelock_unplan.unplan_logind(path, text), {path: text}, test)
+    texts = dict(idlelock_facts.logind_texts(root, path))
+    texts.setdefault(path, idlelock_system.read_text(root, path))
+    # A taken-over file deleted since still leaves its backup in a directory logind reads.
+    patterns = idlelock_logind.LOGIND_MAINS + tuple(
+        directory + "/*.conf" for directory in
+        idlelock_logind.LOGIND_DIRS + (os.path.dirname(path),))
+    backups = _backups(root, texts, patterns)
+    old = dict(texts)
+    old.update({p + idlelock_shell.BACKUP_SUFFIX: text for p, text in backups.items()})
+    ret = _apply(root, "logind", idlelock_unplan.unplan_logind(path, texts, backups), old, test)
     if ret["changes"]:
         ret["warnings"].append("systemd-logind keeps StopIdleSessionSec until it restarts "
                                "(idlelock restarts nothing when it is removed)")

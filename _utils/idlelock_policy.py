@@ -12,6 +12,7 @@ whatever it is given.
 
 import copy
 import re
+from collections.abc import Mapping
 
 import idlelock_defaults
 
@@ -43,8 +44,10 @@ SSHD_KEYWORDS = {
     "unused_connection_timeout": "UnusedConnectionTimeout",
 }
 
-_TIME_RE = re.compile(r"(?:\d+[sSmMhHdDwW]?)+")
-_TIME_PART_RE = re.compile(r"(\d+)([sSmMhHdDwW]?)")
+# [0-9], not \d: sshd's convtime() reads ASCII digits only; \d (and int()) would take
+# "６００" (full-width) as 600 (sshd_config(5) TIME FORMATS).
+_TIME_RE = re.compile(r"(?:[0-9]+[sSmMhHdDwW]?)+")
+_TIME_PART_RE = re.compile(r"([0-9]+)([sSmMhHdDwW]?)")
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATH_RE = re.compile(r"/[A-Za-z0-9_.+@%,:=~/-]*")
 _PATH_RULE = ("an absolute path of letters, digits, '/' and '_.+@%,:=~-' (no spaces, quotes, "
@@ -67,9 +70,26 @@ class Invalid(ValueError):
     """A value that is not accepted; the message says what is accepted."""
 
 
+_SHOWN = 160  # characters of a rejected value an error repeats
+
+
+def _plain(value):
+    """``value`` with every mapping a ``dict`` and every sequence a ``list``."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _show(value):
-    """Render a rejected value so that hidden newlines stay visible."""
-    return repr(value)
+    """
+    Render a rejected value so that hidden newlines stay visible: as the YAML a
+    site wrote reads, not as Salt's ``OrderedDict([...])`` the renderer built,
+    cut at ``_SHOWN`` characters (a whole pillar tree in one line helps nobody).
+    """
+    text = repr(_plain(value))
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
 
 
 # ---------------------------------------------------------------- validators

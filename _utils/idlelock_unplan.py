@@ -26,6 +26,7 @@ back exactly and why.
 import re
 from dataclasses import dataclass, field
 
+import idlelock_logind
 import idlelock_shell
 import idlelock_sshd
 
@@ -48,15 +49,21 @@ class Removal:
         self.refusals += other.refusals
 
 
-def unmark(text, pattern):
-    """``(text, [line numbers])`` with every line marked by ``pattern`` given back."""
-    lines, numbers = text.split("\n"), []
+def unmark(text, pattern, split_lines=idlelock_sshd.split_lines):
+    """
+    ``(text, [line numbers])`` with every line marked by ``pattern`` given back.
+
+    ``split_lines`` splits the file as its reader does (sshd and the shells:
+    ``\\n`` only; systemd: ``idlelock_logind.split_lines``); line endings stay.
+    """
+    lines, numbers = split_lines(text, keepends=True), []
     for index, line in enumerate(lines):
-        found = pattern.fullmatch(line)
+        body = split_lines(line)[0]
+        found = pattern.fullmatch(body)
         if found:
-            lines[index] = found.group(1) + found.group(2)
+            lines[index] = found.group(1) + found.group(2) + line[len(body):]
             numbers.append(index + 1)
-    return "\n".join(lines), numbers
+    return "".join(lines), numbers
 
 
 def remove_block(path, text, begin, end, ours):
@@ -200,6 +207,15 @@ def unplan_shell(texts, backups, own):
         removal.restored += [f"{path}:{number}" for number in numbers]
         if new != text:
             removal.texts[path] = new
+    _drop_backups(removal, texts, backups)
+    return removal
+
+
+def _drop_backups(removal, texts, backups):
+    """
+    Delete each backup (``{path: its text}``) of a taken-over file, saying when
+    the file no longer matches it: everything the backup could give back is back.
+    """
     for path, saved in backups.items():
         backup = path + idlelock_shell.BACKUP_SUFFIX
         removal.texts[backup] = None
@@ -211,10 +227,25 @@ def unplan_shell(texts, backups, own):
             removal.notes.append(
                 f"{path} changed after idlelock took it over: idlelock's lines were given "
                 f"back in place and the other edits kept, rather than restoring {backup}")
-    return removal
 
 
 # ---------------------------------------------------------------- logind
-def unplan_logind(path, text):
-    """Undo ``set_logind``: the drop-in is idlelock's own file."""
-    return _owned(path, text, idlelock_shell.HEADER)
+def unplan_logind(path, texts, backups):
+    """
+    Undo ``set_logind``: delete idlelock's drop-in ``path``, give back every
+    ``StopIdleSessionSec`` line ``logind:takeover`` commented out in the other
+    files, and delete their backups (as ``unplan_shell`` does).
+
+    ``texts``: ``{path: text or None}`` of every file systemd-logind reads;
+    ``backups``: ``{path: text of path + BACKUP_SUFFIX}`` for each backup found.
+    """
+    removal = _owned(path, texts.get(path), idlelock_shell.HEADER)
+    for other, text in texts.items():
+        if other == path or text is None:
+            continue
+        new, numbers = unmark(text, idlelock_logind.TAKEOVER_RE, idlelock_logind.split_lines)
+        removal.restored += [f"{other}:{number}" for number in numbers]
+        if new != text:
+            removal.texts[other] = new
+    _drop_backups(removal, texts, backups)
+    return removal

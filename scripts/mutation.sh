@@ -15,8 +15,15 @@
 #   MUTATION_DIR      scratch copy, kept afterwards for `mutmut show NAME`
 #   MUTATION_MODULES  mutate only these modules (space-separated), e.g.
 #                     idlelock_report: the others are imported, never mutated
-# Arguments: mutant names or globs to (re)check in the existing scratch copy,
-# e.g. scripts/mutation.sh 'idlelock_policy.x_resolve__mutmut_*'
+# Arguments (optional):
+#   --again           keep the scratch copy's results and bring in the current
+#                     utils and tests: the mutants of changed functions are made
+#                     and checked anew, every survivor is checked again (a
+#                     killed mutant stays killed: tests are only added)
+#   NAME...           mutant names or globs to (re)check in the scratch copy,
+#                     e.g. scripts/mutation.sh 'idlelock_policy.x_resolve__mutmut_*'
+# Survivors listed as equivalent in docs/mutation/*.md are counted apart; the
+# others are written to $MUTATION_DIR/survivors.txt.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${MUTATION_VENV:-/var/cache/idlelock/mutation-venv}
@@ -50,7 +57,13 @@ mutmut=("nice" "-n" "10" "$venv/bin/mutmut")
 # mutmut names a mutant after its file's path and imports it from mutants/src,
 # while the tests import the utils as top-level modules (pytest's pythonpath
 # is _utils): lay the utils out as src/ in a scratch copy of the repository.
-fresh=$(($# == 0))
+again=0
+if [[ ${1:-} == --again ]]; then
+  again=1
+  shift
+  [[ -d $work/mutants ]] || { echo "no scratch copy in $work: run make mutation first"; exit 2; }
+fi
+fresh=$(($# == 0 && !again))
 if ((fresh)); then
   rm -rf "$work"
 fi
@@ -103,7 +116,27 @@ run() {  # mutmut run, bounded in time; returns its status
   return "$status"
 }
 
+survivors() {  # names of the mutants that survived, or that no test reached
+  "${mutmut[@]}" results --all true > mutmut-results.txt
+  sed -n 's/^ *\([^ :]*\): \(survived\|no tests\|suspicious\)$/\1/p' mutmut-results.txt
+}
+recheck_import_time() {  # $@: names; those of import-time functions, with fresh imports
+  local again=()
+  mapfile -t again < <(printf '%s\n' "$@" | grep -E "$import_time" || true)
+  if ((${#again[@]})); then
+    config forkserver > setup.cfg
+    run "${again[@]}" || true
+    config fork > setup.cfg
+  fi
+}
+
 names=("$@")
+if ((again)); then
+  # First the mutants of changed or new functions (mutmut checks only those
+  # without a result), then every survivor again, against the new tests.
+  run || { status=$?; ((status == 124)) || { tr '\r' '\n' < mutmut-run.log | tail -n 20; exit "$status"; }; }
+  mapfile -t names < <(survivors)
+fi
 if ((fresh)) && [[ -n ${MUTATION_SAMPLE:-} ]]; then
   # Generate the mutants only (no name matches), then draw the sample.
   "${mutmut[@]}" run --max-children "$children" idlelock-generate-only > mutmut-run.log 2>&1 || true
@@ -112,20 +145,20 @@ if ((fresh)) && [[ -n ${MUTATION_SAMPLE:-} ]]; then
                        --sample "$MUTATION_SAMPLE" mutmut-all.txt)
 fi
 status=0
-run "${names[@]}" || status=$?
+if ((!again || ${#names[@]})); then
+  run "${names[@]}" || status=$?
+fi
 if ((status != 0 && status != 124)); then
   tr '\r' '\n' < mutmut-run.log | tail -n 20
   exit "$status"
 fi
 if ((fresh)); then
   "${mutmut[@]}" results --all true > mutmut-results.txt
-  mapfile -t again < <(sed -n 's/^ *\([^ :]*\): .*/\1/p' mutmut-results.txt | grep -E "$import_time" |
-                       grep -vxF -f <(sed -n 's/^ *\([^ :]*\): not checked$/\1/p' mutmut-results.txt))
-  if ((${#again[@]})); then
-    config forkserver > setup.cfg
-    run "${again[@]}" || true
-    config fork > setup.cfg
-  fi
+  recheck_import_time $(sed -n 's/^ *\([^ :]*\): .*/\1/p' mutmut-results.txt |
+                        grep -vxF -f <(sed -n 's/^ *\([^ :]*\): not checked$/\1/p' mutmut-results.txt))
+elif ((again)); then
+  recheck_import_time $(survivors)
 fi
 "${mutmut[@]}" results --all true > mutmut-results.txt
-"$venv/bin/python" "$repo/scripts/mutation_score.py" mutmut-results.txt
+"$venv/bin/python" "$repo/scripts/mutation_score.py" --equivalent "$repo"/docs/mutation/*.md -- \
+  mutmut-results.txt

@@ -2,22 +2,29 @@
 Print the mutation score per module from ``mutmut results --all true``.
 
 Killed: a test failed (or timed out) with the mutant in place. Survived: every
-test passed, or no fast test runs that code at all ("no tests"). The score is
-killed / (killed + survived), over the mutants checked. idlelock_system is
-split in two: its write path (the atomic writes, rollback, symlinks and backups
-that the fast tests cover) and its probes (sshd and login shells, covered by
-the functional tests only).
+test passed, or no fast test runs that code at all ("no tests"). A survivor
+listed in a table of equivalent mutants (docs/mutation/<module>.md; first cell:
+the mutant's name in backticks, and ```_16``` after a full name for the same
+function's mutant 16) is counted apart as *equivalent*: no input the code can
+receive tells it from the original, and the table says why. The score is killed / checked;
+"with equivalent" adds the listed ones. idlelock_system is split in two: its
+write path (the atomic writes, rollback, symlinks and backups that the fast
+tests cover) and its probes (sshd and login shells, covered by the functional
+tests only).
 
-Usage: python scripts/mutation_score.py mutmut-results.txt
+Usage: python scripts/mutation_score.py [--equivalent docs/mutation/*.md --] mutmut-results.txt
        python scripts/mutation_score.py --sample N mutmut-results.txt
-The second form prints the names of N mutants per measured row, drawn with a
-fixed seed (rows that the fast tests do not aim to cover are left out).
+The first form also writes ``survivors.txt`` beside the results: the names of
+the survivors nobody has explained, for ``mutmut show NAME``. The second prints
+the names of N mutants per measured row, drawn with a fixed seed (rows that the
+fast tests do not aim to cover are left out).
 """
 
+import argparse
 import collections
+import os
 import random
 import re
-import sys
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious"}
@@ -28,6 +35,8 @@ WRITE_PATH = re.compile(r"write|symlink|read_bytes|host_path|backup")
 ORCHESTRATION = {"idlelock_enforce"}
 UNMEASURED = re.compile(r"\((?:probes|functional tests only)\)")
 _LINE = re.compile(r"^\s*(?P<name>\S+__mutmut_\d+): (?P<status>.+)$")
+_TABLE_ROW = re.compile(r"^\|\s*(`[^|]*`)\s*\|")
+_CODE = re.compile(r"`([^`]+)`")
 
 
 def group(name):
@@ -48,6 +57,30 @@ def read(path):
                 for found in map(_LINE.match, handle) if found]
 
 
+def equivalent(paths):
+    """The mutant names listed as equivalent in the tables of the markdown files ``paths``."""
+    names = set()
+    for path in paths:
+        names |= _listed(path)
+    return names
+
+
+def _listed(path):
+    names = set()
+    with open(path, encoding="utf-8") as handle:
+        for row in map(_TABLE_ROW.match, handle):
+            if not row:
+                continue
+            base = None
+            for code in _CODE.findall(row.group(1)):
+                if "__mutmut_" in code:
+                    base = code.rpartition("__mutmut_")[0]
+                    names.add(code)
+                elif base and re.fullmatch(r"_\d+", code):
+                    names.add(f"{base}__mutmut{code}")
+    return names
+
+
 def sample(path, size, seed=19):
     """``size`` mutant names per measured row, the same ones on every run."""
     rows = collections.defaultdict(list)
@@ -61,28 +94,53 @@ def sample(path, size, seed=19):
     return chosen
 
 
-def main(path):
+def main(path, listed=frozenset()):
+    results = dict(read(path))
     counts = collections.defaultdict(collections.Counter)
-    for name, status in read(path):
-        if status != "not checked":  # left out by a sampled or interrupted run
-            counts[group(name)][status] += 1
-    print(f"{'module':<36} {'killed':>6} {'survived':>8} {'no tests':>8} {'score':>7}")
+    unexplained = []
+    for name, status in results.items():
+        if status == "not checked":  # left out by a sampled or interrupted run
+            continue
+        if status in SURVIVED:
+            status = "equivalent" if name in listed else status
+            if name not in listed:
+                unexplained.append(name)
+        counts[group(name)][status] += 1
+    print(f"{'module':<36} {'killed':>6} {'survived':>8} {'no tests':>8} {'equiv.':>6} "
+          f"{'score':>7} {'with equiv.':>11}")
     for module in sorted(counts):
         c = counts[module]
         killed = sum(c[s] for s in KILLED)
-        survived = sum(c[s] for s in SURVIVED)
-        score = 100.0 * killed / (killed + survived) if killed + survived else 100.0
+        checked = killed + sum(c[s] for s in SURVIVED) + c["equivalent"]
         print(f"{module:<36} {killed:>6} {c['survived'] + c['suspicious']:>8} "
-              f"{c['no tests']:>8} {score:>6.1f}%")
-    others = {s for c in counts.values() for s in c} - KILLED - SURVIVED
+              f"{c['no tests']:>8} {c['equivalent']:>6} {100.0 * killed / checked:>6.1f}% "
+              f"{100.0 * (killed + c['equivalent']) / checked:>10.1f}%")
+    others = {s for c in counts.values() for s in c} - KILLED - SURVIVED - {"equivalent"}
     if others:
         print("not counted:", ", ".join(sorted(others)))
-    survivors = sum(c[s] for c in counts.values() for s in SURVIVED)
-    print(f"{survivors} surviving mutants: `mutmut show NAME` in the scratch directory")
+    # A listed name that no longer survives (killed since, or gone when its
+    # function changed and mutmut renumbered it) would hide a future survivor.
+    modules = {name.partition(".")[0] for name, status in results.items()
+               if status != "not checked"}
+    stale = sorted(name for name in listed if name.partition(".")[0] in modules
+                   and results.get(name, "killed") in KILLED)
+    if stale:
+        print(f"{len(stale)} listed as equivalent but killed or gone: " + ", ".join(stale))
+    survivors = os.path.join(os.path.dirname(os.path.abspath(path)), "survivors.txt")
+    with open(survivors, "w", encoding="utf-8") as handle:
+        handle.writelines(f"{name}\n" for name in sorted(unexplained))
+    print(f"{len(unexplained)} surviving mutants not listed as equivalent: {survivors} "
+          "(`mutmut show NAME` in the scratch directory)")
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--sample":
-        print("\n".join(sample(sys.argv[3], int(sys.argv[2]))))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=int, help="print N mutant names per measured row")
+    parser.add_argument("--equivalent", nargs="+", default=[], metavar="FILE",
+                        help="markdown files listing equivalent mutants")
+    parser.add_argument("results", help="the output of `mutmut results --all true`")
+    args = parser.parse_args()
+    if args.sample:
+        print("\n".join(sample(args.results, args.sample)))
     else:
-        main(sys.argv[1])
+        main(args.results, equivalent(args.equivalent))

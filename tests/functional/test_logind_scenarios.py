@@ -9,7 +9,8 @@ nothing on the host is written); only systemd itself is faked, through the
 ``init`` and ``systemd`` grains, since no systemd runs here. For each one:
 ``idlelock.audit`` before the fix, ``get``, ``set_logind`` with test=True (it
 predicts the outcome and writes nothing), the run, a second run (no changes),
-and ``get`` after.
+``get`` after, then ``idlelock.remove`` (test=True first): every file is back
+byte for byte, taken-over lines and their backups included.
 """
 
 import os
@@ -35,6 +36,10 @@ def snapshot(uppers):
                 found[f"{top}/{os.path.relpath(path, upper)}"] = (
                     os.stat(path).st_mtime_ns, open(path, "rb").read())
     return found
+
+
+def bytes_of(files):
+    return {path: data for path, (_, data) in files.items()}
 
 
 @pytest.mark.parametrize("scenario", scenarios.params("logind"))
@@ -63,6 +68,11 @@ def test_logind_scenario(scenario, session_loaders, monkeypatch, tmp_path):
         out.update(scenarios.apply_three_times(mod.set_logind, policy,
                                                lambda: snapshot(uppers)))
         out["after"] = mod.get()["logind"]
+        out["remove_test"] = mod.remove(parts=["logind"], test=True)
+        out["files4"] = snapshot(uppers)
+        out["removed"] = mod.remove(parts=["logind"])
+        out["files5"] = snapshot(uppers)
+        out["removed_again"] = mod.remove(parts=["logind"])
         return out
 
     out = run_with_etc(uppers["etc"], body, opaque=(),
@@ -77,10 +87,19 @@ def test_logind_scenario(scenario, session_loaders, monkeypatch, tmp_path):
     first, test = out["first"], out["test"]
     for needle in want["state"].get("comment", []):
         assert needle in first["comment"] and needle in test["comment"], (first, test)
+    removed, predicted = out["removed"], out["remove_test"]
+    assert out["files4"] == out["files3"], "remove with test=True wrote"
+    assert removed["result"] is True and predicted["result"] in (True, None), removed
+    assert predicted["changes"] == removed["changes"]
+    assert bytes_of(out["files5"]) == bytes_of(out["files0"]), "remove did not give back the files"
+    assert out["removed_again"]["changes"] == {}, out["removed_again"]
     if not want["state"]["result"]:
         assert first["result"] is False and test["result"] is False, first
         assert out["files2"] == out["files0"], "a refused run changed files"
+        assert removed["changes"] == {}
         return
+    assert removed["changes"]["logind"].get("restored", []) == want["state"].get(
+        "taken_over", []), removed["changes"]
     assert first["result"] is True and test["result"] is None, (first, test)
     assert test["changes"]["diff"] == first["changes"]["diff"]
     assert first["changes"].get("taken_over", {}).get("new", []) == want["state"].get(

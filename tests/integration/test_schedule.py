@@ -77,18 +77,16 @@ def test_schedule_sls_adds_a_persistent_job(minion, salt_cli):
     assert persisted_jobs(factory)["idlelock"]["seconds"] == INTERVAL
 
 
-def test_scheduled_run_heals_drift(minion, capsys):
+def test_scheduled_run_heals_drift(minion):
     _, sandbox, _ = minion
     # The sandbox starts unmanaged: the first scheduled run enforces the policy.
     wait_until(lambda: channel_timeout(sandbox) == HEALED, 3 * INTERVAL + 5,
                interval=0.2, what="the first scheduled run")
     drift(sandbox)
-    start = time.monotonic()
+    # How soon is the schedule's business (its interval); the promise is only that a later
+    # run heals it. Timings belong in bench/, not here.
     wait_until(lambda: channel_timeout(sandbox) == HEALED, 3 * INTERVAL,
                interval=0.2, what="the scheduled run to heal the drift")
-    with capsys.disabled():
-        print(f"\n[schedule] drift healed after {time.monotonic() - start:.1f}s "
-              f"(interval {INTERVAL}s)")
 
 
 def test_scheduled_returns_reach_the_job_caches(minion, salt_cli, salt_run_cli):

@@ -11,6 +11,9 @@ V103, V106 = (10, 3, 1), (10, 6, 1)
 INJECTIONS = ["300\nPermitRootLogin yes", "300 # comment", "300; rm -rf /", "$(reboot)", "`id`"]
 # A `$` anchor matches before a trailing newline: only a full-string match refuses these.
 TRAILING_NEWLINE = ["600\n", "10m\n"]
+# Digits Python's int() and \d take but sshd, bash and systemd refuse (full-width, Arabic-Indic,
+# Devanagari, superscript) and a separator int() allows: only ASCII 0-9 is a number to them.
+NOT_ASCII_DIGITS = ["\uff16\uff10\uff10", "\u0663\u0660\u0660", "\u0969m", "\u00b2", "6_00"]
 # Paths end up in shell start-up files (the zsh hook sources the profile file).
 SHELL_PATHS = ["/etc/profile.d/x;touch /tmp/pwned;.sh", "/etc/profile.d/$(id).sh",
                "/etc/profile.d/`id`.sh", "/etc/profile.d/a b.sh", "/etc/profile.d/it's.sh",
@@ -20,16 +23,17 @@ SHELL_PATHS = ["/etc/profile.d/x;touch /tmp/pwned;.sh", "/etc/profile.d/$(id).sh
 # key path -> (accepted values, refused values)
 KEYS = {
     "timeout": ([3, 600, "10m", "1h30m"],
-                [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS + TRAILING_NEWLINE),
+                [0, -1, True, 10**9, "10 minutes", 1.5] + INJECTIONS + TRAILING_NEWLINE
+                + NOT_ASCII_DIGITS),
     "environment": (["prod", "eu-west/prod"], ["a\nb", "x" * 65, 3, "p#1", "prod\n"]),
     "profile": (["none", "cis", "stig"], ["pci", "", 1, "CIS", "cis\n"]),
     "root": (["/", "/mnt/image"], ["relative", "/a/../b", "/a\nb", 5, "/mnt/image\n", "/mnt/a b",
                                    "/mnt/$(id)", "/mnt/.."]),
-    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;", "6h\n"]),
+    "proof_max_age": ([0, 3600, "6h"], [-1, "6 hours", True, "1h;", "6h\n"] + NOT_ASCII_DIGITS),
     "sshd:enabled": ([True, False], ["yes", 1, None]),
     "sshd:client_alive_interval": (
         ["auto", "none", "unmanaged", 0, 300, "5m"],
-        [-5, "300s ", "5 m", True] + INJECTIONS + TRAILING_NEWLINE,
+        [-5, "300s ", "5 m", True] + INJECTIONS + TRAILING_NEWLINE + NOT_ASCII_DIGITS,
     ),
     "sshd:client_alive_count_max": (["auto", "none", "unmanaged", 0, 1, 3], ["3m", -1, 101, "1", 1.0]),
     "sshd:channel_timeout": (
@@ -37,7 +41,8 @@ KEYS = {
          ["session:*=600", "direct-tcpip=60", "x11-connection=1h"]],
         [["session=600"], ["bogus=3"], ["session:*=0"], ["session:*=600\nPermitRootLogin yes"],
          "session:*=600", [], ["session:*"], {}, ["session:*\n=600"], ["session:*=600\n"],
-         {"session:*\n": 600}, {"session:*": "600\n"}],
+         {"session:*\n": 600}, {"session:*": "600\n"}, {"session:*": "\uff16\uff10\uff10"},
+         ["session:*=\u0663\u0660\u0660"]],
     ),
     "sshd:unused_connection_timeout": (["auto", "none", "unmanaged", 0, 600], [-1, "x"] + INJECTIONS),
     "sshd:config": (["/etc/ssh/sshd_config"], ["sshd_config", "/etc/ssh/x#y", "/etc/ssh/sshd_config\n",
@@ -50,7 +55,8 @@ KEYS = {
     "sshd:manage_service": ([True, False], ["false"]),
     "sshd:layout": (["dropin", "main"], ["Main", "main\n", "", "block", 1]),
     "shell:enabled": ([True, False], ["on"]),
-    "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]),
+    "shell:tmout": (["auto", 0, 600, "10m"], [-1, "600; rm -rf /", "$(reboot)", "`id`", "6\n0"]
+                    + NOT_ASCII_DIGITS),
     "shell:readonly": ([True, False], [1]),
     "shell:profile_file": (["/etc/profile.d/idlelock.sh", "/etc/profile.d/00_site-idle.v2.sh"],
                            ["idlelock.sh", "/etc/profile.d/a b\n"] + SHELL_PATHS),
@@ -71,7 +77,8 @@ KEYS = {
     "shell:bashrc_file": (["", "/etc/bash.bashrc"], ["bash.bashrc", "/etc/bashrc\n"] + SHELL_PATHS),
     "logind:enabled": ([True, False], [0]),
     "logind:takeover": ([True, False], ["yes"]),
-    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"] + TRAILING_NEWLINE),
+    "logind:stop_idle_session_sec": (["auto", 600, "10m"], [-3, "x;y"] + TRAILING_NEWLINE
+                                     + NOT_ASCII_DIGITS),
     "logind:conf_file": (["/etc/systemd/logind.conf.d/idlelock.conf"],
                          ["logind.conf", "/etc/systemd/logind.conf.d/x;y.conf"]),
     "schedule:enabled": ([True, False], ["no"]),

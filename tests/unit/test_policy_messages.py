@@ -62,3 +62,20 @@ def test_schedule_job_without_a_returner_key():
 def test_refusals_word_for_word(raw, version, error, defaults):
     _, errors, _ = policy.resolve(raw, defaults, version)
     assert errors == [error]
+
+
+def test_a_rejected_pillar_mapping_reads_as_the_yaml_written(defaults):
+    """Pillar comes as OrderedDicts (Salt's YAML renderer): the error shows plain mappings."""
+    odict = pytest.importorskip("salt.utils.odict")
+    raw = {"profiles": odict.OrderedDict(acme=odict.OrderedDict(bogus=[1, (2, 3)]))}
+    _, errors, _ = policy.resolve(raw, defaults, (9, 2))
+    assert errors == [PROFILES.format(given="{'acme': {'bogus': [1, [2, 3]]}}")
+                      + "; unknown threshold acme:bogus, known: "
+                      + ", ".join(sorted(policy.PROFILE_KEYS))]
+
+
+def test_a_long_rejected_value_is_cut(defaults):
+    raw = {"environment": "x" * 500}
+    _, errors, _ = policy.resolve(raw, defaults, (9, 2))
+    shown = errors[0].split(": ", 1)[1].split(" is not accepted")[0]
+    assert shown == repr("x" * 500)[:157] + "..."

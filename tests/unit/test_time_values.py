@@ -90,3 +90,18 @@ def test_the_real_sshd_converts_the_same_strings(tmp_path):
                              timeout=30, check=True).stdout
         printed = dict(line.split(" ", 1) for line in out.splitlines())["clientaliveinterval"]
         assert int(printed) == seconds == policy.parse_seconds(text), text
+
+
+@pytest.mark.skipif(not os.access(SSHD, os.X_OK) or not shutil.which("ssh-keygen"),
+                    reason="no sshd here: test_policy's refused values still run")
+@pytest.mark.parametrize("text", ["\uff16\uff10\uff10", "\u0663\u0660\u0660", "6_00"])
+def test_digits_sshd_refuses_are_refused(tmp_path, text):
+    """int() and \\d take these; sshd does not, so neither may the policy."""
+    key = tmp_path / "hostkey"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    config = tmp_path / "sshd_config"
+    config.write_bytes(f"HostKey {key}\nClientAliveInterval {text}\n".encode())
+    refused = subprocess.run([SSHD, "-T", "-f", str(config)], capture_output=True, timeout=30)
+    assert refused.returncode != 0, refused.stdout
+    with pytest.raises(policy.Invalid):
+        policy.parse_seconds(text)
