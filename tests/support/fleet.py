@@ -12,7 +12,8 @@ class PrivateEtcMinion(SaltMinion):
     """
     A salt-minion in a private mount namespace with ``etc`` overlaid on /etc
     (:func:`tests.support.private_etc.command`): its login-shell probes read
-    the test's /etc/profile.d, never the host's. The daemon keeps its PID.
+    the suite's start-up files, never the host's. The daemon keeps its PID
+    (the wrapper execs it), which is the process salt-factories watches.
     """
 
     etc = attr.ib()
@@ -25,9 +26,10 @@ def sandboxed_minion(salt_master, minion_id, env, sandbox_dir, idlelock=None, **
     """
     A minion factory whose idlelock paths all point into an :class:`SshdSandbox`
     under ``sandbox_dir``. Returns ``(factory, sandbox)``. The minion runs on
-    a private /etc whose upper layer is ``sandbox_dir/etc``: the host's
-    /etc/profile.d never shows (``private_etc.OPAQUE``), so no TMOUT is set
-    for a login shell unless the test writes one there. It carries a grain
+    a private /etc: ``sandbox_dir/etc`` over the suite's baseline
+    (``private_etc.BASELINE``: Debian's start-up files, an empty profile.d),
+    so no login shell of its audits has a TMOUT, whatever the host's /etc
+    holds, unless the test writes one there. It carries a grain
     ``env``, as many fleets do; pillar never reads it (the example top file
     targets minion ids), so a test can show that a grain cannot pick a policy.
 
