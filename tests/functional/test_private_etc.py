@@ -68,7 +68,7 @@ def test_the_dirty_host_is_dirty(seen):
     assert dirty["bash"] and dirty["zsh"], dirty  # scripts/apply.sh's readonly TMOUT
     assert dirty["tcsh"] == "A=10", dirty
     assert dirty["sshd"] == "clientaliveinterval 300", dirty
-    assert dirty["logind"] == "2", dirty
+    assert dirty["logind"] != "0", dirty  # more when dirty_host.sh runs on a dirty host
 
 
 def test_the_private_etc_shows_none_of_it(seen):
