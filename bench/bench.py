@@ -29,6 +29,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "_utils"))  # tests.support imports the pure utils, as pytest does
 
 from tests.support import private_etc  # noqa: E402
 from tests.support.salt_call import SALT_CALL, LocalMinion  # noqa: E402
@@ -418,7 +419,6 @@ def get_parts(config, repeats):
     Where ``idlelock.get`` spends its time: its steps timed one by one (median
     ms), through the same library calls, without a profiler's overhead.
     """
-    sys.path.insert(0, str(REPO / "_utils"))
     import idlelock_facts
     import idlelock_policy
     import idlelock_system
