@@ -60,8 +60,8 @@ class Directive:
         return " ".join(self.args)
 
     def describe(self):
-        """``Match Group admins`` for a Match line."""
-        return f"Match {self.value}" if self.keyword == "match" else self.keyword
+        """``Match Group admins``: a Match line as the audit names it (only Match lines are)."""
+        return f"Match {self.value}"
 
 
 @dataclass
@@ -246,7 +246,7 @@ def inputs(tree):
 
 def include_path(pattern):
     """An Include argument as sshd resolves it: relative to /etc/ssh."""
-    return pattern if pattern.startswith("/") else posixpath.join(SSHDIR, pattern)
+    return posixpath.join(SSHDIR, pattern)  # an absolute pattern replaces SSHDIR
 
 
 def walk(main, read, expand):
@@ -291,11 +291,6 @@ def walk(main, read, expand):
     return Tree(main, texts, directives)
 
 
-# sshd's default host keys when no HostKey line is given (sshd_config(5)).
-DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
-                     "/etc/ssh/ssh_host_ed25519_key")
-
-
 def host_keys(tree):
     """The host key files sshd loads: the global HostKey lines, else its defaults."""
     keys = [directive.value for directive in tree.directives
@@ -323,9 +318,9 @@ def read_effective(output):
     """
     values = {}
     for line in output.split("\n"):
-        keyword, _, value = line.strip().partition(" ")
+        keyword, _, value = line.strip(_SSHD_WHITESPACE).partition(" ")
         if keyword:
-            values.setdefault(keyword.lower(), value.strip())
+            values.setdefault(keyword.lower(), value.strip(_SSHD_WHITESPACE))
     if values.get("channeltimeout", "").lower() == "none":
         del values["channeltimeout"]
     return values
@@ -341,24 +336,34 @@ def normalize(keyword, value):
     keyword = keyword.lower()
     if value is None:
         return None
+    value = value.strip(_TRAILING)
     if keyword == "channeltimeout":
-        if value.strip().lower() == "none":
+        if value.lower() == "none":
             return None
         parts = []
-        for entry in value.split():
+        for entry in list_entries(value):
             ctype, _, seconds = entry.partition("=")
             parts.append(f"{ctype}={sshd_time_seconds(seconds)}")
         return " ".join(parts)
     if keyword == "unusedconnectiontimeout":
-        if value.strip().lower() == "none" or sshd_time_seconds(value) == 0:
+        if value.lower() == "none" or sshd_time_seconds(value) == 0:
             return "none"
         return str(sshd_time_seconds(value))
     if keyword == "clientaliveinterval":
         return str(sshd_time_seconds(value))
-    return value.strip()
+    return value
 
 
 # ---------------------------------------------------------------- list values
+def list_entries(value):
+    """
+    The entries of a list value (ChannelTimeout), split on space and tab as
+    sshd splits arguments: ``str.split()`` would also cut "a=1<U+00A0>b=2",
+    which sshd reads as one (invalid) entry.
+    """
+    return [entry for entry in _ARG_SPLIT.split(value) if entry]
+
+
 def _merge_channel_timeout(ours, theirs):
     """
     Our ChannelTimeout entries first (sshd uses the first entry whose type
@@ -366,9 +371,9 @@ def _merge_channel_timeout(ours, theirs):
     ``session:...`` entry is replaced when ours is ``session:*``: it would
     never be reached after it.
     """
-    mine = ours.split()
+    mine = list_entries(ours)
     types = {entry.partition("=")[0] for entry in mine}
-    kept = [entry for entry in theirs.split()
+    kept = [entry for entry in list_entries(theirs)
             if "=" in entry and entry.partition("=")[0] not in types
             and not ("session:*" in types and entry.startswith("session"))]
     return " ".join(mine + kept)
@@ -378,15 +383,6 @@ def _merge_channel_timeout(ours, theirs):
 # does not manage, or writing it silently drops the site's (sshd_config(5):
 # the first ChannelTimeout line obtained is the whole list).
 LIST_KEYWORDS = {"ChannelTimeout": _merge_channel_timeout}
-
-
-def _block_lines(text):
-    """Line numbers (1-based) of idlelock's managed block in a main file."""
-    lines = split_lines(text)
-    if BLOCK_BEGIN not in lines or BLOCK_END not in lines:
-        return range(0)
-    start = lines.index(BLOCK_BEGIN)
-    return range(start + 1, lines.index(BLOCK_END, start) + 2)
 
 
 def is_ours(tree, directive):
@@ -413,7 +409,7 @@ def carry_list_entries(tree, desired, effective):
                      and d.match is None and not is_ours(tree, d)), None)
         theirs = site.value if site else (effective.get(keyword.lower()) or "")
         result[keyword] = merge(desired[keyword], theirs)
-        kept = result[keyword][len(desired[keyword]):].strip()
+        kept = result[keyword][len(desired[keyword]):].strip(_ARG_SEPARATORS)
         if kept and site:
             notes.append(f"{keyword} keeps {kept} from {site.source}")
     return result, notes
@@ -442,7 +438,7 @@ def exempt_channel_timeout(value):
     ("server_process_channel_timeouts: internal error: bad timeout none",
     measured by tests/matrix/test_idle_sessions.py).
     """
-    kept = [entry for entry in value.split()
+    kept = [entry for entry in list_entries(value)
             if not _SESSION_TYPE_RE.fullmatch(entry.partition("=")[0])]
     return " ".join(kept) or "session:*=0"
 
@@ -509,6 +505,11 @@ def dropin_target(tree):
             if not _GLOB_CHARS.search(directory) and fnmatch.fnmatchcase(DROPIN_NAME, pattern):
                 return posixpath.join(directory, DROPIN_NAME)
     return None
+
+
+# A disabled line keeps the whitespace sshd skipped before its keyword.
+DISABLED_RE = re.compile("([" + _SSHD_WHITESPACE + "]*)" + re.escape(DISABLED_MARK) + "(.*)",
+                         re.S)
 
 
 def _disable_line(text, lineno):
@@ -605,8 +606,6 @@ def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
             disabled.append(winner)
     changed = {path: text for path, text in texts.items()
                if tree.texts.get(path) != text and (text is not None or path in tree.texts)}
-    if target not in tree.texts and target not in changed:
-        changed[target] = texts[target]
     return Plan(target=target, texts=changed, disabled=disabled, tree=candidate,
                 exemption=exemption)
 
@@ -614,7 +613,7 @@ def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
 def _foreign_lines(tree, directives, target):
     """Every global line outside idlelock's block that sets a keyword of ``directives``."""
     wanted = {keyword.lower() for keyword in directives}
-    ours = _block_lines(tree.texts.get(target, ""))
+    ours = _block_lines(tree.texts[target])  # the main file: always read
     return [d for d in tree.directives
             if d.match is None and d.keyword in wanted
             and not (d.path == target and d.lineno in ours)]
@@ -692,7 +691,7 @@ def argv_config(argv):
     words = list(argv)
     title = len(words) == 1 and " " in words[0]
     if title:
-        words = words[0].removeprefix("sshd: ").split(" [listener]", 1)[0].split(" ")
+        words = words[0].removeprefix("sshd: ").rsplit(" [listener]", 1)[0].split(" ")
     config, words = DEFAULT_CONFIG, words[1:]
     while words:
         word = words.pop(0)
@@ -721,7 +720,7 @@ def consulted_paths(tree):
             continue
         # A pattern's glob-free leading directories: a glob in a directory part
         # (/srv/ssh/*/x.conf) also matches files in directories created later.
-        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0] + "x")
+        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0])
                   for arg in directive.args]
         listed += [posixpath.dirname(path) for path in directive.included]
         for directory in listed:
