@@ -120,7 +120,7 @@ def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
     return seconds
 
 
-def _seconds(minimum=0):
+def _seconds(minimum):
     return lambda value: parse_seconds(value, minimum=minimum)
 
 

@@ -105,7 +105,7 @@ def refused(key, value, accepted):
      + f"{PROFILE_DEFAULTS}; defaults:shell:tmout: 'x' is not accepted; expected seconds: an "
      "integer 0..604800 or an sshd time such as 5m; defaults:shell:readonly: 1 is not accepted; "
      "expected true or false"),
-], ids=repr)
+])
 def test_a_refusal_reads_word_for_word(raw, error, defaults):
     _, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors == [error]
@@ -135,7 +135,7 @@ def test_every_bad_key_is_named_not_only_the_first(defaults):
     ({"proof_max_age": 0}, ("proof_max_age",), 0),
     ({"sshd": {"client_alive_interval": "auto"}}, ("sshd", "client_alive_interval"), 300),
     ({"sshd": {"client_alive_interval": 0}}, ("sshd", "client_alive_interval"), 0),
-], ids=repr)
+])
 def test_values_at_the_edges_resolve_exactly(raw, path, value, defaults):
     resolved, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors == []
@@ -211,7 +211,7 @@ def site(**profile):
     # A site profile's defaults apply where pillar sets nothing.
     (site(defaults={"sshd": {"client_alive_count_max": 2}}), ("sshd", "client_alive_count_max"), 2),
     (site(defaults={"shell": {"form": "declare"}}), ("shell", "form"), "declare"),
-], ids=repr)
+])
 def test_a_profile_bounds_and_fills_the_resolved_values(raw, path, value, defaults):
     resolved, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors == []
@@ -243,7 +243,7 @@ def test_the_defaults_profile_applies_when_pillar_names_none(defaults):
     ({"profile": "cis", "sshd": {"enabled": False, "client_alive_count_max": 0},
       "shell": {"tmout": 0}},
      "idlelock:shell:tmout: 0 is weaker than profile 'cis', which requires 1..900"),
-], ids=repr)
+])
 def test_weaker_than_profile_reads_word_for_word(raw, error, defaults):
     _, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors == [error]
@@ -256,7 +256,7 @@ def test_weaker_than_profile_reads_word_for_word(raw, error, defaults):
     {"profile": "cis", "shell": {"enabled": False, "tmout": 0, "readonly": False}},
     {"profile": "stig", "sshd": {"client_alive_interval": "unmanaged",
                                  "client_alive_count_max": "unmanaged"}},
-], ids=repr)
+])
 def test_what_idlelock_does_not_manage_is_not_judged(raw, defaults):
     _, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors == []
