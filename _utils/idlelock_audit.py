@@ -11,8 +11,12 @@ Every threshold and rule ID is data (``idlelock_defaults`` ``profiles``,
 or a site's own profile in pillar); nothing here names a benchmark.
 """
 
+import math
+
+import idlelock_logind
 import idlelock_policy
 import idlelock_scanner
+import idlelock_shell
 
 POLICY_PROFILE = idlelock_policy.POLICY_PROFILE
 # Severities that make a host non-compliant. ``unknown``: the audit could not
@@ -87,10 +91,15 @@ def _policy_thresholds(policy, logind_supported):
 
 # ---------------------------------------------------------------- judging
 def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+    """A number as ``sshd -T`` prints it (ASCII digits), a number as it is, else ``None``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return idlelock_policy.decimal(value)
+
+
+# How each consumer reads the value the audit judges: TMOUT as bash does (atoi),
+# the rest as sshd prints them or already in seconds.
+_READERS = {"tmout": idlelock_shell.tmout_seconds}
 
 
 def _bounds_text(low, high):
@@ -104,7 +113,7 @@ def _out_of_bounds(value, thresholds, key):
     low, high = thresholds.get(f"{key}_min"), thresholds.get(f"{key}_max")
     if low is None and high is None:
         return None
-    number = _int(value)
+    number = _READERS.get(key, _int)(value)
     if number is None or (low is not None and number < low) or (
             high is not None and number > high):
         return _bounds_text(low, high)
@@ -206,7 +215,7 @@ def _idle_mechanisms(effective, version, shell, logind, limit):
             missing.append("ClientAlive only drops dead peers: a live idle client answers "
                            "every probe")
     if shell is not None:
-        tmout = _int(shell.get("value"))
+        tmout = idlelock_shell.tmout_seconds(shell.get("value"))
         if tmout and tmout <= limit:
             found.append(f"TMOUT {tmout} in {shell['shell']} login shells")
         elif tmout:
@@ -226,14 +235,11 @@ def _idle_mechanisms(effective, version, shell, logind, limit):
 
 
 def _logind_seconds(value):
-    """systemd time spans idlelock may meet: ``600``, ``600s``, ``10min``, ``1h``."""
+    """StopIdleSessionSec in seconds as systemd reads it; ``None``: unset, never or refused."""
     if value is None:
         return None
-    text = str(value).strip().lower()
-    for suffix, factor in (("min", 60), ("s", 1), ("m", 60), ("h", 3600)):
-        if text.endswith(suffix) and text[: -len(suffix)].strip().isdigit():
-            return int(text[: -len(suffix)]) * factor
-    return _int(text)
+    seconds = idlelock_logind.stop_idle_seconds(value)
+    return None if seconds == math.inf else seconds
 
 
 def _idle_fix(version, limit):
@@ -494,7 +500,7 @@ def mechanisms(sshd, shell, logind):
         "ChannelTimeout": channel_idle_seconds(effective.get("channeltimeout")),
         "ClientAliveInterval": _int(effective.get("clientaliveinterval")),
         "ClientAliveCountMax": _int(effective.get("clientalivecountmax")),
-        "TMOUT": _int((shell or {}).get("value")),
+        "TMOUT": idlelock_shell.tmout_seconds((shell or {}).get("value")),
         "StopIdleSessionSec": (_logind_seconds((logind or {}).get("stop_idle_session_sec"))
                                if (logind or {}).get("supported") else None),
     }

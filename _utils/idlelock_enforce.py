@@ -315,7 +315,7 @@ def _set_sshd(resolved, test, warnings):
     for note in override_notes(live["tree"], live["version"]):
         state = "" if note["effective"] else " (ignored: OpenSSH < 10.5 ignores ChannelTimeout in Match)"
         if note["effective"] and note["keyword"] == "ChannelTimeout" \
-                and note["value"].strip().lower() == "none":
+                and note["value"].lower() == "none":  # sshd's arguments: no blanks left
             state = (" (OpenSSH 10.6 drops each such session as it opens: 'bad timeout none'; "
                      "use session:*=0 to turn the timeout off)")
         warnings.append(

@@ -100,12 +100,16 @@ def accounts(root):
     users, groups = [], []
     for line in (idlelock_system.read_text(root, "/etc/passwd") or "").split("\n"):
         fields = line.split(":")
-        if len(fields) >= 4 and fields[3].isdigit():
-            users.append((fields[0], int(fields[3])))
+        # ASCII digits, as glibc's nss_files reads an id (strtoul); isdigit() also
+        # takes "٣" and "²", and int() then takes the first and raises on the second.
+        gid = idlelock_policy.decimal(fields[3]) if len(fields) >= 4 else None
+        if gid is not None:
+            users.append((fields[0], gid))
     for line in (idlelock_system.read_text(root, "/etc/group") or "").split("\n"):
         fields = line.split(":")
-        if len(fields) >= 4 and fields[2].isdigit():
-            groups.append((fields[0], int(fields[2]), [m for m in fields[3].split(",") if m]))
+        gid = idlelock_policy.decimal(fields[2]) if len(fields) >= 4 else None
+        if gid is not None:
+            groups.append((fields[0], gid, [m for m in fields[3].split(",") if m]))
     return users, groups
 
 
@@ -381,10 +385,8 @@ def logind_support(resolved, grains):
         return False, ("logind support is detected on the running system only; "
                        f"root {resolved['root']} is not checked")
     version = (grains.get("systemd") or {}).get("version")
-    try:
-        version = int(str(version).split(".")[0]) if version is not None else None
-    except ValueError:
-        version = None
+    if version is not None:
+        version = idlelock_policy.decimal(str(version).split(".")[0])
     return idlelock_logind.logind_supported(version, grains.get("init"))
 
 

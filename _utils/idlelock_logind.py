@@ -8,6 +8,7 @@ logind.conf, then the drop-ins sorted by file name, and the last assignment
 wins (systemd.syntax(7)).
 """
 
+import math
 import re
 
 from idlelock_shell import HEADER  # one header for every file idlelock writes
@@ -36,13 +37,71 @@ def logind_supported(version, init):
     return True, None
 
 
-_LOGIND_RE = re.compile(r"\s*StopIdleSessionSec\s*=\s*(.*?)\s*")
-_SECTION_RE = re.compile(r"\s*\[([^\]]*)\]\s*")
+# systemd's WHITESPACE (src/basic/string-util.h): what it strips around a line, a
+# key and a value, and skips inside a time span. Not Python's str.strip() or \s, which
+# also take U+00A0, U+3000, \v, \f, \x1c-\x1f...: to systemd a line
+# "<U+00A0>StopIdleSessionSec=600" sets an unknown key, and is ignored.
+# https://github.com/systemd/systemd/blob/main/src/basic/string-util.h
+WHITESPACE = " \t\n\r"
 # systemd's read_line() ends a line at \n, \r, \r\n or NUL, nothing else.
 _LINE_END = re.compile(r"(\r\n|[\n\r\0])")
 # A taken-over line stays in its file as a comment with the original text.
 TAKEOVER_MARK = "# idlelock-takeover: "
-TAKEOVER_RE = re.compile(r"(\s*)" + re.escape(TAKEOVER_MARK) + r"(.*)")
+TAKEOVER_RE = re.compile("([" + WHITESPACE + "]*)" + re.escape(TAKEOVER_MARK) + "(.*)")
+
+# parse_time() (src/basic/time-util.c, as parse_sec() calls it): numbers are what
+# strtoll() reads (C-locale blanks, a "+", ASCII digits), with an optional
+# ".digits" fraction, each followed by an optional unit, the first unit of this
+# table (in systemd's order) that the text starts with.
+# https://github.com/systemd/systemd/blob/main/src/basic/time-util.c
+_NUMBER = re.compile(r"[ \t\n\v\f\r]*\+?([0-9]+)(?:\.([0-9]*))?|\.([0-9]*)")
+_USEC = {"s": 10**6, "min": 60 * 10**6, "h": 3600 * 10**6, "d": 86400 * 10**6}
+_UNITS = (("seconds", _USEC["s"]), ("second", _USEC["s"]), ("sec", _USEC["s"]),
+          ("s", _USEC["s"]), ("minutes", _USEC["min"]), ("minute", _USEC["min"]),
+          ("min", _USEC["min"]), ("months", 2629800 * 10**6), ("month", 2629800 * 10**6),
+          ("M", 2629800 * 10**6), ("msec", 1000), ("ms", 1000), ("m", _USEC["min"]),
+          ("hours", _USEC["h"]), ("hour", _USEC["h"]), ("hr", _USEC["h"]), ("h", _USEC["h"]),
+          ("days", _USEC["d"]), ("day", _USEC["d"]), ("d", _USEC["d"]),
+          ("weeks", 7 * _USEC["d"]), ("week", 7 * _USEC["d"]), ("w", 7 * _USEC["d"]),
+          ("years", 31557600 * 10**6), ("year", 31557600 * 10**6), ("y", 31557600 * 10**6),
+          ("usec", 1), ("us", 1), ("\u03bcs", 1), ("\u00b5s", 1))
+
+
+def stop_idle_seconds(value):
+    """
+    ``StopIdleSessionSec`` ``value`` in seconds as systemd-logind parses it
+    (``config_parse_sec_fix_0``: a time span, ``0`` and ``infinity`` meaning
+    never), ``math.inf`` for never, or ``None`` when systemd refuses it (it
+    logs "Failed to parse" and ignores the line). ``10min``, ``1h 30min``,
+    ``1.5h`` and ``600`` parse; ``６００`` (full-width), ``10MIN`` and ``6_00`` do not.
+    """
+    text = str(value).lstrip(WHITESPACE)
+    if text.startswith("infinity"):
+        return math.inf if not text[len("infinity"):].strip(WHITESPACE) else None
+    usec, found = 0, False
+    while True:
+        text = text.lstrip(WHITESPACE)
+        if not text:
+            break
+        number = _NUMBER.match(text)
+        if not number:
+            return None
+        whole, fraction = number.group(1) or "0", number.group(2) or number.group(3) or ""
+        rest = text[number.end():]
+        after = rest.lstrip(WHITESPACE)
+        unit = next(((name, factor) for name, factor in _UNITS if after.startswith(name)),
+                    None)
+        if unit is None and after == rest and rest:
+            return None  # "12.34.56": no unit and nothing between the numbers
+        name, factor = unit or ("", _USEC["s"])
+        usec += int(whole) * factor + sum(int(digit) * (factor // 10 ** place)
+                                          for place, digit in enumerate(fraction, 1))
+        text, found = after[len(name):] if unit else after, True
+    if not found:
+        return None
+    if usec == 0:
+        return math.inf  # the "fix_0": 0 turns the timeout off
+    return usec // 10**6 if usec % 10**6 == 0 else usec / 10**6
 
 
 def split_lines(text, keepends=False):
@@ -59,21 +118,27 @@ def assignments(texts):
     ``[(path, line number, value)]``: every StopIdleSessionSec that systemd
     applies, in its reading order. ``texts`` is ``[(path, text)]`` in that
     order (see ``logind_paths``). Only the ``[Login]`` section counts; ``#``
-    and ``;`` start comments; an empty value resets to the default.
+    and ``;`` start comments; a value systemd cannot parse
+    (``stop_idle_seconds``), the empty one included, is ignored, as systemd
+    does: ``config_parse_sec_fix_0`` has no empty-value case, and
+    ``parse_time("")`` fails (src/shared/conf-parser.c, src/basic/time-util.c).
+    Line, key and value lose systemd's ``WHITESPACE`` only (conf-parser.c).
     """
     found = []
     for path, text in texts:
         section = None
         for number, line in enumerate(split_lines(text or ""), 1):
-            if line.lstrip().startswith(("#", ";")):
+            line = line.strip(WHITESPACE)
+            if line.startswith(("#", ";")):
                 continue
-            header = _SECTION_RE.fullmatch(line)
-            if header:
-                section = header.group(1)
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
                 continue
-            match = _LOGIND_RE.fullmatch(line)
-            if match and section == "Login":
-                found.append((path, number, match.group(1)))
+            key, equals, value = line.partition("=")
+            value = value.strip(WHITESPACE)
+            if (equals and section == "Login" and key.strip(WHITESPACE) == "StopIdleSessionSec"
+                    and stop_idle_seconds(value) is not None):
+                found.append((path, number, value))
     return found
 
 
@@ -83,11 +148,11 @@ def logind_effective(texts):
 
     ``texts`` is ``[(path, text)]`` in systemd's reading order (logind.conf,
     then the drop-ins sorted by file name); the last assignment wins
-    (systemd.syntax(7)); an empty assignment resets it to the default.
+    (systemd.syntax(7)).
     """
     found = assignments(texts)
-    if not found or found[-1][2] == "":
-        return None, (f"{found[-1][0]}:{found[-1][1]}" if found else None)
+    if not found:
+        return None, None
     path, number, value = found[-1]
     return value, f"{path}:{number}"
 
@@ -144,7 +209,7 @@ def plan_takeover(texts, lines):
     for path, number, _ in lines:
         old = split_lines(new.get(path, by_path[path]), keepends=True)
         line = old[number - 1]
-        indent = line[: len(line) - len(line.lstrip())]
-        old[number - 1] = f"{indent}{TAKEOVER_MARK}{line.lstrip()}"
+        body = line.lstrip(WHITESPACE)
+        old[number - 1] = f"{line[: len(line) - len(body)]}{TAKEOVER_MARK}{body}"
         new[path] = "".join(old)
     return new

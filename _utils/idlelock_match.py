@@ -10,6 +10,8 @@ from the block's criteria and this host's account database.
 import fnmatch
 import ipaddress
 
+from idlelock_policy import decimal
+
 # Connection defaults for ``sshd -T -C``: reserved names and a documentation
 # address (RFC 2606, RFC 5737) that no real criterion is likely to exclude.
 DEFAULT_CONNECTION = {"user": "idlelock-audit", "host": "audit.invalid", "addr": "192.0.2.1"}
@@ -133,7 +135,9 @@ def connection_for(args, users, groups):
         "host": lambda v: pattern_list_matches(v, criteria["host"], fold_case=True),
         "address": lambda v: address_list_matches(v, criteria["address"]),
         "localaddress": lambda v: address_list_matches(v, criteria["localaddress"]),
-        "localport": lambda v: v.isdigit() and pattern_list_matches(v, criteria["localport"]),
+        # sshd's a2port() reads ASCII digits only; str.isdigit() also takes "２２".
+        "localport": lambda v: (decimal(v) is not None
+                                and pattern_list_matches(v, criteria["localport"])),
         "rdomain": lambda v: pattern_list_matches(v, criteria["rdomain"]),
     }
     if "group" in criteria:

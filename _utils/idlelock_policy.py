@@ -48,6 +48,17 @@ SSHD_KEYWORDS = {
 # "６００" (full-width) as 600 (sshd_config(5) TIME FORMATS).
 _TIME_RE = re.compile(r"(?:[0-9]+[sSmMhHdDwW]?)+")
 _TIME_PART_RE = re.compile(r"([0-9]+)([sSmMhHdDwW]?)")
+# ASCII digits only: what sshd (-T output, convtime), getent, OVAL's PCRE and
+# systemd take for a number. int() and str.isdigit() also take "６００", "٣٠٠",
+# "²" (isdigit, and then int() raises), "6_00", "+600" and " 600\u3000".
+_DECIMAL_RE = re.compile(r"[0-9]+")
+
+
+def decimal(text):
+    """``int`` of ``text`` when it is ASCII digits ``0-9`` only, else ``None``."""
+    return int(text) if isinstance(text, str) and _DECIMAL_RE.fullmatch(text) else None
+
+
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATH_RE = re.compile(r"/[A-Za-z0-9_.+@%,:=~/-]*")
 _PATH_RULE = ("an absolute path of letters, digits, '/' and '_.+@%,:=~-' (no spaces, quotes, "

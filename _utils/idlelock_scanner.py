@@ -25,10 +25,17 @@ auditor.
 
 import re
 
+from idlelock_policy import decimal
+
 # The OVAL patterns, with the multi-line anchors of OpenSCAP's textfilecontent54.
-_INTERVAL_RE = re.compile(r"^\s*(?i:ClientAliveInterval)\s+(\d+)\s*(?:#.*)?$", re.M)
-_COUNT_MAX_RE = re.compile(r"^\s*(?i:ClientAliveCountMax)\s+(\d+)\s*(?:#.*)?$", re.M)
-_TMOUT_RE = re.compile(r"^\s*declare\s+-xr\s+TMOUT=(\w+).*$", re.M)
+# OpenSCAP matches them with PCRE, without Unicode properties (PCRE2_UCP): its \d,
+# \s and \w are ASCII ([0-9], [ \t\n\v\f\r], [A-Za-z0-9_]), which is what
+# re.ASCII makes Python's; without it "ClientAliveInterval ６００" or a U+00A0
+# after "declare" would match here and not for the scanner.
+_FLAGS = re.M | re.ASCII
+_INTERVAL_RE = re.compile(r"^\s*(?i:ClientAliveInterval)\s+(\d+)\s*(?:#.*)?$", _FLAGS)
+_COUNT_MAX_RE = re.compile(r"^\s*(?i:ClientAliveCountMax)\s+(\d+)\s*(?:#.*)?$", _FLAGS)
+_TMOUT_RE = re.compile(r"^\s*declare\s+-xr\s+TMOUT=(\w+).*$", _FLAGS)
 
 RULES = ("sshd_set_idle_timeout", "sshd_set_keepalive", "accounts_tmout")
 
@@ -49,10 +56,6 @@ def _bounds(limits, key):
     return f"{low if low is not None else 0}..{high if high is not None else '∞'}"
 
 
-def _int(text):
-    return int(text) if text.isdigit() else None
-
-
 def read(scanner, main, texts):
     """
     Judge ``texts`` ({path: text}) as the scanner would, for each rule of ``scanner``.
@@ -67,7 +70,7 @@ def read(scanner, main, texts):
     keepalive = (scanner or {}).get("sshd_set_keepalive")
     if keepalive:
         found = list(_COUNT_MAX_RE.finditer(sshd))
-        bad = [m for m in found if not _within(_int(m.group(1)), keepalive,
+        bad = [m for m in found if not _within(decimal(m.group(1)), keepalive,
                                                "client_alive_count_max")]
         shown = bad or found
         results["sshd_set_keepalive"] = {
@@ -80,7 +83,7 @@ def read(scanner, main, texts):
     idle = (scanner or {}).get("sshd_set_idle_timeout")
     if idle:
         found = _INTERVAL_RE.search(sshd)
-        value = _int(found.group(1)) if found else None
+        value = decimal(found.group(1)) if found else None
         passed = _within(value, idle, "client_alive_interval")
         reading = f"ClientAliveInterval {value}" if found else f"no such line in {main}"
         if passed and keepalive and not results["sshd_set_keepalive"]["passed"]:
@@ -104,9 +107,9 @@ def read(scanner, main, texts):
         profiled = [f for f in firsts if f[0] != "/etc/profile"]
 
         def fine(group):
-            return bool(group) and all(_within(_int(v), tmout, "tmout") for _, _, v in group)
+            return bool(group) and all(_within(decimal(v), tmout, "tmout") for _, _, v in group)
 
-        bad = [f for f in firsts if not _within(_int(f[2]), tmout, "tmout")]
+        bad = [f for f in firsts if not _within(decimal(f[2]), tmout, "tmout")]
         shown = bad or firsts
         results["accounts_tmout"] = {
             "rule": "accounts_tmout", "passed": fine(profile) or fine(profiled),

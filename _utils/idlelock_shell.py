@@ -24,7 +24,7 @@ HEADER = "# Managed by idlelock (Salt): close idle shells. Local edits are overw
 # original text in a comment: `:` keeps an if/then body that held only this
 # line syntactically valid, where a bare comment would not.
 TAKEOVER_MARK = ": # idlelock-takeover: "
-TAKEOVER_RE = re.compile(r"^(\s*)" + re.escape(TAKEOVER_MARK) + r"(.*)$")
+TAKEOVER_RE = re.compile(r"^([ \t]*)" + re.escape(TAKEOVER_MARK) + r"(.*)$")
 BACKUP_SUFFIX = ".idlelock.bak"
 ZSH_BEGIN = "# BEGIN idlelock: zsh does not read /etc/profile here; source the idle timeout"
 BASHRC_BEGIN = ("# BEGIN idlelock: interactive non-login bash reads no /etc/profile.d; "
@@ -34,19 +34,26 @@ ENVIRONMENT = "/etc/environment"
 # Where a login shell can pick up TMOUT, in the order bash usually reads them.
 SHELL_FILES = ("/etc/profile", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc")
 
-_COMMENT_RE = re.compile(r"(?:^|\s)#.*$")
-# A name, not a read: "$TMOUT" and "${TMOUT}" only use the value.
+# The shells' blanks are space and tab, and a name is ASCII letters, digits and
+# "_" (bash(1) DEFINITIONS, POSIX XCU 2.3): not Python's \s, \S and \w, which also
+# take U+00A0, U+3000, \v, \f, \x1c-\x1f and non-ASCII letters and digits. To
+# bash, "export<U+00A0>TMOUT=600" is one word, a command that is not found.
+BLANKS = " \t"
+_COMMENT_RE = re.compile(r"(?:^|[ \t])#.*$")
+# A name, not a read: "$TMOUT" and "${TMOUT}" only use the value. Only a pre-filter
+# (_SEGMENT_RE decides what a line does): the Unicode \w here keeps "éTMOUT=1" out,
+# as bash glues every character but a blank or a metacharacter into one word.
 _MENTION_RE = re.compile(r"(?<![$\w{])TMOUT\b")
 _SPLIT_RE = re.compile(r";|&&|\|\|")
 # What may precede a command on its line: a compound keyword, or a case arm's
 # pattern (``*" ops "*)``), which makes the line part of a bigger statement.
 _KEYWORD_RE = re.compile(
-    r"""^\s*(?:(?:(?:then|else|do|\{|!)\s+)|(?:case\s+(?:"[^"]*"|\S)+\s+in\s+)"""
-    r"""|(?:(?:"[^"]*"|'[^']*'|[^\s"'()])+\)\s*))+""")
+    r"""^[ \t]*(?:(?:(?:then|else|do|\{|!)[ \t]+)|(?:case[ \t]+(?:"[^"]*"|[^ \t])+[ \t]+in[ \t]+)"""
+    r"""|(?:(?:"[^"]*"|'[^']*'|[^ \t"'()])+\)[ \t]*))+""")
 _SEGMENT_RE = re.compile(
-    r"""^\s*(?:(?P<cmd>export|readonly|declare|typeset|local|unset)\s+"""
-    r"""(?P<flags>(?:[-+][A-Za-z]+\s+)*))?TMOUT"""
-    r"""(?:=(?P<value>"[^"]*"|'[^']*'|[^\s;'"]*))?\s*$"""
+    r"""^[ \t]*(?:(?P<cmd>export|readonly|declare|typeset|local|unset)[ \t]+"""
+    r"""(?P<flags>(?:[-+][A-Za-z]+[ \t]+)*))?TMOUT"""
+    r"""(?:=(?P<value>"[^"]*"|'[^']*'|[^ \t;'"]*))?[ \t]*$"""
 )
 
 
@@ -236,7 +243,7 @@ def parse_line(line):
         return None
     found = {"value": None, "readonly": False, "exported": False, "unset": False, "simple": True}
     for segment in _SPLIT_RE.split(code):
-        if not segment.strip():
+        if not segment.strip(BLANKS):
             continue
         bare = _KEYWORD_RE.sub("", segment)
         if bare != segment:
@@ -253,6 +260,20 @@ def parse_line(line):
         found["exported"] |= cmd == "export" or (cmd in ("declare", "typeset") and "x" in flags)
         found["unset"] |= cmd == "unset"
     return found
+
+
+# bash reads TMOUT with atoi() each time it prompts (eval.c read_command): C-locale
+# blanks, a sign, ASCII digits, and the rest ignored ("600x" is 600, "６００" is 0);
+# above 0 the timeout is on. Checked against a real bash in
+# tests/unit/test_shell_render.py.
+_ATOI_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+
+
+def tmout_seconds(value):
+    """The seconds after which bash ends an idle prompt with TMOUT ``value``, or ``None``."""
+    found = _ATOI_RE.match(value) if isinstance(value, str) else None
+    seconds = int(found.group(1)) if found else 0
+    return seconds if seconds > 0 else None
 
 
 def shell_files(expand, zsh_file=""):
@@ -307,8 +328,9 @@ def scan(texts, managed=()):
                 taken.append({"source": source, "original": mark.group(2)})
                 continue
             if path == ENVIRONMENT:
-                # pam_env syntax, not shell: sets a plain environment variable.
-                found = re.match(r"^\s*(?:export\s+)?TMOUT=(\S*)\s*$", line)
+                # pam_env syntax, not shell: sets a plain environment variable;
+                # pam_env.c skips blanks and one "export " (one space) before it.
+                found = re.match(r"^[ \t]*(?:export )?TMOUT=([^ \t]*)[ \t]*$", line)
                 if found:
                     lines.append({"source": source, "file": path, "line": number,
                                   "text": line, "value": _unquote(found.group(1)),
@@ -368,15 +390,15 @@ def plan_takeover(texts, lines):
             line = old[number - 1]
             ending = "\n" if line.endswith("\n") else ""
             body = line[: len(line) - len(ending)]
-            indent = body[: len(body) - len(body.lstrip())]
-            old[number - 1] = f"{indent}{TAKEOVER_MARK}{body.lstrip()}{ending}"
+            code = body.lstrip(BLANKS)
+            old[number - 1] = f"{body[: len(body) - len(code)]}{TAKEOVER_MARK}{code}{ending}"
             taken.append(f"{path}:{number}")
         new_texts[path] = "".join(old)
     return new_texts, taken, refused
 
 
 # ---------------------------------------------------------------- judging
-_PROBE_RE = re.compile(r"^IDLELOCK (\w+)=(.*)$")
+_PROBE_RE = re.compile(r"IDLELOCK ([a-z]+)=(.*)")
 _READONLY_ERROR_RE = re.compile(r"TMOUT.*(?:readonly|read-only|read only)|"
                                 r"autologout.*read-only", re.IGNORECASE)
 
@@ -408,15 +430,17 @@ def probe_script(family):
 def parse_probe(stdout, stderr):
     """``{value, readonly, exported, groups, errors}`` from a probe's output."""
     found = {"value": None, "readonly": False, "exported": False, "groups": [], "errors": []}
-    for line in stdout.splitlines():
-        match = _PROBE_RE.match(line.strip())
+    # Lines end at \n only, and the value keeps every byte the shell printed:
+    # splitlines() and strip() would also cut at U+0085, U+2028, \x1c...
+    for line in stdout.split("\n"):
+        match = _PROBE_RE.fullmatch(line.rstrip("\r"))
         if not match:
             continue
         key, value = match.groups()
         if key == "value":
             found["value"] = value
         elif key == "groups":
-            found["groups"] = value.split()
+            found["groups"] = [group for group in value.split(" ") if group]  # id -Gn
         else:
             found[key] = value == "1"
     found["errors"] = [line.strip() for line in stderr.splitlines()

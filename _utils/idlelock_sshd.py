@@ -323,9 +323,9 @@ def read_effective(output):
     """
     values = {}
     for line in output.split("\n"):
-        keyword, _, value = line.strip().partition(" ")
+        keyword, _, value = line.strip(_SSHD_WHITESPACE).partition(" ")
         if keyword:
-            values.setdefault(keyword.lower(), value.strip())
+            values.setdefault(keyword.lower(), value.strip(_SSHD_WHITESPACE))
     if values.get("channeltimeout", "").lower() == "none":
         del values["channeltimeout"]
     return values
@@ -341,24 +341,34 @@ def normalize(keyword, value):
     keyword = keyword.lower()
     if value is None:
         return None
+    value = value.strip(_TRAILING)
     if keyword == "channeltimeout":
-        if value.strip().lower() == "none":
+        if value.lower() == "none":
             return None
         parts = []
-        for entry in value.split():
+        for entry in list_entries(value):
             ctype, _, seconds = entry.partition("=")
             parts.append(f"{ctype}={sshd_time_seconds(seconds)}")
         return " ".join(parts)
     if keyword == "unusedconnectiontimeout":
-        if value.strip().lower() == "none" or sshd_time_seconds(value) == 0:
+        if value.lower() == "none" or sshd_time_seconds(value) == 0:
             return "none"
         return str(sshd_time_seconds(value))
     if keyword == "clientaliveinterval":
         return str(sshd_time_seconds(value))
-    return value.strip()
+    return value
 
 
 # ---------------------------------------------------------------- list values
+def list_entries(value):
+    """
+    The entries of a list value (ChannelTimeout), split on space and tab as
+    sshd splits arguments: ``str.split()`` would also cut "a=1<U+00A0>b=2",
+    which sshd reads as one (invalid) entry.
+    """
+    return [entry for entry in _ARG_SPLIT.split(value) if entry]
+
+
 def _merge_channel_timeout(ours, theirs):
     """
     Our ChannelTimeout entries first (sshd uses the first entry whose type
@@ -366,9 +376,9 @@ def _merge_channel_timeout(ours, theirs):
     ``session:...`` entry is replaced when ours is ``session:*``: it would
     never be reached after it.
     """
-    mine = ours.split()
+    mine = list_entries(ours)
     types = {entry.partition("=")[0] for entry in mine}
-    kept = [entry for entry in theirs.split()
+    kept = [entry for entry in list_entries(theirs)
             if "=" in entry and entry.partition("=")[0] not in types
             and not ("session:*" in types and entry.startswith("session"))]
     return " ".join(mine + kept)
@@ -413,7 +423,7 @@ def carry_list_entries(tree, desired, effective):
                      and d.match is None and not is_ours(tree, d)), None)
         theirs = site.value if site else (effective.get(keyword.lower()) or "")
         result[keyword] = merge(desired[keyword], theirs)
-        kept = result[keyword][len(desired[keyword]):].strip()
+        kept = result[keyword][len(desired[keyword]):].strip(_ARG_SEPARATORS)
         if kept and site:
             notes.append(f"{keyword} keeps {kept} from {site.source}")
     return result, notes
@@ -442,7 +452,7 @@ def exempt_channel_timeout(value):
     ("server_process_channel_timeouts: internal error: bad timeout none",
     measured by tests/matrix/test_idle_sessions.py).
     """
-    kept = [entry for entry in value.split()
+    kept = [entry for entry in list_entries(value)
             if not _SESSION_TYPE_RE.fullmatch(entry.partition("=")[0])]
     return " ".join(kept) or "session:*=0"
 
@@ -509,6 +519,11 @@ def dropin_target(tree):
             if not _GLOB_CHARS.search(directory) and fnmatch.fnmatchcase(DROPIN_NAME, pattern):
                 return posixpath.join(directory, DROPIN_NAME)
     return None
+
+
+# A disabled line keeps the whitespace sshd skipped before its keyword.
+DISABLED_RE = re.compile("([" + _SSHD_WHITESPACE + "]*)" + re.escape(DISABLED_MARK) + "(.*)",
+                         re.S)
 
 
 def _disable_line(text, lineno):

@@ -40,7 +40,7 @@ LOCK_TIMEOUT = 120
 MAX_FILE_BYTES = 4 * 1024 * 1024
 # A binary that did not answer is not asked again for this long (one probe per run).
 HUNG_MEMORY = 600
-_VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(?:p(\d+))?")
+_VERSION_RE = re.compile(r"OpenSSH_([0-9]+)\.([0-9]+)(?:p([0-9]+))?")
 _PRIVSEP_RE = re.compile(r"Missing privilege separation directory: (\S+)")
 _MAX_SYMLINKS = 40
 log = logging.getLogger(__name__)
@@ -874,7 +874,11 @@ def probe_login_shells(root, shells, scripts, candidate=None, files=(), identiti
                         # one process fewer per shell, the same environment.
                         started[key] = subprocess.Popen(
                             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=host_path(root, home),
+                            # Bytes as read_text reads files: a start-up file that
+                            # prints invalid UTF-8 (or a cut multibyte name in an
+                            # error) must not fail the probe.
+                            stderr=subprocess.PIPE, encoding="utf-8",
+                            errors="surrogateescape", cwd=host_path(root, home),
                             env={"HOME": home, "TERM": "dumb", "PATH": _PROBE_PATH,
                                  "SHELL": path})
                     except FileNotFoundError as exc:

@@ -23,14 +23,11 @@ text, or to ``None`` for a file to delete; ``notes`` says what could not be put
 back exactly and why.
 """
 
-import re
 from dataclasses import dataclass, field
 
 import idlelock_logind
 import idlelock_shell
 import idlelock_sshd
-
-_DISABLED_RE = re.compile(r"(\s*)" + re.escape(idlelock_sshd.DISABLED_MARK) + r"(.*)", re.S)
 
 
 @dataclass
@@ -117,6 +114,18 @@ def _sshd_line_is_ours(managed):
     return ours
 
 
+# Trimmed off a line a message quotes; any other byte is shown, escaped by repr().
+_SHOWN_BLANKS = " \t\r"
+
+
+def _directive(line):
+    """True for a line sshd reads as a directive (an unbalanced quote included)."""
+    try:
+        return idlelock_sshd.tokenize(line) is not None
+    except idlelock_sshd.ConfigError:
+        return True
+
+
 def _foreign_lines(path, text, ours):
     """
     Why idlelock's own drop-in cannot simply go: lines someone added to it.
@@ -125,9 +134,9 @@ def _foreign_lines(path, text, ours):
     line out of the Match block it was written in (idlelock's exemption block
     ends the file); only the admin knows where such a line belongs.
     """
-    lines = [f"line {number}: {line.strip()!r}"
+    lines = [f"line {number}: {line.strip(_SHOWN_BLANKS)!r}"
              for number, line in enumerate(text.split("\n"), 1)
-             if line.strip() and not line.lstrip().startswith("#") and not ours(line)]
+             if _directive(line) and not ours(line)]
     if not lines:
         return []
     return [f"{path} holds lines idlelock does not write ({'; '.join(lines)}): move them to a "
@@ -161,7 +170,7 @@ def unplan_sshd(tree, dropin_text, managed):
                 continue
         new, notes = remove_block(path, text, idlelock_sshd.BLOCK_BEGIN,
                                   idlelock_sshd.BLOCK_END, ours)
-        new, numbers = unmark(new, _DISABLED_RE)
+        new, numbers = unmark(new, idlelock_sshd.DISABLED_RE)
         removal.notes += notes
         removal.restored += [f"{path}:{number}" for number in numbers]
         if new != text:

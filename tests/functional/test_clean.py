@@ -137,7 +137,9 @@ def logins():
             script = idlelock_shell.probe_script("csh" if name == "tcsh" else "sh")
             proc = subprocess.run(
                 ["/usr/sbin/runuser", "-u", user, "--", path, *args], input=script,
-                capture_output=True, text=True, timeout=30, cwd="/", check=False,
+                # A scenario's start-up file may make a shell print a cut multibyte name.
+                capture_output=True, encoding="utf-8", errors="surrogateescape", timeout=30,
+                cwd="/", check=False,
                 env={"HOME": "/nonexistent", "TERM": "dumb", "PATH": "/usr/bin:/bin"})
             seen[(user, name)] = (proc.returncode, proc.stdout, proc.stderr)
     return seen

@@ -3,6 +3,8 @@ Findings word for word, as ``idlelock.audit`` and the fleet report show them:
 why nothing closes an idle session, logind's part, probe failures, conflicts.
 """
 
+import pytest
+
 import idlelock_audit as audit
 
 LIMIT = {"timeout_max": 600}
@@ -94,3 +96,41 @@ def test_a_foreign_tmout_is_named_in_the_fix():
         "actual": "900", "source": "/etc/profile:1", "severity": "medium",
         "fix": "state.apply idlelock with shell:tmout 1..600; /etc/profile:1 sets it now "
                "(shell:takeover: true takes over foreign lines)"}
+
+
+# Values Python's int() (or str.isdigit()) reads as 600 and their consumer does not:
+# systemd's parse_sec reads ASCII digits and strips " \t\n\r" only, bash reads TMOUT
+# with atoi() (ASCII digits after C blanks). None of these closes an idle session.
+LOGIND_REFUSED = ["\uff16\uff10\uff10", "\u0666\u0660\u0660", "6_00", "600\u00a0", "\u3000600",
+                  "10MIN"]
+TMOUT_IGNORED = ["\uff16\uff10\uff10", "\u0666\u0660\u0660", "\u00a0600", "\u00b2", "x600"]
+
+
+@pytest.mark.parametrize("value", LOGIND_REFUSED + ["600", "10min", " 600\t"])
+def test_logind_value_reads_as_systemd_parses_it(value):
+    logind = {"supported": True, "stop_idle_session_sec": value, "source": "/etc/x:2"}
+    result = judge({"openssh": (9, 2, 1), "sshd": {"effective": NO_CHANNEL, "sources": {}},
+                    "logind": logind}, dict(LIMIT, stop_idle_session_sec_max=600))
+    refused = value in LOGIND_REFUSED
+    assert result["compliant"] is not refused, result["findings"]
+    assert ("logind StopIdleSessionSec" in result["passed"]) is not refused
+    assert audit.mechanisms(None, None, logind)["StopIdleSessionSec"] == (None if refused else 600)
+
+
+@pytest.mark.parametrize("value", TMOUT_IGNORED + ["600", "600x", "+600", " 600"])
+def test_tmout_reads_as_bash_reads_it(value):
+    shell = {"shell": "bash", "value": value, "readonly": True, "exported": True, "sources": {},
+             "conflicts": []}
+    result = judge({"openssh": None, "shell": shell}, dict(LIMIT, tmout_max=600))
+    ignored = value in TMOUT_IGNORED
+    assert ("shell TMOUT" in result["passed"]) is not ignored, result["findings"]
+    assert audit.mechanisms(None, shell, None)["TMOUT"] == (None if ignored else 600)
+
+
+def test_sshd_values_are_ascii_digits():
+    # sshd -T prints ASCII digits; anything else is no number to compare (int() takes "３００").
+    effective = {"clientaliveinterval": "\uff13\uff10\uff10", "clientalivecountmax": "\u0661",
+                 "channeltimeout": "session:*=\uff16\uff10\uff10"}
+    values = audit.mechanisms({"effective": effective}, None, None)
+    assert (values["ClientAliveInterval"], values["ClientAliveCountMax"],
+            values["ChannelTimeout"]) == (None, None, None)

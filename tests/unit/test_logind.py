@@ -1,7 +1,10 @@
 """idlelock_logind: the drop-in it renders, systemd's reading order, and where StopIdleSessionSec applies."""
 
+import math
+
 import pytest
 
+import idlelock_facts
 import idlelock_logind as logind
 
 
@@ -19,6 +22,14 @@ def test_logind_dropin_order_and_effective_value():
         ("/etc/systemd/logind.conf.d/idlelock.conf", logind.render_logind(600)),
     ])
     assert value == "600" and source == "/etc/systemd/logind.conf.d/idlelock.conf:4"
+
+
+def test_a_systemd_version_is_ascii_digits():
+    supported, reason = idlelock_facts.logind_support(
+        {"root": "/"}, {"init": "systemd", "systemd": {"version": "\uff12\uff15\uff15"}})
+    assert supported is False and "unknown" in reason
+    assert idlelock_facts.logind_support(
+        {"root": "/"}, {"init": "systemd", "systemd": {"version": "255.4"}}) == (True, None)
 
 
 @pytest.mark.parametrize("version, init, ok", [
@@ -47,9 +58,12 @@ def test_only_login_section_counts_and_the_last_assignment_wins():
     assert logind.logind_effective(texts) == ("600", "/etc/systemd/logind.conf.d/idlelock.conf:4")
 
 
-def test_an_empty_assignment_resets_to_the_default():
+def test_an_empty_assignment_is_ignored_as_systemd_ignores_it():
+    # config_parse_sec_fix_0 has no empty-value case and parse_time("") fails:
+    # systemd logs "Failed to parse" and the earlier value stays.
     texts = [("/etc/systemd/logind.conf", "[Login]\nStopIdleSessionSec=60\nStopIdleSessionSec=\n")]
-    assert logind.logind_effective(texts) == (None, "/etc/systemd/logind.conf:3")
+    assert logind.logind_effective(texts) == ("60", "/etc/systemd/logind.conf:2")
+    assert logind.stop_idle_seconds("") is None
 
 
 def test_the_main_file_is_the_first_that_exists_then_the_dropins():
@@ -69,3 +83,67 @@ def test_lines_end_where_systemd_read_line_ends_them():
     taken = logind.plan_takeover([(path, text)], [(path, 2, "5")])
     assert taken[path] == text.replace("\rStopIdle", "\r# idlelock-takeover: StopIdle", 1)
     assert logind.logind_effective([(path, taken[path])]) == (None, None)
+
+
+# systemd strips only its WHITESPACE (" \t\n\r", src/basic/string-util.h) around a line,
+# a key and a value, and reads ASCII digits only (parse_time, src/basic/time-util.c):
+# each of these lines sets nothing, so idlelock's earlier drop-in still wins.
+OURS = "/etc/systemd/logind.conf.d/idlelock.conf"
+SITE = "/etc/systemd/logind.conf.d/zz-site.conf"
+IGNORED_BY_SYSTEMD = [
+    "[Login]\n\u00a0StopIdleSessionSec=60\n",  # an unknown key "<U+00A0>StopIdleSessionSec"
+    "[Login]\n\u3000StopIdleSessionSec=60\n",
+    "[Login]\nStopIdleSessionSec\u2003=60\n",
+    "[Login]\n\x0bStopIdleSessionSec=60\n",
+    "[Login]\n\x0cStopIdleSessionSec=60\n",
+    "[Login]\nStopIdleSessionSec\x1f=60\n",
+    "\u00a0[Login]\nStopIdleSessionSec=60\n",  # no section: the assignment is outside one
+    "[Login]\x0c\nStopIdleSessionSec=60\n",
+    # Values parse_sec refuses: systemd logs "Failed to parse" and ignores the line.
+    "[Login]\nStopIdleSessionSec=\uff16\uff10\n",
+    "[Login]\nStopIdleSessionSec=\u0666\u0660\n",
+    "[Login]\nStopIdleSessionSec=60\u00a0\n",
+    "[Login]\nStopIdleSessionSec=\u00a060\n",
+    "[Login]\nStopIdleSessionSec=6_0\n",
+    "[Login]\nStopIdleSessionSec=1MIN\n",
+    "[Login]\nStopIdleSessionSec=60x\n",
+    "[Login]\nStopIdleSessionSec=\u00b2\n",
+]
+# And lines systemd does read, with what it strips.
+READ_BY_SYSTEMD = [
+    ("[Login]\n \tStopIdleSessionSec \t= \t60 \t\n", "60"),
+    ("\t[Login] \nStopIdleSessionSec=1min\r\n", "1min"),
+    ("[Login]\nStopIdleSessionSec=+60\n", "+60"),
+    ("[Login]\nStopIdleSessionSec=1h 30min\n", "1h 30min"),
+]
+
+
+@pytest.mark.parametrize("text", IGNORED_BY_SYSTEMD)
+def test_a_line_systemd_ignores_sets_nothing(text):
+    texts = [(OURS, logind.render_logind(600)), (SITE, text)]
+    assert logind.logind_effective(texts) == ("600", f"{OURS}:4")
+    assert logind.conflicts(texts, OURS) == []
+    assert logind.logind_effective([(SITE, text)]) == (None, None)
+
+
+@pytest.mark.parametrize("text, value", READ_BY_SYSTEMD)
+def test_a_line_systemd_reads_wins(text, value):
+    texts = [(OURS, logind.render_logind(600)), (SITE, text)]
+    assert logind.logind_effective(texts) == (value, f"{SITE}:2")
+    assert logind.conflicts(texts, OURS) == [(SITE, 2, value)]
+
+
+# value -> seconds as systemd-logind parses StopIdleSessionSec (0 and infinity: never).
+STOP_IDLE_SECONDS = {
+    "600": 600, "600s": 600, "10min": 600, "10 min": 600, "10m": 600, "1h 30min": 5400,
+    "1.5h": 5400, "+600": 600, " 600 ": 600, "1 2": 3, "500ms": 0.5, "2weeks": 1209600,
+    "infinity": math.inf, " infinity ": math.inf, "0": math.inf,
+    "": None, "\uff16\uff10\uff10": None, "\u0666\u0660\u0660": None, "600\u00a0": None,
+    "\u3000600": None, "6_00": None, "10MIN": None, "600x": None, "12.34.56": None,
+    "-5": None, "infinity\u00a0": None, "\u00b2": None, "x": None,
+}
+
+
+def test_stop_idle_seconds_reads_as_systemd_parses():
+    got = {value: logind.stop_idle_seconds(value) for value in STOP_IDLE_SECONDS}
+    assert got == STOP_IDLE_SECONDS

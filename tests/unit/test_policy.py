@@ -333,3 +333,11 @@ def test_a_built_in_profile_cannot_be_redefined_from_pillar(name, defaults):
     raw = {"profile": name, "timeout": 3600, "profiles": {name: {"timeout_max": 99999}}}
     _, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors and errors[0].startswith(f"idlelock:profiles: '{name}' is built in")
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS + ["+600", " 600", "600\u3000", "", "6 00", None,
+                                                     600])
+def test_decimal_is_ascii_digits_only(text):
+    """The one reading of a number in sshd -T output, getent fields and OVAL matches."""
+    assert policy.decimal(text) is None
+    assert policy.decimal("0600") == 600

@@ -25,6 +25,14 @@ def verdicts(scanner, texts):
     ("ClientAliveInterval 600\nClientAliveInterval 300\nClientAliveCountMax 3\n", False),
     ("ClientAliveInterval 0\nClientAliveCountMax 3\n", False),
     ("ClientAliveCountMax 3\n", False),
+    # OpenSCAP's PCRE has no Unicode properties: \d and \s are ASCII there, so these
+    # lines are not the scanner's (and the vertical tab is its \s).
+    ("ClientAliveInterval \uff13\uff10\uff10\nClientAliveCountMax 3\n", False),
+    ("ClientAliveInterval \u0663\u0660\u0660\nClientAliveCountMax 3\n", False),
+    ("ClientAliveInterval\u00a0300\nClientAliveCountMax 3\n", False),
+    ("\u3000ClientAliveInterval 300\nClientAliveCountMax 3\n", False),
+    ("ClientAliveInterval 300\u2003\nClientAliveCountMax 3\n", False),
+    ("ClientAliveInterval\x0b300\x0c\nClientAliveCountMax 3\n", True),
 ])
 def test_idle_timeout_is_the_first_line_of_the_main_file(main, passed):
     assert verdicts(CIS, {MAIN: main})["sshd_set_idle_timeout"] is passed
@@ -37,6 +45,10 @@ def test_idle_timeout_is_the_first_line_of_the_main_file(main, passed):
     ("ClientAliveCountMax 3\nMatch Group admins\n  ClientAliveCountMax 1\n", False),
     ("# ClientAliveCountMax 0\nClientAliveCountMax 3\n", True),
     ("", False),
+    ("ClientAliveCountMax \uff13\n", False),
+    ("ClientAliveCountMax\u00a03\n", False),
+    # A line the scanner does not match is not one of "every line".
+    ("ClientAliveCountMax 3\nClientAliveCountMax\u00a00\n", True),
 ])
 def test_keepalive_is_every_line_of_the_main_file(main, passed):
     assert verdicts(CIS, {MAIN: main})["sshd_set_keepalive"] is passed
@@ -61,6 +73,12 @@ def test_drop_ins_are_not_read():
     ({"/etc/profile.d/idlelock.csh": DECLARE}, False),
     ({"/etc/bash.bashrc": DECLARE}, False),
     ({"/etc/profile.d/idlelock.sh": "declare -xr TMOUT=$LIMIT\n"}, False),
+    ({"/etc/profile": "declare -xr TMOUT=\uff13\uff10\uff10\n"}, False),
+    ({"/etc/profile": "declare -xr TMOUT=\u00b3\n"}, False),
+    ({"/etc/profile": "declare\u00a0-xr TMOUT=300\n"}, False),
+    ({"/etc/profile": "declare -xr\u3000TMOUT=300\n"}, False),
+    # Not the scanner's line, so the first declare line of the file is the next one.
+    ({"/etc/profile": "declare -xr\u00a0TMOUT=9999\ndeclare -xr TMOUT=300\n"}, True),
 ])
 def test_tmout_is_a_declare_line_in_profile_files(files, passed):
     texts = dict(files, **{MAIN: ""})

@@ -84,6 +84,29 @@ def test_unknown_form_is_a_clear_error():
         shell.render_profile(5, form="typeset")
 
 
+@pytest.mark.parametrize("line", ["\u00a0TMOUT=300", "export\u00a0TMOUT=300", "export\tTMOUT=300",
+                                  "\x0cTMOUT=300", "export  TMOUT=300"])
+def test_etc_environment_lines_pam_env_skips(line):
+    # pam_env.c skips " \n\t" and then exactly "export " (one space); the key must be
+    # [A-Za-z0-9_], so each of these sets nothing.
+    assert shell.scan({"/etc/environment": line + "\n"})["lines"] == []
+
+
+def test_a_takeover_mark_after_a_non_blank_is_not_ours():
+    # To the shell "<U+00A0>:" is a command word (not found): the line is no no-op of ours.
+    text = "\u00a0: # idlelock-takeover: TMOUT=5\n  : # idlelock-takeover: TMOUT=6\n"
+    assert shell.scan({"/etc/profile": text})["taken_over"] == [
+        {"source": "/etc/profile:2", "original": "TMOUT=6"}]
+
+
+def test_the_probe_reads_lines_as_the_shell_printed_them():
+    # Lines end at \n only: a value holding \x1c or U+2028 is kept whole, and groups
+    # are the names `id -Gn` separates with spaces.
+    found = shell.parse_probe("IDLELOCK value=600\x1c7\nIDLELOCK groups=a\u00a0b c\r\n", "")
+    assert found["value"] == "600\x1c7" and found["groups"] == ["a\u00a0b", "c"]
+    assert shell.parse_probe("IDLELOCK value=6\u20280\n", "")["value"] == "6\u20280"
+
+
 def test_etc_environment_is_read_as_pam_env():
     assert shell.scan({"/etc/environment": "TMOUT=300\n"}) == {"lines": [{
         "source": "/etc/environment:1", "file": "/etc/environment", "line": 1,

@@ -4,6 +4,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -119,6 +120,68 @@ def test_bashrc_hook_is_appended_once_quoted_and_gives_non_login_bash_the_timeou
 def test_parse_line(line, expected):
     found = shell.parse_line(line)
     assert {key: found[key] for key in expected} == expected
+
+
+# Characters Python's \\s, str.split() and str.strip() take for blanks and the shells do
+# not: bash, dash and zsh split words on space and tab only, so "export<U+00A0>TMOUT=600"
+# is one word, a command that is not found, and TMOUT stays unset.
+NOT_BLANKS = ["\u00a0", "\u3000", "\u2003", "\x85", "\x1f", "\v", "\f"]
+NOT_BLANK_LINES = (
+    [f"export{c}TMOUT=600" for c in NOT_BLANKS]
+    + [f"readonly{c}TMOUT=600" for c in NOT_BLANKS[:3]]
+    + [f"{c}TMOUT=600" for c in NOT_BLANKS[:3]]
+    # Not a comment: "<U+00A0>#" is a command word, and TMOUT=600 only its environment.
+    + [f"TMOUT=600 {c}# site default" for c in NOT_BLANKS[:3]]
+    + ["declare -xr\u00a0TMOUT=600", "typeset -r\u3000TMOUT=600", "TMOUT=\uff16\uff10\uff10",
+       "TMOUT=600\u00a0", "readonly TMOUT=600\u2003", "readonly\tTMOUT=600",
+       # A keyword glued to what follows by a non-blank is one word, not a keyword.
+       "then\u00a0TMOUT=600", "!\u3000TMOUT=600", "{\u2003TMOUT=600"]
+)
+
+
+@pytest.mark.parametrize("sh", [s for s in SH_SHELLS if s.values[0] in ("dash", "bash", "zsh")])
+@pytest.mark.parametrize("line", NOT_BLANK_LINES)
+def test_a_line_reads_as_the_shell_runs_it(sh, line):
+    """The static reading of a line is what a real shell ends up with after running it."""
+    proc = subprocess.run([sh, "-s"], input=(line + "\n" + shell.probe_script("sh")).encode(),
+                          capture_output=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+    probe = shell.parse_probe(proc.stdout.decode(), proc.stderr.decode(errors="replace"))
+    found = shell.parse_line(line) or {"value": None, "readonly": False, "exported": False}
+    assert (found["value"], found["readonly"], found["exported"]) == (
+        probe["value"], probe["readonly"], probe["exported"]), proc.stderr
+
+
+# TMOUT value -> the seconds after which bash ends an idle prompt (atoi: a sign, C blanks,
+# ASCII digits, the rest ignored), None for no timeout.
+TMOUT_SECONDS = {"1": 1, "1x": 1, "+1": 1, " 1": 1, "\t1": 1, "1_0": 1, "1\u00a0": 1,
+                 "\uff11": None, "\u0661": None, "\u00a01": None, "0": None, "-1": None,
+                 "x1": None, "": None}
+
+
+def test_tmout_reads_as_bash_reads_it():
+    assert {value: shell.tmout_seconds(value) for value in TMOUT_SECONDS} == TMOUT_SECONDS
+    assert shell.tmout_seconds(None) is None
+
+
+@pytest.mark.skipif(not shutil.which("script") or not shutil.which("bash"),
+                    reason="script(1) or bash missing")
+def test_a_real_bash_times_out_as_tmout_seconds_says():
+    """An interactive bash on a pty, idle: it exits after 1 s exactly when tmout_seconds is 1."""
+    sessions = {value: subprocess.Popen(
+        ["script", "-qec", "bash --norc --noprofile -i", "/dev/null"], stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={"PATH": "/usr/bin:/bin", "TMOUT": value, "LC_ALL": "C.UTF-8"})
+        for value in TMOUT_SECONDS}
+    time.sleep(3)  # twice the 1 s timeout and more, on a loaded machine
+    ended = {}
+    for value, proc in sessions.items():
+        ended[value] = 1 if proc.poll() is not None else None
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        proc.stdin.close()
+    assert ended == TMOUT_SECONDS
 
 
 @pytest.mark.parametrize("line", ["# TMOUT=900", 'echo "$TMOUT"', "echo ${TMOUT:-0}", "PATH=/bin"])

@@ -1,8 +1,14 @@
-"""The one reader of ``sshd -T`` output, and the exempt_groups Match block (pure)."""
+"""The one reader of ``sshd -T`` output and the exempt_groups Match block; sshd as oracle."""
+
+import os
+import shutil
+import subprocess
 
 import pytest
 
 import idlelock_sshd
+
+SSHD = "/usr/sbin/sshd"
 
 # Excerpts of real `sshd -T` output for one configuration (ClientAliveInterval 300,
 # ChannelTimeout session:*=300 direct-tcpip=600, UnusedConnectionTimeout 0).
@@ -57,6 +63,18 @@ def test_channel_timeout_none_reads_as_unset_like_9_2_prints_it(line):
     assert idlelock_sshd.read_effective(f"usepam no\n{line}\n") == {"usepam": "no"}
 
 
+def test_reader_keeps_what_sshd_prints_around_a_value():
+    # sshd prints "keyword value": only its own whitespace is trimmed, a U+00A0 stays.
+    assert idlelock_sshd.read_effective("banner /etc/issue\u00a0\nchrootdirectory \u3000/srv\n") == {
+        "banner": "/etc/issue\u00a0", "chrootdirectory": "\u3000/srv"}
+
+
+def test_normalize_trims_only_what_sshd_trims():
+    # sshd drops trailing " \t\r\n\f" from a line; a U+00A0 is part of the value.
+    assert idlelock_sshd.normalize("Banner", "/etc/issue\u00a0") == "/etc/issue\u00a0"
+    assert idlelock_sshd.normalize("Banner", "/etc/issue \t\x0c") == "/etc/issue"
+
+
 def test_reader_splits_on_newline_only():
     # A carriage return is part of a value to sshd, not a line end.
     assert idlelock_sshd.read_effective("banner a\rclientaliveinterval 1\n") == {
@@ -69,6 +87,10 @@ def test_reader_splits_on_newline_only():
     ("session:shell=300 session:command=300 x11-connection=60", "x11-connection=60"),
     ("*=300", "session:*=0"),
     ("direct-tcpip=60 session:subsystem:sftp=5 global=900", "direct-tcpip=60 global=900"),
+    # One entry to sshd (it splits on space and tab): a session entry, dropped whole.
+    ("session:*=300\u00a0direct-tcpip=600", "session:*=0"),
+    ("direct-tcpip=600\u3000session:*=300 x11-connection=60",
+     "direct-tcpip=600\u3000session:*=300 x11-connection=60"),
 ])
 def test_exempt_members_keep_every_entry_but_those_that_close_sessions(value, exempt):
     assert idlelock_sshd.exempt_channel_timeout(value) == exempt
@@ -137,3 +159,28 @@ def test_the_main_layout_gets_no_block_even_with_a_dropin_directory():
 
     assert plan.exemption is None and plan.target == tree.main
     assert "Match" not in "".join(t for t in plan.texts.values() if t)
+
+
+@pytest.mark.skipif(not os.access(SSHD, os.X_OK) or not shutil.which("ssh-keygen"),
+                    reason="no sshd here: the literal cases above still run")
+def test_the_real_sshd_keeps_unicode_spaces_in_values_and_entries(tmp_path):
+    """sshd -T is the oracle: what it prints, the reader reads and the normalizer predicts."""
+    key = tmp_path / "hostkey"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    config = tmp_path / "sshd_config"
+    config.write_bytes(f"HostKey {key}\nBanner /etc/issue\u00a0\nChrootDirectory \u3000/srv\n"
+                       "ChannelTimeout session:*=600 x11-connection=5\x0c\n".encode())
+    out = subprocess.run([SSHD, "-T", "-f", str(config)], capture_output=True, timeout=30,
+                         check=True).stdout.decode("utf-8", "surrogateescape")
+    tree = idlelock_sshd.walk(str(config), lambda path: config.read_text(), lambda pattern: [])
+    printed = idlelock_sshd.read_effective(out)
+    for keyword, directive in tree.winners(["Banner", "ChrootDirectory", "ChannelTimeout"]).items():
+        assert printed[keyword.lower()] == idlelock_sshd.normalize(keyword, directive.value)
+    assert printed["banner"] == "/etc/issue\u00a0" and printed["chrootdirectory"] == "\u3000/srv"
+    # One entry to sshd: "600<U+00A0>x11-connection=5" is no time, and sshd refuses the file.
+    config.write_bytes(f"HostKey {key}\nChannelTimeout session:*=600\u00a0x11-connection=5\n"
+                       .encode())
+    refused = subprocess.run([SSHD, "-T", "-f", str(config)], capture_output=True, timeout=30)
+    assert refused.returncode != 0
+    assert idlelock_sshd.list_entries("session:*=600\u00a0x11-connection=5") == [
+        "session:*=600\u00a0x11-connection=5"]

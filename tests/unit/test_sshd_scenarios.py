@@ -82,6 +82,13 @@ def test_sshd_scenario(scenario, defaults):
      "session:shell=420 session:command=9"),
     ("session:*=420", "none", "session:*=420"),
     ("session:*=420", "", "session:*=420"),
+    # sshd splits arguments on space and tab only: a U+00A0 or U+3000 is inside one entry,
+    # carried byte for byte (str.split() would cut it into two entries sshd never sees).
+    ("session:*=420", "direct-tcpip=60\u00a0x11-connection=5",
+     "session:*=420 direct-tcpip=60\u00a0x11-connection=5"),
+    ("session:*=420", "x11-connection=5\u3000session:shell=9",
+     "session:*=420 x11-connection=5\u3000session:shell=9"),
+    ("session:*=420", "session:shell=9\u2003x11-connection=5", "session:*=420"),
 ])
 def test_channel_timeout_carries_the_site_entries_it_does_not_manage(ours, theirs, merged):
     main = f"{ROOT}/sshd_config"

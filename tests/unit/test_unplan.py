@@ -2,6 +2,7 @@
 
 import pytest
 
+import idlelock_logind
 import idlelock_shell
 import idlelock_sshd
 import idlelock_unplan as unplan
@@ -36,7 +37,7 @@ def test_a_disabled_line_comes_back_exactly(line):
     for text in (f"{line}\nInclude /d/*.conf\n", f"{line}\nInclude /d/*.conf"):
         disabled = idlelock_sshd._disable_line(text, 1)
         assert disabled != text
-        assert unplan.unmark(disabled, unplan._DISABLED_RE) == (text, [1])
+        assert unplan.unmark(disabled, idlelock_sshd.DISABLED_RE) == (text, [1])
 
 
 def test_a_line_someone_added_inside_the_block_stays_and_is_named():
@@ -117,3 +118,27 @@ def test_a_dropin_someone_added_lines_to_is_refused_naming_them():
     tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
     removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval", "ChannelTimeout"])
     assert removal.refusals == [] and removal.texts == {"/d/00-idlelock.conf": None}
+
+
+@pytest.mark.parametrize("line", ["\x0c# old note", "\u00a0# old note", "\u3000ClientAliveInterval 0"])
+def test_a_line_sshd_reads_as_a_keyword_is_someone_elses(line):
+    """sshd skips " \t\r\n" only: after a form feed or U+00A0 a "#" is a keyword, not a comment."""
+    dropin = idlelock_sshd.HEADER + "ClientAliveInterval 300\n" + line + "\n"
+    files = {"/s": "Include /d/*.conf\n", "/d/00-idlelock.conf": dropin}
+    tree = idlelock_sshd.walk("/s", files.get, lambda pattern: ["/d/00-idlelock.conf"])
+    removal = unplan.unplan_sshd(tree, None, ["ClientAliveInterval"])
+    assert removal.refusals == [
+        f"/d/00-idlelock.conf holds lines idlelock does not write (line 3: {line!r}): move "
+        "them to a file of your own, then remove idlelock again"]
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ("\u00a0# idlelock disabled: ClientAliveInterval 0\n", idlelock_sshd.DISABLED_RE),
+    ("\x0c# idlelock disabled: ClientAliveInterval 0\n", idlelock_sshd.DISABLED_RE),
+    ("\u00a0# idlelock-takeover: StopIdleSessionSec=5\n", idlelock_logind.TAKEOVER_RE),
+    ("\u3000# idlelock-takeover: StopIdleSessionSec=5\n", idlelock_logind.TAKEOVER_RE),
+])
+def test_a_mark_after_what_its_reader_does_not_skip_is_not_ours(text, pattern):
+    # idlelock indents a mark with what sshd (" \t\r\n") or systemd (" \t\n\r") skip only;
+    # to them this line is no comment, and giving it "back" would change what they read.
+    assert unplan.unmark(text, pattern) == (text, [])
