@@ -342,3 +342,13 @@ def test_merge_changes_neither_side():
     merged["profiles"]["a"]["b"].append(9)
     merged["sshd"]["enabled"] = False
     assert (base, override) == kept
+
+
+def test_a_rejected_value_is_shown_whole_up_to_the_limit_and_cut_past_it(defaults):
+    label = "a short label (letters, digits, ' ._/:@+-')"
+    whole = "x" * (policy._SHOWN - 2)  # its repr, quotes included, is exactly _SHOWN long
+    _, errors, _ = policy.resolve({"environment": whole}, defaults, V92)
+    assert errors == [f"idlelock:environment: '{whole}' is not accepted; expected {label}"]
+    _, errors, _ = policy.resolve({"environment": whole + "y"}, defaults, V92)
+    cut = "'" + "x" * (policy._SHOWN - 4) + "..."
+    assert errors == [f"idlelock:environment: {cut} is not accepted; expected {label}"]
