@@ -137,6 +137,10 @@ def test_every_bad_key_is_named_not_only_the_first(defaults):
     ({"sshd": {"client_alive_interval": 0}}, ("sshd", "client_alive_interval"), 0),
 ])
 def test_values_at_the_edges_resolve_exactly(raw, path, value, defaults):
+    assert_resolved(raw, path, value, defaults)
+
+
+def assert_resolved(raw, path, value, defaults):
     resolved, errors, _ = policy.resolve(raw, defaults, V92)
     assert errors == []
     for part in path:
@@ -213,11 +217,7 @@ def site(**profile):
     (site(defaults={"shell": {"form": "declare"}}), ("shell", "form"), "declare"),
 ])
 def test_a_profile_bounds_and_fills_the_resolved_values(raw, path, value, defaults):
-    resolved, errors, _ = policy.resolve(raw, defaults, V92)
-    assert errors == []
-    for part in path:
-        resolved = resolved[part]
-    assert resolved == value
+    assert_resolved(raw, path, value, defaults)
 
 
 def test_the_defaults_profile_applies_when_pillar_names_none(defaults):
@@ -298,19 +298,6 @@ def test_a_profile_default_exempts_groups_through_the_shell_alias(defaults):
 
 
 # ---------------------------------------------------------------- rendering
-def test_sshd_directives_render_every_off_and_list_form(defaults):
-    raw = {"sshd": {"client_alive_count_max": "none", "unused_connection_timeout": "none",
-                    "channel_timeout": ["session:*=600", "direct-tcpip=60"]}}
-    resolved, errors, _ = policy.resolve(raw, defaults, V92)
-    assert errors == []
-    assert policy.sshd_directives(resolved["sshd"]) == {
-        "ClientAliveInterval": "300",
-        "ClientAliveCountMax": "0",
-        "ChannelTimeout": "session:*=600 direct-tcpip=60",
-        "UnusedConnectionTimeout": "none",
-    }
-
-
 def test_short_timeouts_name_one_second_and_skip_what_sshd_leaves_unmanaged(defaults):
     resolved, errors, _ = policy.resolve({"timeout": 1}, defaults, V84)
     assert errors == []
