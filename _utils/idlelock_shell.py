@@ -84,6 +84,9 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
     for bash) or ``posix`` (Debian/Ubuntu: ``TMOUT=N`` / ``readonly TMOUT`` /
     ``export TMOUT``). zsh gets ``typeset -gx[r]``: its ``readonly`` before
     ``export`` fails, and a plain ``typeset`` inside a function is local.
+    bash's ``declare`` is local inside a function too (and ``-g`` would hide
+    the line from the scanners), so a file sourced from a function (``(local)``
+    succeeds there) takes the POSIX lines, which set the global variable.
     """
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}")
@@ -92,7 +95,8 @@ def render_profile(tmout, readonly=True, exempt_groups=(), form="posix"):
     posix = [f"TMOUT={tmout}"] + (["readonly TMOUT"] if readonly else []) + ["export TMOUT"]
     if form == "declare":
         other = (
-            ['elif [ -n "${BASH_VERSION-}" ]; then', f"  declare {flags} TMOUT={tmout}", "else"]
+            ['elif [ -n "${BASH_VERSION-}" ] && ! (local _idlelock) 2>/dev/null; then',
+             f"  declare {flags} TMOUT={tmout}", "else"]
             + ["  " + line for line in posix]
         )
     else:
@@ -253,7 +257,8 @@ def parse_line(line):
             found["simple"] = False
             continue
         cmd = match.group("cmd") or ""
-        flags = "".join(f.lstrip("-") for f in (match.group("flags") or "").split() if f[0] == "-")
+        # "-rx" gives attributes, "+x" takes them away: only the "-" words add one.
+        flags = "".join(f for f in (match.group("flags") or "").split() if f[0] == "-")
         if match.group("value") is not None:
             found["value"] = _unquote(match.group("value"))
         found["readonly"] |= cmd == "readonly" or (cmd in ("declare", "typeset") and "r" in flags)
@@ -270,13 +275,25 @@ _ATOI_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
 def tmout_seconds(value):
-    """The seconds after which bash ends an idle prompt with TMOUT ``value``, or ``None``."""
+    """
+    The seconds after which bash ends an idle prompt with TMOUT ``value``, or
+    ``None``. bash reads it with atoi() (eval.c): glibc's strtol() clamps an
+    overflow to LONG_MIN..LONG_MAX, and the cast to int keeps the low 32 bits,
+    so ``4294967297`` is 1 second and ``18446744073709551617`` no timeout.
+    """
     found = _ATOI_RE.match(value) if isinstance(value, str) else None
-    seconds = int(found.group(1)) if found else 0
+    if not found:
+        return None
+    sign, digits = (-1 if found.group(1)[0] == "-" else 1), found.group(1).lstrip("+-")
+    digits = digits.lstrip("0") or "0"
+    # Counted before int(), which refuses more than 4300 digits.
+    number = sign * (int(digits) if len(digits) <= 19 else 2**63)
+    number = max(-2**63, min(2**63 - 1, number))
+    seconds = (number + 2**31) % 2**32 - 2**31
     return seconds if seconds > 0 else None
 
 
-def shell_files(expand, zsh_file=""):
+def shell_files(expand, zsh_file):
     """In-root paths that may set TMOUT for a login shell, in reading order."""
     paths = [ENVIRONMENT]
     for pattern in SHELL_FILES:
@@ -387,11 +404,9 @@ def plan_takeover(texts, lines):
     for path, numbers in by_file.items():
         old = split_lines(texts[path], keepends=True)
         for number in numbers:
-            line = old[number - 1]
-            ending = "\n" if line.endswith("\n") else ""
-            body = line[: len(line) - len(ending)]
-            code = body.lstrip(BLANKS)
-            old[number - 1] = f"{body[: len(body) - len(code)]}{TAKEOVER_MARK}{code}{ending}"
+            line = old[number - 1]  # its "\n", if any, stays at the end
+            code = line.lstrip(BLANKS)
+            old[number - 1] = f"{line[: len(line) - len(code)]}{TAKEOVER_MARK}{code}"
             taken.append(f"{path}:{number}")
         new_texts[path] = "".join(old)
     return new_texts, taken, refused

@@ -345,3 +345,4 @@ def test_decimal_is_ascii_digits_only(text):
     """The one reading of a number in sshd -T output, getent fields and OVAL matches."""
     assert policy.decimal(text) is None
     assert policy.decimal("0600") == 600
+    assert policy.decimal("9" * 9000) == 10 ** 9000 - 1  # more digits than int() takes

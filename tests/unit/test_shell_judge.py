@@ -142,3 +142,58 @@ def test_the_csh_probe_reports_what_tcsh_has(setup, want):
     found = shell.parse_probe(proc.stdout, proc.stderr)
     assert {key: found[key] for key in want} == want
     assert found["groups"] and proc.returncode == 0, proc.stderr
+
+
+def login(value, who="root", shell_name="bash", is_login=True, errors=()):
+    """A probe as idlelock_facts.probe_shells labels it: with shell, who and login."""
+    return dict(probe(value, errors=errors), shell=shell_name, who=who, login=is_login)
+
+
+def test_judge_names_each_login_as_the_report_shows_it():
+    probes = {
+        "bash": login("90"),
+        "bash as a regular user": login(None, who="a regular user"),
+        "bash -i": login(None, is_login=False),
+        "zsh as a regular user": login("60", who="a regular user", shell_name="zsh"),
+    }
+    assert shell.judge(probes, POLICY, non_login=True) == (
+        ["bash as a regular user gets TMOUT None, not '90'",
+         "bash -i (interactive, not a login) gets TMOUT None, not '90'"],
+        ["zsh as a regular user gets TMOUT '60', not '90'"])
+
+
+def test_non_login_bash_is_judged_only_when_the_system_bashrc_is_hooked():
+    probes = {"bash -i": login(None, is_login=False),
+              "bash -i as a regular user": login(None, who="a regular user", is_login=False),
+              "bash as a regular user": login("900", who="a regular user")}
+    later = ["bash as a regular user gets TMOUT '900', not '90'"]
+    assert shell.judge(probes, POLICY) == (later, [])
+    assert shell.judge(probes, POLICY, non_login=False) == (later, [])
+
+
+def test_a_readonly_error_every_login_prints_is_named_once_after_the_first():
+    error = "/etc/profile.d/x.sh: line 1: TMOUT: readonly variable"
+    probes = {"bash": login("90", errors=[error]),
+              "bash as a regular user": login("90", who="a regular user", errors=[error]),
+              "bash -i": login("90", is_login=False, errors=[error, "bash: TMOUT: read only"])}
+    assert shell.judge(probes, POLICY)[0] == [
+        f"bash login prints: {error}",
+        "bash -i (interactive, not a login) prints: bash: TMOUT: read only"]
+
+
+@pytest.mark.parametrize("seconds, warning", [
+    (30, "tcsh counts autologout in whole minutes: 30 s is under a minute, so tcsh logs out "
+         "after 1 min"),
+    (150, "tcsh counts autologout in whole minutes: 150 s becomes 2 min (120 s)"),
+    (659, "tcsh counts autologout in whole minutes: 659 s becomes 10 min (600 s)"),
+    (600, None),
+])
+def test_csh_warning_says_what_tcsh_does_instead(seconds, warning):
+    assert shell.csh_warning(seconds) == warning
+
+
+def test_probe_value_keeps_every_character_the_shell_printed():
+    # TMOUT="600X": bash waits 600 s, but the value is not the policy's; the
+    # judge sees exactly what the login has.
+    assert shell.parse_probe("IDLELOCK value=600X\r\n", "")["value"] == "600X"
+    assert shell.judge({"bash": probe("90X")}, POLICY)[0] == ["bash login gets TMOUT '90X', not '90'"]

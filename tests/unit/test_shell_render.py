@@ -1,5 +1,7 @@
 """idlelock_shell: what it renders really works in every shell; what it reads, it reads right."""
 
+import grp
+import os
 import re
 import shlex
 import shutil
@@ -156,7 +158,10 @@ def test_a_line_reads_as_the_shell_runs_it(sh, line):
 # ASCII digits, the rest ignored), None for no timeout.
 TMOUT_SECONDS = {"1": 1, "1x": 1, "+1": 1, " 1": 1, "\t1": 1, "1_0": 1, "1\u00a0": 1,
                  "\uff11": None, "\u0661": None, "\u00a01": None, "0": None, "-1": None,
-                 "x1": None, "": None}
+                 "x1": None, "": None,
+                 # strtol() clamps an overflow; atoi()'s int keeps the low 32 bits.
+                 "4294967297": 1, "-4294967295": 1, "4294967296": None,
+                 "18446744073709551617": None, "0" * 30 + "1": 1, "1" * 5000: None}
 
 
 def test_tmout_reads_as_bash_reads_it():
@@ -277,3 +282,130 @@ def test_zsh_hook_keeps_bytes_and_separators_of_the_other_lines():
     text = "# caf\udce9\fsetopt x\r\nbindkey -e\x85\n"
     hooked = shell.zsh_hook(text, "/etc/profile.d/idlelock.sh")
     assert hooked.startswith(text) and hooked.count("\n") == text.count("\n") + 3
+
+
+@pytest.mark.parametrize("readonly", [True, False])
+@pytest.mark.parametrize("form", shell.FORMS)
+@pytest.mark.parametrize("sh", SH_SHELLS)
+@pytest.mark.parametrize("where", ["top", "function"])
+def test_profile_gives_the_value_the_policy_asks_for_even_from_a_function(where, sh, form,
+                                                                          readonly, tmp_path):
+    # A profile.d file sourced from a function (some rc files loop over
+    # profile.d inside one): bash's declare and zsh's readonly would make a
+    # local that vanishes when the function returns.
+    path = tmp_path / "idlelock.sh"
+    path.write_text(shell.render_profile(7, readonly=readonly, form=form))
+    source = f". {path};" if where == "top" else f"f() {{ . {path}; }}; f;"
+    proc = run([sh, "-c", f"{source} {REPORT}"])
+    assert proc.stderr == ""
+    assert proc.stdout.split() == ["v=7", "ro" if readonly else "rw", "1"]
+
+
+# The exact text an administrator finds in the file. The same bytes are run by
+# real shells right after (and, for every shell and form, by the tests above).
+PROFILE_DECLARE = """\
+# Managed by idlelock (Salt): close idle shells. Local edits are overwritten.
+# Idle shells log out after 600 s at the prompt.
+# Guarded: sourcing this twice, or after another readonly TMOUT, is silent.
+if (unset TMOUT) 2>/dev/null; then
+  case " $(id -Gn 2>/dev/null) " in
+    *" ops "*|*" dba "*) ;;  # exempt: shell:exempt_groups
+    *)
+      if [ -n "${ZSH_VERSION-}" ]; then
+        typeset -gxr TMOUT=600
+      elif [ -n "${BASH_VERSION-}" ] && ! (local _idlelock) 2>/dev/null; then
+        declare -xr TMOUT=600
+      else
+        TMOUT=600
+        readonly TMOUT
+        export TMOUT
+      fi
+      ;;
+  esac
+fi
+"""
+
+
+@pytest.mark.parametrize("sh", SH_SHELLS)
+def test_profile_text_is_exactly_what_the_shells_run(sh, tmp_path):
+    text = shell.render_profile(600, exempt_groups=["ops", "dba"], form="declare")
+    assert text == PROFILE_DECLARE
+    path = tmp_path / "idlelock.sh"
+    path.write_text(text)
+    proc = run([sh, "-c", f". {path}; {REPORT}"])
+    assert proc.stderr == "" and proc.stdout.split() == ["v=600", "ro", "1"]
+    posix = shell.render_profile(600, readonly=False)
+    assert posix.splitlines()[4:] == [
+        '  if [ -n "${ZSH_VERSION-}" ]; then', "    typeset -gx TMOUT=600", "  else",
+        "    TMOUT=600", "    export TMOUT", "  fi", "fi"]
+
+
+CSH = """\
+# Managed by idlelock (Salt): close idle shells. Local edits are overwritten.
+# Idle tcsh shells log out after 1 min (90 s in whole minutes, rounded down).
+# Guarded: a readonly autologout from elsewhere (or a second sourcing) is kept.
+( set autologout = 0 ) >& /dev/null
+if ( $status == 0 ) then
+  set _idlelock_groups = " `id -Gn` "
+  if ( "$_idlelock_groups" !~ *" nosuchgroup "* && "$_idlelock_groups" !~ *" nogroup "* ) then
+    set -r autologout = 1
+  endif
+  unset _idlelock_groups
+endif
+"""
+# After sourcing: autologout's value (or "unset"), whether it can still be
+# changed, and whether idlelock left its scratch variable behind.
+CSH_REPORT = ('if ( $?autologout ) then\n echo "al=$autologout"\nelse\n echo al=unset\nendif\n'
+              "( set autologout = 9 ) >& /dev/null\n"
+              'if ( $status == 0 ) then\n echo rw\nelse\n echo ro\nendif\n'
+              'echo "scratch=$?_idlelock_groups"\n')
+
+
+def tcsh_run(tmp_path, text, **kwargs):
+    path = tmp_path / "idlelock.csh"
+    path.write_text(text)
+    script = tmp_path / "login.csh"
+    script.write_text(f"source {path}\nsource {path}\n" + CSH_REPORT)
+    return run(["tcsh", "-f", str(script)], **kwargs)
+
+
+@pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
+def test_csh_text_is_exactly_what_tcsh_runs(tmp_path):
+    text = shell.render_csh(90, exempt_groups=["nosuchgroup", "nogroup"])
+    assert text == CSH
+    proc = tcsh_run(tmp_path, text)
+    assert (proc.stdout.split(), proc.stderr) == (["al=1", "ro", "scratch=0"], "")
+
+
+@pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh missing")
+@pytest.mark.parametrize("readonly, exempt, want", [
+    (True, [], ["al=1", "ro", "scratch=0"]),
+    (False, [], ["al=1", "rw", "scratch=0"]),       # shell:readonly false: the user may change it
+    (False, ["nosuchgroup", "othergroup"], ["al=1", "rw", "scratch=0"]),
+])
+def test_csh_file_in_tcsh(tmp_path, readonly, exempt, want):
+    proc = tcsh_run(tmp_path, shell.render_csh(90, readonly=readonly, exempt_groups=exempt))
+    assert (proc.stdout.split(), proc.stderr) == (want, "")
+
+
+@pytest.mark.skipif(not shutil.which("tcsh") or os.geteuid() != 0,
+                    reason="tcsh missing, or not root (a supplementary group needs root)")
+def test_csh_exempts_a_member_through_a_supplementary_group(tmp_path):
+    # The exempt group is only a supplementary group of this login, not its primary one.
+    gid = grp.getgrnam("nogroup").gr_gid
+    text = shell.render_csh(90, exempt_groups=["nosuchgroup", "nogroup"])
+    proc = tcsh_run(tmp_path, text, extra_groups=[gid])
+    assert (proc.stdout.split(), proc.stderr) == (["al=unset", "rw", "scratch=0"], "")
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="bash missing")
+def test_bashrc_hook_is_skipped_by_a_login_bash(tmp_path):
+    # Debian's /etc/profile reads the system bashrc before /etc/profile.d: a
+    # login that took TMOUT (readonly) there would make every later TMOUT line
+    # in profile.d print "TMOUT: readonly variable". A login gets it from profile.d.
+    profile = tmp_path / "idlelock.sh"
+    profile.write_text(shell.render_profile(7))
+    bashrc = tmp_path / "bash.bashrc"
+    bashrc.write_text(shell.bashrc_hook("", str(profile)))
+    proc = run(["bash", "--login", "--noprofile", "--norc", "-c", f". {bashrc}; {REPORT}"])
+    assert (proc.stdout.split(), proc.stderr) == (["v=unset", "rw", "0"], "")
