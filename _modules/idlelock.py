@@ -463,6 +463,15 @@ def remove(test=None, parts=REMOVABLE, **kwargs):
     resolved, errors = _resolve(idlelock_policy.route(kwargs))
     if errors:
         return idlelock_enforce.fail("Bad input, nothing changed: " + "; ".join(errors))
+    # Under the root's lock, as every set_* run: a scheduled set_logind between
+    # this run's read and its write would take a line over again after it was
+    # reported given back, and its backup would be deleted under it.
+    return idlelock_enforce.locked(__opts__["cachedir"], resolved["root"], [],
+                                   lambda: _remove(resolved, parts, test))
+
+
+def _remove(resolved, parts, test):
+    """``remove`` for a valid policy, under the root's lock."""
 
     def run(dry):
         return {part: (_remove_schedule(resolved, dry) if part == "schedule" else

@@ -558,6 +558,11 @@ def _set_logind(resolved, test, warnings):
     # What systemd-logind will apply once written: every directory, same-name
     # masking, the last assignment winning; checked before anything is written.
     value, source = idlelock_logind.logind_effective(candidate)
+    stop = idlelock_logind.read(candidate)[1]
+    if stop and (value != str(seconds) or not (source or "").startswith(path + ":")):
+        return fail(f"systemd-logind stops reading its configuration at {stop}, so "
+                    f"StopIdleSessionSec would be {value!r}, not '{seconds}'; fix that "
+                    "line first. Nothing was changed", warnings)
     if value != str(seconds) or not (source or "").startswith(path + ":"):
         winner = f"{source} wins" if source else f"{path} is masked by a drop-in of its name"
         hint = "" if logind.get("takeover") else " (logind:takeover: true comments it out)"

@@ -413,8 +413,11 @@ def logind_report(resolved, supported, reason):
     """The ``logind`` section of ``idlelock.get``; ``supported``/``reason`` from the caller."""
     report = {"supported": supported}
     try:
-        value, source = idlelock_logind.logind_effective(
-            logind_texts(resolved["root"], resolved["logind"]["conf_file"]))
+        texts = logind_texts(resolved["root"], resolved["logind"]["conf_file"])
+        value, source = idlelock_logind.logind_effective(texts)
+        stop = idlelock_logind.read(texts)[1]
+        if stop:  # systemd reads none of the files after this line
+            report["error"] = f"systemd stops reading logind's configuration at {stop}"
     except idlelock_system.ProbeError as exc:  # a file that is no file, a path out of root
         value, source = None, None
         report["error"] = str(exc)

@@ -55,6 +55,8 @@ TAKEOVER_RE = re.compile("([" + WHITESPACE + "]*)" + re.escape(TAKEOVER_MARK) + 
 # table (in systemd's order) that the text starts with.
 # https://github.com/systemd/systemd/blob/main/src/basic/time-util.c
 _NUMBER = re.compile(r"[ \t\n\v\f\r]*\+?([0-9]+)(?:\.([0-9]*))?|\.([0-9]*)")
+_LLONG_MAX = 2**63 - 1
+_USEC_INFINITY = 2**64 - 1  # USEC_INFINITY, "never" (src/basic/time-util.h)
 _USEC = {"s": 10**6, "min": 60 * 10**6, "h": 3600 * 10**6, "d": 86400 * 10**6}
 _UNITS = (("seconds", _USEC["s"]), ("second", _USEC["s"]), ("sec", _USEC["s"]),
           ("s", _USEC["s"]), ("minutes", _USEC["min"]), ("minute", _USEC["min"]),
@@ -73,7 +75,9 @@ def stop_idle_seconds(value):
     (``config_parse_sec_fix_0``: a time span, ``0`` and ``infinity`` meaning
     never), ``math.inf`` for never, or ``None`` when systemd refuses it (it
     logs "Failed to parse" and ignores the line). ``10min``, ``1h 30min``,
-    ``1.5h`` and ``600`` parse; ``６００`` (full-width), ``10MIN`` and ``6_00`` do not.
+    ``1.5h`` and ``600`` parse; ``６００`` (full-width), ``10MIN``, ``6_00``,
+    ``300.`` (a point without digits after it) and a span of ``USEC_INFINITY``
+    microseconds or more (parse_time()'s -ERANGE) do not.
     """
     text = str(value).lstrip(WHITESPACE)
     if text.startswith("infinity"):
@@ -86,7 +90,10 @@ def stop_idle_seconds(value):
         number = _NUMBER.match(text)
         if not number:
             return None
-        whole, fraction = number.group(1) or "0", number.group(2) or number.group(3) or ""
+        whole = (number.group(1) or "0").lstrip("0") or "0"
+        fraction = number.group(2) if number.group(2) is not None else number.group(3)
+        if fraction == "":
+            return None  # "3.", "3.sec": parse_time() wants a digit after the point
         rest = text[number.end():]
         after = rest.lstrip(WHITESPACE)
         unit = next(((name, factor) for name, factor in _UNITS if after.startswith(name)),
@@ -94,8 +101,22 @@ def stop_idle_seconds(value):
         if unit is None and after == rest and rest:
             return None  # "12.34.56": no unit and nothing between the numbers
         name, factor = unit or ("", _USEC["s"])
-        usec += int(whole) * factor + sum(int(digit) * (factor // 10 ** place)
-                                          for place, digit in enumerate(fraction, 1))
+        # strtoll() stops at LLONG_MAX (ERANGE); then the span must stay below
+        # USEC_INFINITY, checked as parse_time() checks it. Digits are counted
+        # before int(), which refuses more than 4300 of them.
+        if len(whole) > len(str(_LLONG_MAX)) or int(whole) > _LLONG_MAX:
+            return None
+        if int(whole) >= _USEC_INFINITY // factor:
+            return None
+        usec += int(whole) * factor
+        if usec >= _USEC_INFINITY:
+            return None
+        place = factor // 10
+        for digit in fraction or "":
+            usec += int(digit) * place
+            place //= 10
+        if usec >= _USEC_INFINITY:
+            return None
         text, found = after[len(name):] if unit else after, True
     if not found:
         return None
@@ -113,25 +134,72 @@ def split_lines(text, keepends=False):
     return lines if lines[-1] else lines[:-1]
 
 
-def assignments(texts):
+# Section names config_parse() refuses (string_is_safe(), src/basic/string-util.c):
+# control characters, quotes, backslash, DEL.
+_UNSAFE_SECTION = re.compile("[\x01-\x1f\"'\\\\\x7f]")
+_BOM = "\ufeff"
+
+
+def _logical_lines(text):
     """
-    ``[(path, line number, value)]``: every StopIdleSessionSec that systemd
-    applies, in its reading order. ``texts`` is ``[(path, text)]`` in that
-    order (see ``logind_paths``). Only the ``[Login]`` section counts; ``#``
-    and ``;`` start comments; a value systemd cannot parse
+    ``(first line number, logical line)`` of one file, as config_parse()
+    builds them (src/shared/conf-parser.c): a line whose first non-blank
+    character is ``#`` or ``;`` is skipped even inside a continuation; a UTF-8
+    byte order mark is dropped from the first line that starts with one; a line
+    ending in an unescaped backslash continues on the next, the backslash
+    read as a blank.
+    """
+    pending, first, bom_seen = None, 0, False
+    for number, line in enumerate(split_lines(text or ""), 1):
+        if line.lstrip(WHITESPACE)[:1] in ("#", ";"):
+            continue
+        if not bom_seen and line.startswith(_BOM):
+            line, bom_seen = line[len(_BOM):], True
+        if pending is None:
+            pending, first = line, number
+        else:
+            pending += line
+        tail = len(pending) - len(pending.rstrip("\\"))
+        if tail % 2:
+            pending = pending[:-1] + " "
+            continue
+        yield first, pending
+        pending = None
+    if pending is not None:
+        yield first, pending
+
+
+def read(texts):
+    """
+    ``(assignments, stop)``: every StopIdleSessionSec that systemd applies, in
+    its reading order, as ``[(path, line number, value)]``, and where systemd
+    stops reading (``"path:line: why"``) or ``None``. ``texts`` is
+    ``[(path, text)]`` in that order (see ``logind_paths``).
+
+    Only the ``[Login]`` section counts; a line systemd cannot parse as a whole
+    (a section header without its ``]`` or with quotes, backslashes or control
+    characters in its name, bytes that are not UTF-8) ends the reading of that
+    file and of every file after it: config_parse() fails and
+    config_parse_many_files() returns, keeping what it applied so far
+    (src/shared/conf-parser.c). A value systemd cannot parse
     (``stop_idle_seconds``), the empty one included, is ignored, as systemd
     does: ``config_parse_sec_fix_0`` has no empty-value case, and
-    ``parse_time("")`` fails (src/shared/conf-parser.c, src/basic/time-util.c).
-    Line, key and value lose systemd's ``WHITESPACE`` only (conf-parser.c).
+    ``parse_time("")`` fails (src/basic/time-util.c). Line, key and value lose
+    systemd's ``WHITESPACE`` only. A line number is the first line of a
+    continued line.
     """
     found = []
     for path, text in texts:
         section = None
-        for number, line in enumerate(split_lines(text or ""), 1):
+        for number, line in _logical_lines(text):
             line = line.strip(WHITESPACE)
-            if line.startswith(("#", ";")):
+            if not line:
                 continue
-            if line.startswith("[") and line.endswith("]"):
+            if re.search("[\udc80-\udcff]", line):
+                return found, f"{path}:{number}: not UTF-8"
+            if line.startswith("["):
+                if not line.endswith("]") or _UNSAFE_SECTION.search(line[1:-1]):
+                    return found, f"{path}:{number}: invalid section header {line!r}"
                 section = line[1:-1]
                 continue
             key, equals, value = line.partition("=")
@@ -139,7 +207,12 @@ def assignments(texts):
             if (equals and section == "Login" and key.strip(WHITESPACE) == "StopIdleSessionSec"
                     and stop_idle_seconds(value) is not None):
                 found.append((path, number, value))
-    return found
+    return found, None
+
+
+def assignments(texts):
+    """The assignments of ``read(texts)``: ``[(path, line number, value)]``."""
+    return read(texts)[0]
 
 
 def logind_effective(texts):

@@ -56,7 +56,14 @@ _DECIMAL_RE = re.compile(r"[0-9]+")
 
 def decimal(text):
     """``int`` of ``text`` when it is ASCII digits ``0-9`` only, else ``None``."""
-    return int(text) if isinstance(text, str) and _DECIMAL_RE.fullmatch(text) else None
+    if not (isinstance(text, str) and _DECIMAL_RE.fullmatch(text)):
+        return None
+    # int() refuses more than 4300 digits (a file can hold any number): by parts.
+    number = 0
+    for start in range(0, len(text), 4000):
+        part = text[start:start + 4000]
+        number = number * 10 ** len(part) + int(part)
+    return number
 
 
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -106,7 +113,7 @@ def _show(value):
 # ---------------------------------------------------------------- validators
 def sshd_time_seconds(text):
     """Seconds in an sshd time value such as ``90``, ``5m`` or ``1h30m`` (not validated)."""
-    return sum(int(num) * _TIME_UNITS[unit.lower()] for num, unit in _TIME_PART_RE.findall(text))
+    return sum(decimal(num) * _TIME_UNITS[unit.lower()] for num, unit in _TIME_PART_RE.findall(text))
 
 
 def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
@@ -131,7 +138,7 @@ def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
     return seconds
 
 
-def _seconds(minimum=0):
+def _seconds(minimum):
     return lambda value: parse_seconds(value, minimum=minimum)
 
 
@@ -545,7 +552,9 @@ def _resolve_exempt_groups(policy, clean, errors):
         )
     groups = given if given is not None else alias
     if groups is None:
-        groups = policy.get("exempt_groups", policy["shell"].get("exempt_groups", []))
+        # Neither in pillar: a profile's defaults may give the list under its alias
+        # (profile defaults set sshd and shell keys only), above defaults.yaml's.
+        groups = policy["shell"].get("exempt_groups", policy["exempt_groups"])
     policy["exempt_groups"] = list(groups)
     policy["shell"]["exempt_groups"] = list(groups)
 

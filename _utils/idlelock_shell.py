@@ -275,9 +275,21 @@ _ATOI_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
 def tmout_seconds(value):
-    """The seconds after which bash ends an idle prompt with TMOUT ``value``, or ``None``."""
+    """
+    The seconds after which bash ends an idle prompt with TMOUT ``value``, or
+    ``None``. bash reads it with atoi() (eval.c): glibc's strtol() clamps an
+    overflow to LONG_MIN..LONG_MAX, and the cast to int keeps the low 32 bits,
+    so ``4294967297`` is 1 second and ``18446744073709551617`` no timeout.
+    """
     found = _ATOI_RE.match(value) if isinstance(value, str) else None
-    seconds = int(found.group(1)) if found else 0
+    if not found:
+        return None
+    sign, digits = (-1 if found.group(1)[0] == "-" else 1), found.group(1).lstrip("+-")
+    digits = digits.lstrip("0") or "0"
+    # Counted before int(), which refuses more than 4300 digits.
+    number = sign * (int(digits) if len(digits) <= 19 else 2**63)
+    number = max(-2**63, min(2**63 - 1, number))
+    seconds = (number + 2**31) % 2**32 - 2**31
     return seconds if seconds > 0 else None
 
 

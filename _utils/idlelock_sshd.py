@@ -48,7 +48,12 @@ class Directive:
     lineno: int
     keyword: str  # lower case, as sshd compares keywords
     args: tuple
-    match: "Directive | None" = None  # the enclosing Match line; None: global
+    # The enclosing Match Directive; None: global. No string annotation here or
+    # in any dataclass of the utils: dataclasses resolves one through
+    # sys.modules[cls.__module__], which Salt's loader fills only after the
+    # module has run, so the util would fail to load as __utils__ and Salt
+    # would log a traceback on every run (tests/functional/test_utils_loader.py).
+    match: object = None
     included: tuple = field(default=(), compare=False)  # Include: files, in order
 
     @property
@@ -60,8 +65,8 @@ class Directive:
         return " ".join(self.args)
 
     def describe(self):
-        """``Match Group admins`` for a Match line."""
-        return f"Match {self.value}" if self.keyword == "match" else self.keyword
+        """``Match Group admins``: a Match line as the audit names it (only Match lines are)."""
+        return f"Match {self.value}"
 
 
 @dataclass
@@ -246,7 +251,7 @@ def inputs(tree):
 
 def include_path(pattern):
     """An Include argument as sshd resolves it: relative to /etc/ssh."""
-    return pattern if pattern.startswith("/") else posixpath.join(SSHDIR, pattern)
+    return posixpath.join(SSHDIR, pattern)  # an absolute pattern replaces SSHDIR
 
 
 def walk(main, read, expand):
@@ -289,11 +294,6 @@ def walk(main, read, expand):
 
     visit(main, None, 0)
     return Tree(main, texts, directives)
-
-
-# sshd's default host keys when no HostKey line is given (sshd_config(5)).
-DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
-                     "/etc/ssh/ssh_host_ed25519_key")
 
 
 def host_keys(tree):
@@ -390,15 +390,6 @@ def _merge_channel_timeout(ours, theirs):
 LIST_KEYWORDS = {"ChannelTimeout": _merge_channel_timeout}
 
 
-def _block_lines(text):
-    """Line numbers (1-based) of idlelock's managed block in a main file."""
-    lines = split_lines(text)
-    if BLOCK_BEGIN not in lines or BLOCK_END not in lines:
-        return range(0)
-    start = lines.index(BLOCK_BEGIN)
-    return range(start + 1, lines.index(BLOCK_END, start) + 2)
-
-
 def is_ours(tree, directive):
     """True for a line idlelock wrote: its drop-in, or its block in the main file."""
     if posixpath.basename(directive.path) == DROPIN_NAME:
@@ -438,7 +429,7 @@ class Plan:
     texts: dict  # path -> new text, only files whose text changes
     disabled: list  # foreign Directives that would beat ours, commented out
     tree: Tree  # the candidate configuration as sshd would read it
-    exemption: "dict | None" = None  # {match, ChannelTimeout} of the block written, if any
+    exemption: object = None  # {match, ChannelTimeout} of the block written, if any
 
 
 def exempt_channel_timeout(value):
@@ -620,8 +611,6 @@ def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
             disabled.append(winner)
     changed = {path: text for path, text in texts.items()
                if tree.texts.get(path) != text and (text is not None or path in tree.texts)}
-    if target not in tree.texts and target not in changed:
-        changed[target] = texts[target]
     return Plan(target=target, texts=changed, disabled=disabled, tree=candidate,
                 exemption=exemption)
 
@@ -629,7 +618,7 @@ def plan(tree, directives, read, expand, layout="dropin", exempt_groups=()):
 def _foreign_lines(tree, directives, target):
     """Every global line outside idlelock's block that sets a keyword of ``directives``."""
     wanted = {keyword.lower() for keyword in directives}
-    ours = _block_lines(tree.texts.get(target, ""))
+    ours = _block_lines(tree.texts[target])  # the main file: always read
     return [d for d in tree.directives
             if d.match is None and d.keyword in wanted
             and not (d.path == target and d.lineno in ours)]
@@ -707,7 +696,7 @@ def argv_config(argv):
     words = list(argv)
     title = len(words) == 1 and " " in words[0]
     if title:
-        words = words[0].removeprefix("sshd: ").split(" [listener]", 1)[0].split(" ")
+        words = words[0].removeprefix("sshd: ").rsplit(" [listener]", 1)[0].split(" ")
     config, words = DEFAULT_CONFIG, words[1:]
     while words:
         word = words.pop(0)
@@ -736,7 +725,7 @@ def consulted_paths(tree):
             continue
         # A pattern's glob-free leading directories: a glob in a directory part
         # (/srv/ssh/*/x.conf) also matches files in directories created later.
-        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0] + "x")
+        listed = [posixpath.dirname(_GLOB_CHARS.split(include_path(arg), 1)[0])
                   for arg in directive.args]
         listed += [posixpath.dirname(path) for path in directive.included]
         for directory in listed:

@@ -522,13 +522,13 @@ def file_mode(root, path):
     return stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
 
 
-def write_atomic(root, path, data, mode=None, new_mode=0o644, dir_mode=0o755):
+def write_atomic(root, path, data, mode, new_mode, dir_mode):
     """
     Replace an in-root file with ``data`` (bytes) atomically.
 
     A symlink is written through to its target, resolved inside ``root``
     exactly as :func:`read_bytes` resolves it. An existing file keeps its
-    owner and mode, unless ``mode`` is given: then it becomes root-owned with
+    owner and mode, unless ``mode`` is not ``None``: then it becomes root-owned with
     that mode (idlelock's own shell files must be readable by every user,
     whatever an older copy had). A new file is root-owned with ``mode`` or
     ``new_mode``; missing directories are made by :func:`make_dirs` with
@@ -554,7 +554,7 @@ class Transaction:
         self.saved = []  # (in-root path, old bytes or None, (mode, uid, gid) or None)
         self.aside = []  # (parked host path, host path) of files being deleted
 
-    def write(self, texts, modes=None, new_mode=0o644, dir_mode=0o755):
+    def write(self, texts, modes=None, *, new_mode, dir_mode):
         """
         Replace every file of ``{in-root path: text}``; a ``None`` text deletes
         that file (the entry itself, a symlink included): it is moved aside in
@@ -563,7 +563,8 @@ class Transaction:
 
         ``modes`` (``{in-root path: mode}``) forces those files root-owned with
         that mode; ``new_mode`` and ``dir_mode`` are for new files and
-        directories (see :func:`write_atomic`).
+        directories (see :func:`write_atomic`), with no default: the caller
+        knows the tree it writes into (:func:`write_all` has idlelock's).
         """
         modes = modes or {}
         for path, text in texts.items():
@@ -665,7 +666,7 @@ def write_all(root, texts, modes=None, new_mode=0o644, dir_mode=0o755):
     back (see :class:`Transaction`) before the error is raised.
     """
     with all_or_nothing(root) as txn:
-        txn.write(texts, modes, new_mode, dir_mode)
+        txn.write(texts, modes, new_mode=new_mode, dir_mode=dir_mode)
 
 
 # ---------------------------------------------------------------- one run per root

@@ -11,6 +11,8 @@ import os
 import pathlib
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -150,6 +152,33 @@ def test_a_second_run_on_the_same_root_waits_and_names_the_holder(
     monkeypatch.setattr(idlelock_system, "LOCK_TIMEOUT", 120, raising=False)
     again = idlelock.set_sshd(config=str(tree / "sshd_config"))
     assert again["result"] is True and again["changes"] == {}, again
+
+
+def test_a_removal_waits_for_the_run_that_holds_the_root(idlelock, session_minion_opts,
+                                                         monkeypatch):
+    # A removal read between a scheduled run's read and write: the run took a
+    # logind line over again after the removal said it was given back, and the
+    # removal deleted the backup under it. test=True: nothing is written either way.
+    locks = os.path.join(session_minion_opts["cachedir"], "idlelock", "locks")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            sys.path.insert(0, {os.path.dirname(idlelock_system.__file__)!r})
+            import idlelock_system
+            with idlelock_system.root_lock({locks!r}, "/"):
+                print("held", flush=True)
+                time.sleep(30)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        monkeypatch.setattr(idlelock_system, "LOCK_TIMEOUT", 1, raising=False)
+        ret = idlelock.remove(parts=["logind"], test=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ret["result"] is False, ret
+    assert f"another idlelock run (PID {holder.pid}) is changing root /" in ret["comment"]
+    assert "nothing was changed" in ret["comment"] and ret["changes"] == {}
 
 
 # ---------------------------------------------------------------- killed mid-write

@@ -96,6 +96,45 @@ def test_a_symlink_loop_is_an_error_not_a_hang(tmp_path):
         system.resolve(str(tmp_path), "/a")
 
 
+def test_escapes_are_refused_by_name_and_through_which_symlink(tmp_path):
+    root = tmp_path / "image"
+    (root / "etc" / "ssh").mkdir(parents=True)
+    (root / "etc" / "ssh" / "up").symlink_to("../../..")
+    refused = []
+    for escape in ("/../etc", "/etc/ssh/up/x"):
+        with pytest.raises(system.OutsideRoot) as caught:
+            system.resolve(str(root), escape)
+        refused.append(str(caught.value))
+    assert refused == [f"/../etc leads out of root {root}: refused",
+                       f"/etc/ssh/up/x leads out of root {root} (through the symlink "
+                       "/etc/ssh/up -> ../../..): refused"]
+
+
+def test_a_dot_is_no_directory_before_a_dot_dot(tmp_path):
+    # "a/./.." is "a/.." is "": the kernel's reading, in a path and in a symlink's target.
+    (tmp_path / "etc" / "ssh").mkdir(parents=True)
+    (tmp_path / "etc" / "ssh" / "link").symlink_to("./../issue")
+    assert system.resolve(str(tmp_path), "/etc/ssh/./../issue")[0] == "/etc/issue"
+    assert system.resolve(str(tmp_path), "/etc/ssh/link") == ("/etc/issue",
+                                                              f"{tmp_path}/etc/issue")
+
+
+def test_forty_symlinks_are_followed_as_the_kernel_does_and_one_more_is_refused(tmp_path):
+    # Linux follows at most 40 symlinks in one lookup (MAXSYMLINKS, path_resolution(7)).
+    (tmp_path / "file").write_bytes(b"")
+    for n in range(41):
+        (tmp_path / f"l{n}").symlink_to(f"l{n + 1}" if n < 40 else "file")
+    assert system.resolve(str(tmp_path), "/l1")[0] == "/file"  # 40 links: l1 .. l40
+    with pytest.raises(system.ProbeError) as caught:
+        system.resolve(str(tmp_path), "/l0")
+    assert str(caught.value) == "/l0: too many levels of symbolic links"
+
+
+def test_an_empty_root_is_this_system_whatever_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert system.resolve("", "/etc/../etc/ssh") == ("/etc/ssh", "/etc/ssh")
+
+
 def test_glob_hides_dotfiles_and_sorts_by_bytes_like_glob3(tmp_path):
     directory = tmp_path / "d"
     directory.mkdir()
@@ -140,7 +179,8 @@ def test_any_exception_rolls_back_even_keyboard_interrupt(tmp_path):
     old.write_bytes(b"before\n")
     with pytest.raises(KeyboardInterrupt):
         with system.all_or_nothing("/") as txn:
-            txn.write({str(old): "after\n", str(tmp_path / "new"): "x\n"})
+            txn.write({str(old): "after\n", str(tmp_path / "new"): "x\n"},
+                      new_mode=0o644, dir_mode=0o755)
             raise KeyboardInterrupt
     assert old.read_bytes() == b"before\n" and not (tmp_path / "new").exists()
 
@@ -157,7 +197,7 @@ def test_sigterm_rolls_back_then_reaches_the_previous_handler(tmp_path):
     try:
         with pytest.raises(system.Terminated):
             with system.all_or_nothing("/") as txn:
-                txn.write({str(old): "after\n"})
+                txn.write({str(old): "after\n"}, new_mode=0o644, dir_mode=0o755)
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(5)  # the handler interrupts this
         assert old.read_bytes() == b"before\n"
@@ -260,7 +300,8 @@ def test_any_exception_gives_forced_files_their_old_owner_and_mode_back(tmp_path
     os.chown(old, 65534, 65534)
     with pytest.raises(KeyboardInterrupt):
         with system.all_or_nothing("/") as txn:
-            txn.write({str(old): text}, modes={str(old): 0o644})
+            txn.write({str(old): text}, modes={str(old): 0o644}, new_mode=0o644,
+                      dir_mode=0o755)
             assert mode_of(old) == "0644 0:0"
             raise KeyboardInterrupt
     assert old.read_text() == "old\n" and mode_of(old) == "0600 65534:65534"

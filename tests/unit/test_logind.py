@@ -108,6 +108,13 @@ IGNORED_BY_SYSTEMD = [
     "[Login]\nStopIdleSessionSec=1MIN\n",
     "[Login]\nStopIdleSessionSec=60x\n",
     "[Login]\nStopIdleSessionSec=\u00b2\n",
+    # Continued lines (a line ending in an unescaped backslash joins the next one).
+    "[Login]\nX-Note=\\\nStopIdleSessionSec=60\n",
+    "[Login]\nX-Note=a \\\n# comment\nStopIdleSessionSec=60\n",
+    "[Login]\nStopIdle\\\nSessionSec=60\n",
+    "[Login]\nStopIdleSessionSec=60\\\nx\n",
+    "[Other] \\\n[Login]\nStopIdleSessionSec=60\n",
+    "[Login]\nStopIdleSessionSec=\\\n",  # continued at the end of the file: empty
 ]
 # And lines systemd does read, with what it strips.
 READ_BY_SYSTEMD = [
@@ -115,7 +122,32 @@ READ_BY_SYSTEMD = [
     ("\t[Login] \nStopIdleSessionSec=1min\r\n", "1min"),
     ("[Login]\nStopIdleSessionSec=+60\n", "+60"),
     ("[Login]\nStopIdleSessionSec=1h 30min\n", "1h 30min"),
+    ("[Login]\nStopIdleSessionSec=\\\ninfinity\n", "infinity"),
+    ("[Login]\nStopIdleSessionSec=\\\n# a comment line is skipped\n\t0\n", "0"),
+    ("[Login]\nStopIdleSessionSec=1h \\\r\n30min\n", "1h  30min"),
+    ("\ufeff[Login]\nStopIdleSessionSec=60\n", "60"),
 ]
+
+
+# Lines config_parse() fails on: it reads nothing more of that file, and
+# config_parse_many_files() no file after it (src/shared/conf-parser.c).
+STOPS_SYSTEMD = [
+    ("[Login\n", 1, "invalid section header"),
+    ("[Login]\nKillUserProcesses=no\n[Log\"in]\n", 3, "invalid section header"),
+    ("[Login]\n[Log\\\\in]\n", 2, "invalid section header"),
+    ("[Lo\x01gin]\n", 1, "invalid section header"),
+    ("[Login]\nX-Note=\udcff\n", 2, "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("text, line, why", STOPS_SYSTEMD)
+def test_a_line_systemd_fails_on_stops_every_later_file(text, line, why):
+    texts = [(SITE, text), (OURS, logind.render_logind(600))]
+    assert logind.logind_effective(texts) == (None, None)
+    found, stop = logind.read(texts)
+    assert found == [] and stop.startswith(f"{SITE}:{line}: {why}")
+    # After ours, the failure changes nothing that was read before it.
+    assert logind.logind_effective(texts[::-1]) == ("600", f"{OURS}:4")
 
 
 @pytest.mark.parametrize("text", IGNORED_BY_SYSTEMD)
@@ -141,9 +173,22 @@ STOP_IDLE_SECONDS = {
     "": None, "\uff16\uff10\uff10": None, "\u0666\u0660\u0660": None, "600\u00a0": None,
     "\u3000600": None, "6_00": None, "10MIN": None, "600x": None, "12.34.56": None,
     "-5": None, "infinity\u00a0": None, "\u00b2": None, "x": None,
+    # A point needs a digit after it; strtoll() and the span stop short of overflow.
+    "300.": None, "3.sec": None, ".": None, ".5": 0.5, "3.5s.5": 4, "0" * 5000 + "5": 5,
+    "9223372036854775808": None, "18446744073709": None, "18446744073708": 18446744073708,
+    "5124095576h": None, "5124095575h": 18446744070000, "1" * 5000: None,
+    "1." + "1" * 5000: 1.111111,
 }
 
 
 def test_stop_idle_seconds_reads_as_systemd_parses():
     got = {value: logind.stop_idle_seconds(value) for value in STOP_IDLE_SECONDS}
     assert got == STOP_IDLE_SECONDS
+
+
+def test_an_assignment_read_before_ours_is_no_conflict():
+    """Ours is read after it and wins: takeover must leave it alone."""
+    main = ("/etc/systemd/logind.conf", "[Login]\nStopIdleSessionSec=infinity\n")
+    texts = [main, (OURS, logind.render_logind(600)), (SITE, "[Login]\nStopIdleSessionSec=0\n")]
+    assert logind.conflicts(texts, OURS) == [(SITE, 2, "0")]
+    assert logind.conflicts(texts[:2], OURS) == []

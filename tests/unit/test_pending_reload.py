@@ -21,6 +21,10 @@ def test_scenario(scenario):
                                          scenario["listener"], scenario["changed"])
     want = scenario["expect"]
     assert status["pending"] is want["pending"], status
+    # The record the audit and the grain show: the PID file it judged, and the
+    # listener's PID once the PID file names a running sshd.
+    assert status["pidfile"] == scenario["pidfile"]
+    assert status.get("pid") == want.get("pid")
     if "summary" in want:
         assert status["summary"] == want["summary"]
     assert want.get("summary_has", "") in status["summary"]
@@ -99,6 +103,17 @@ def test_the_state_names_the_pending_reload(manage_service, says):
     assert (warning is None) is manage_service
     assert idlelock_sshd.reload_note(dict(PENDING, pending=False), manage_service) == ("", None)
     assert idlelock_sshd.reload_note(None, manage_service) == ("", None)
+
+
+@pytest.mark.parametrize("manage_service", [True, False])
+def test_the_state_says_when_idlelock_cannot_tell(manage_service):
+    """PidFile none: no reload helps, so the note and the warning are the summary alone."""
+    status = idlelock_sshd.reload_status("/etc/ssh/sshd_config", "none", None, {})
+
+    note, warning = idlelock_sshd.reload_note(status, manage_service)
+
+    says = "PidFile none: idlelock cannot tell whether the running sshd loaded the current files"
+    assert (note, warning) == (f"; {says}", says)
 
 
 def test_a_profile_can_cite_its_own_rule_for_a_pending_reload():

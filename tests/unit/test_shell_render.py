@@ -158,7 +158,10 @@ def test_a_line_reads_as_the_shell_runs_it(sh, line):
 # ASCII digits, the rest ignored), None for no timeout.
 TMOUT_SECONDS = {"1": 1, "1x": 1, "+1": 1, " 1": 1, "\t1": 1, "1_0": 1, "1\u00a0": 1,
                  "\uff11": None, "\u0661": None, "\u00a01": None, "0": None, "-1": None,
-                 "x1": None, "": None}
+                 "x1": None, "": None,
+                 # strtol() clamps an overflow; atoi()'s int keeps the low 32 bits.
+                 "4294967297": 1, "-4294967295": 1, "4294967296": None,
+                 "18446744073709551617": None, "0" * 30 + "1": 1, "1" * 5000: None}
 
 
 def test_tmout_reads_as_bash_reads_it():

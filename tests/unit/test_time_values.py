@@ -94,7 +94,8 @@ def test_the_real_sshd_converts_the_same_strings(tmp_path):
 
 @pytest.mark.skipif(not os.access(SSHD, os.X_OK) or not shutil.which("ssh-keygen"),
                     reason="no sshd here: test_policy's refused values still run")
-@pytest.mark.parametrize("text", ["\uff16\uff10\uff10", "\u0663\u0660\u0660", "6_00"])
+@pytest.mark.parametrize("text", ["\uff16\uff10\uff10", "\u0663\u0660\u0660", "6_00",
+                                  "9" * 5000, "1" * 20 + "s"])
 def test_digits_sshd_refuses_are_refused(tmp_path, text):
     """int() and \\d take these; sshd does not, so neither may the policy."""
     key = tmp_path / "hostkey"
