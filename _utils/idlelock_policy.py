@@ -138,7 +138,7 @@ def parse_seconds(value, minimum=0, maximum=MAX_SECONDS):
     return seconds
 
 
-def _seconds(minimum=0):
+def _seconds(minimum):
     return lambda value: parse_seconds(value, minimum=minimum)
 
 
@@ -552,7 +552,9 @@ def _resolve_exempt_groups(policy, clean, errors):
         )
     groups = given if given is not None else alias
     if groups is None:
-        groups = policy.get("exempt_groups", policy["shell"].get("exempt_groups", []))
+        # Neither in pillar: a profile's defaults may give the list under its alias
+        # (profile defaults set sshd and shell keys only), above defaults.yaml's.
+        groups = policy["shell"].get("exempt_groups", policy["exempt_groups"])
     policy["exempt_groups"] = list(groups)
     policy["shell"]["exempt_groups"] = list(groups)
 

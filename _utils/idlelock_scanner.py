@@ -40,8 +40,12 @@ _TMOUT_RE = re.compile(r"^\s*declare\s+-xr\s+TMOUT=(\w+).*$", _FLAGS)
 RULES = ("sshd_set_idle_timeout", "sshd_set_keepalive", "accounts_tmout")
 
 
-def _lineno(text, offset):
-    return text.count("\n", 0, offset) + 1
+def _lineno(text, match):
+    """The line of the matched directive. The pattern's leading ``^\\s*`` may start at an
+    earlier blank line, since ``\\s`` matches newlines: count from its first non-blank."""
+    whole = match.group(0)
+    blank = len(whole) - len(whole.lstrip(" \t\n\v\f\r"))  # re.ASCII's \s
+    return text.count("\n", 0, match.start() + blank) + 1
 
 
 def _within(value, limits, key):
@@ -79,7 +83,7 @@ def read(scanner, main, texts):
                         f"= {_bounds(keepalive, 'client_alive_count_max')}",
             "reading": ", ".join(f"ClientAliveCountMax {m.group(1)}" for m in shown)
             or f"no such line in {main}",
-            "source": ", ".join(f"{main}:{_lineno(sshd, m.start())}" for m in shown) or main}
+            "source": ", ".join(f"{main}:{_lineno(sshd, m)}" for m in shown) or main}
     idle = (scanner or {}).get("sshd_set_idle_timeout")
     if idle:
         found = _INTERVAL_RE.search(sshd)
@@ -93,7 +97,7 @@ def read(scanner, main, texts):
             "expected": f"ClientAliveInterval {_bounds(idle, 'client_alive_interval')} "
                         f"as the first such line of {main}",
             "reading": reading,
-            "source": f"{main}:{_lineno(sshd, found.start())}" if found else main}
+            "source": f"{main}:{_lineno(sshd, found)}" if found else main}
     tmout = (scanner or {}).get("accounts_tmout")
     if tmout:
         firsts = []
@@ -102,7 +106,7 @@ def read(scanner, main, texts):
                                           and path.endswith(".sh")):
                 found = _TMOUT_RE.search(text or "")
                 if found:
-                    firsts.append((path, _lineno(text, found.start()), found.group(1)))
+                    firsts.append((path, _lineno(text, found), found.group(1)))
         profile = [f for f in firsts if f[0] == "/etc/profile"]
         profiled = [f for f in firsts if f[0] != "/etc/profile"]
 

@@ -48,7 +48,12 @@ class Directive:
     lineno: int
     keyword: str  # lower case, as sshd compares keywords
     args: tuple
-    match: "Directive | None" = None  # the enclosing Match line; None: global
+    # The enclosing Match Directive; None: global. No string annotation here or
+    # in any dataclass of the utils: dataclasses resolves one through
+    # sys.modules[cls.__module__], which Salt's loader fills only after the
+    # module has run, so the util would fail to load as __utils__ and Salt
+    # would log a traceback on every run (tests/functional/test_utils_loader.py).
+    match: object = None
     included: tuple = field(default=(), compare=False)  # Include: files, in order
 
     @property
@@ -424,7 +429,7 @@ class Plan:
     texts: dict  # path -> new text, only files whose text changes
     disabled: list  # foreign Directives that would beat ours, commented out
     tree: Tree  # the candidate configuration as sshd would read it
-    exemption: "dict | None" = None  # {match, ChannelTimeout} of the block written, if any
+    exemption: object = None  # {match, ChannelTimeout} of the block written, if any
 
 
 def exempt_channel_timeout(value):

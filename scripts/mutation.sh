@@ -42,8 +42,11 @@ if [[ -n ${MUTATION_MODULES:-} ]]; then
   read -r -a modules <<< "$MUTATION_MODULES"
 fi
 # Functions that run at import time (policy's validator factories, called to
-# build SCHEMA): a worker forked after the import keeps their original
-# behaviour, so their mutants are checked again with fresh imports.
+# build SCHEMA): every mutmut worker forks from a process that imported the
+# original module (its forkserver mode too), so SCHEMA never holds the mutant
+# there. Each such mutant mutmut leaves alive is checked again by pytest in a
+# fresh interpreter (MUTANT_UNDER_TEST set before the import); the verdicts go
+# to import-time-results.txt, which the score reads after mutmut's results.
 import_time='^idlelock_policy\.x__(seconds|whole|pattern|keyword)__mutmut_'
 
 if [[ ! -x $venv/bin/mutmut ]]; then
@@ -78,7 +81,14 @@ present=()
 for module in "${modules[@]}"; do
   [[ -f $repo/_utils/$module.py ]] && present+=("src/$module.py")
 done
-config() {  # $1: fork (fast) or forkserver (fresh imports per mutant)
+# The fast tests: mutmut's test selection, and the fresh-interpreter re-check.
+selection=(tests/unit tests/functional/test_system_io.py tests/functional/test_system_writes.py)
+ignored=(--ignore=tests/unit/test_formula_lint.py
+         --ignore=tests/unit/test_packaging.py            # reads the real setup.cfg and _utils/
+         # It checks the state module's interface, read from the repository's
+         # _states, which the scratch copy does not hold; it runs no util.
+         --ignore=tests/unit/test_state_interfaces.py)
+config() {
   echo "[mutmut]"
   echo "source_paths = src"
   echo "only_mutate ="
@@ -86,24 +96,14 @@ config() {  # $1: fork (fast) or forkserver (fresh imports per mutant)
   echo "also_copy ="
   echo "    docs"
   echo "pytest_add_cli_args_test_selection ="
-  echo "    tests/unit"
-  echo "    tests/functional/test_system_io.py"
-  echo "    tests/functional/test_system_writes.py"
+  printf '    %s\n' "${selection[@]}"
   echo "pytest_add_cli_args ="
   echo "    -p no:cacheprovider"
-  echo "    --ignore=tests/unit/test_formula_lint.py"
-  echo "    --ignore=tests/unit/test_packaging.py"  # reads the real setup.cfg and _utils/
-  # It checks the state module's interface, read from the repository's _states,
-  # which the scratch copy does not hold; it runs no util.
-  echo "    --ignore=tests/unit/test_state_interfaces.py"
-  if [[ $1 == forkserver ]]; then
-    echo "process_isolation = forkserver"
-    echo "forkserver_warmup = none"
-  fi
+  printf '    %s\n' "${ignored[@]}"
   echo "[tool:pytest]"
   echo "addopts = -p no:cacheprovider"
 }
-config fork > "$work/setup.cfg"
+config > "$work/setup.cfg"
 cd "$work"
 
 run() {  # mutmut run, bounded in time; returns its status
@@ -119,14 +119,20 @@ survivors() {  # names of the mutants that survived, or that no test reached
   "${mutmut[@]}" results --all true > mutmut-results.txt
   sed -n 's/^ *\([^ :]*\): \(survived\|no tests\|suspicious\)$/\1/p' mutmut-results.txt
 }
-recheck_import_time() {  # $@: names; those of import-time functions, with fresh imports
-  local again=()
-  mapfile -t again < <(printf '%s\n' "$@" | grep -E "$import_time" || true)
-  if ((${#again[@]})); then
-    config forkserver > setup.cfg
-    run "${again[@]}" || true
-    config fork > setup.cfg
-  fi
+recheck_import_time() {  # the import-time mutants mutmut left alive, in fresh interpreters
+  local name status
+  : > import-time-results.txt
+  for name in $(survivors | grep -E "$import_time" || true); do
+    status=0
+    (cd mutants && PYTHONPATH=src MUTANT_UNDER_TEST=$name timeout 600 nice -n 10 \
+       "$venv/bin/python" -m pytest -x -q -p no:cacheprovider "${ignored[@]}" "${selection[@]}" \
+       > /dev/null 2>&1) || status=$?
+    case $status in
+      0) echo "    $name: survived" ;;
+      1) echo "    $name: killed" ;;     # a test failed
+      *) echo "    $name: suspicious" ;;  # pytest itself failed (exit $status): not a kill
+    esac >> import-time-results.txt
+  done
 }
 
 names=("$@")
@@ -151,13 +157,6 @@ if ((status != 0 && status != 124)); then
   tr '\r' '\n' < mutmut-run.log | tail -n 20
   exit "$status"
 fi
-if ((fresh)); then
-  "${mutmut[@]}" results --all true > mutmut-results.txt
-  recheck_import_time $(sed -n 's/^ *\([^ :]*\): .*/\1/p' mutmut-results.txt |
-                        grep -vxF -f <(sed -n 's/^ *\([^ :]*\): not checked$/\1/p' mutmut-results.txt))
-elif ((again)); then
-  recheck_import_time $(survivors)
-fi
-"${mutmut[@]}" results --all true > mutmut-results.txt
+recheck_import_time
 "$venv/bin/python" "$repo/scripts/mutation_score.py" --equivalent "$repo"/docs/mutation/*.md -- \
-  mutmut-results.txt
+  mutmut-results.txt import-time-results.txt

@@ -13,6 +13,7 @@ tests cover) and its probes (sshd and login shells, covered by the functional
 tests only).
 
 Usage: python scripts/mutation_score.py [--equivalent docs/mutation/*.md --] mutmut-results.txt
+                                        [import-time-results.txt]
        python scripts/mutation_score.py --sample N mutmut-results.txt
 The first form also writes ``survivors.txt`` beside the results: the names of
 the survivors nobody has explained, for ``mutmut show NAME``. The second prints
@@ -28,8 +29,16 @@ import re
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious"}
-# idlelock_system functions that make up the write path.
-WRITE_PATH = re.compile(r"write|symlink|read_bytes|host_path|backup")
+# idlelock_system functions that make up the write path: confinement to root
+# (resolve, symlinks), bounded reads of what is about to change, atomic writes,
+# modes, the all-or-nothing transaction and its rollback, backups, the root's
+# lock. The rest are probes (sshd, login shells, /proc).
+WRITE_PATH = {
+    "resolve", "host_path", "check_root", "read_bytes", "_check_regular", "check_own",
+    "read_text", "is_dir", "expand_glob", "stage_dir", "write_plain", "_fsync_dir",
+    "make_dirs", "_replace", "file_mode", "write_atomic", "__init__", "write", "rollback",
+    "commit", "all_or_nothing", "on_sigterm", "write_all", "root_lock", "write_backups",
+}
 # Orchestration over real daemons and shells: its mutants die in the functional
 # tests (Salt's loader, the real sshd), which the fast runner leaves out.
 ORCHESTRATION = {"idlelock_enforce"}
@@ -46,15 +55,18 @@ def group(name):
         return f"{module} (functional tests only)"
     if module == "idlelock_system":
         function = re.sub(r"^x_|^xǁ\w+ǁ", "", function.partition("__mutmut_")[0])
-        return f"{module} ({'write path' if WRITE_PATH.search(function) else 'probes'})"
+        return f"{module} ({'write path' if function in WRITE_PATH else 'probes'})"
     return module
 
 
-def read(path):
-    """``[(mutant name, status)]``."""
-    with open(path, encoding="utf-8") as handle:
-        return [(found["name"], found["status"].strip())
-                for found in map(_LINE.match, handle) if found]
+def read(*paths):
+    """``[(mutant name, status)]`` of every file; a later file's verdict replaces an earlier one."""
+    verdicts = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            verdicts.update((found["name"], found["status"].strip())
+                            for found in map(_LINE.match, handle) if found)
+    return list(verdicts.items())
 
 
 def equivalent(paths):
@@ -94,8 +106,8 @@ def sample(path, size, seed=19):
     return chosen
 
 
-def main(path, listed=frozenset()):
-    results = dict(read(path))
+def main(paths, listed=frozenset()):
+    results = dict(read(*paths))
     counts = collections.defaultdict(collections.Counter)
     unexplained = []
     for name, status in results.items():
@@ -126,7 +138,7 @@ def main(path, listed=frozenset()):
                    and results.get(name, "killed") in KILLED)
     if stale:
         print(f"{len(stale)} listed as equivalent but killed or gone: " + ", ".join(stale))
-    survivors = os.path.join(os.path.dirname(os.path.abspath(path)), "survivors.txt")
+    survivors = os.path.join(os.path.dirname(os.path.abspath(paths[0])), "survivors.txt")
     with open(survivors, "w", encoding="utf-8") as handle:
         handle.writelines(f"{name}\n" for name in sorted(unexplained))
     print(f"{len(unexplained)} surviving mutants not listed as equivalent: {survivors} "
@@ -138,9 +150,11 @@ if __name__ == "__main__":
     parser.add_argument("--sample", type=int, help="print N mutant names per measured row")
     parser.add_argument("--equivalent", nargs="+", default=[], metavar="FILE",
                         help="markdown files listing equivalent mutants")
-    parser.add_argument("results", help="the output of `mutmut results --all true`")
+    parser.add_argument("results", nargs="+",
+                        help="the output of `mutmut results --all true`, then verdicts that "
+                             "replace its own (import-time-results.txt)")
     args = parser.parse_args()
     if args.sample:
-        print("\n".join(sample(args.results, args.sample)))
+        print("\n".join(sample(args.results[0], args.sample)))
     else:
         main(args.results, equivalent(args.equivalent))

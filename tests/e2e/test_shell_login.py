@@ -3,9 +3,9 @@ Real logins over a real sshd (127.0.0.1) into shells configured by idlelock.set_
 
 Set-up, once: a foreign ``readonly TMOUT=900`` in profile.d, then set_shell with a
 3 s policy, ``takeover: true`` and an exempt group, run by Salt's loader in a
-private /etc overlay (tests/support/private_etc.py). The files it wrote are then
-bind-mounted over /etc/profile.d, /etc/zsh/zprofile and /etc/csh/login.d for a
-sandbox sshd in its own mount namespace. sshd has no ChannelTimeout here: only
+private /etc overlay (tests/support/private_etc.py). A sandbox sshd then runs
+on that same /etc (the same upper layer over the suite's baseline), so its
+login shells read what set_shell wrote and nothing of the host's /etc. sshd has no ChannelTimeout here: only
 the shells close the sessions. Sessions run in parallel; each has its own
 pty reader, so close times are measured as they happen.
 """
@@ -62,14 +62,8 @@ def applied(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sshd(applied, tmp_path_factory):
     upper, _ = applied
-    binds = {"/etc/profile.d": upper / "profile.d"}
-    for target, source in (("/etc/zsh/zprofile", upper / "zsh" / "zprofile"),
-                           ("/etc/csh/login.d", upper / "csh" / "login.d"),
-                           ("/etc/bash.bashrc", upper / "bash.bashrc")):
-        if source.exists() and os.path.exists(target):
-            binds[target] = source
     with SshdSandbox(tmp_path_factory.mktemp("sshd")) as sandbox:
-        sandbox.start(bind=binds)
+        sandbox.start(etc=upper)  # the /etc set_shell wrote, over the suite's baseline
         yield sandbox
 
 

@@ -307,23 +307,29 @@ def test_remove_where_idlelock_never_ran(tmp_path, host_key, idlelock):
 
 
 def test_logind_dropin_round_trips(tmp_path, session_loaders, monkeypatch, idlelock):
+    from tests.support.private_etc import run_with_etc
+
     monkeypatch.setitem(session_loaders.grains, "init", "systemd")
     monkeypatch.setitem(session_loaders.grains, "systemd", {"version": "252"})
-    conf = tmp_path / "logind.conf.d" / "idlelock.conf"
-    conf.parent.mkdir()
+    tree = tmp_path / "tree"
+    conf = tree / "logind.conf.d" / "idlelock.conf"
+    conf.parent.mkdir(parents=True)
     other = conf.parent / "50-site.conf"
     other.write_text("[Login]\nKillUserProcesses=no\n")
-    before = tree_state(tmp_path)
-    assert idlelock.set_logind(enabled=True, conf_file=str(conf), timeout=5)["result"] is True
+    before = tree_state(tree)
 
-    predicted = idlelock.remove(test=True, parts=["logind"], conf_file=str(conf))
-    assert conf.exists() and predicted["result"] is None
-    removed = idlelock.remove(parts=["logind"], conf_file=str(conf))
+    def body():  # on the suite's /etc: this host's logind.conf would change the outcome
+        assert idlelock.set_logind(enabled=True, conf_file=str(conf), timeout=5)["result"] is True
+        predicted = idlelock.remove(test=True, parts=["logind"], conf_file=str(conf))
+        assert conf.exists() and predicted["result"] is None
+        return predicted, idlelock.remove(parts=["logind"], conf_file=str(conf))
+
+    predicted, removed = run_with_etc(tmp_path / "etc", body)
 
     assert removed["changes"] == predicted["changes"]
     assert removed["changes"]["logind"]["removed"] == [str(conf)]
     assert "systemd-logind keeps StopIdleSessionSec until it restarts" in removed["warnings"][0]
-    assert tree_state(tmp_path) == before
+    assert tree_state(tree) == before
 
 
 def test_a_file_at_idlelocks_path_that_is_not_idlelocks_stays(tmp_path, idlelock):

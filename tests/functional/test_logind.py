@@ -2,10 +2,15 @@
 logind through Salt's loader: a sandbox drop-in path and a faked systemd.
 
 Only systemd is faked (grains ``init`` and ``systemd:version``): this machine
-has no running systemd, which is also the real "no systemd" case.
+has no running systemd, which is also the real "no systemd" case. Where logind
+is managed, the state reads /etc/systemd/logind.conf and its drop-ins beside
+the test's drop-in: those runs see the suite's /etc (run_with_etc), not this
+host's, whose StopIdleSessionSec would change the outcome.
 """
 
 import pytest
+
+from tests.support.private_etc import run_with_etc
 
 CASES_SKIPPED = [
     ({"init": "unknown"}, "systemd is not the init system here"),
@@ -38,10 +43,13 @@ def test_without_a_suitable_systemd_the_state_skips_and_succeeds(
     assert idlelock.get(conf_file=str(conf))["logind"]["supported"] is False
 
 
-def test_writes_the_dropin_once_with_test_mode_first(fake_grains, idlelock, conf):
+def test_writes_the_dropin_once_with_test_mode_first(fake_grains, idlelock, conf, tmp_path):
     fake_grains({"init": "systemd", "systemd": {"version": "252"}})
     args = {"enabled": True, "conf_file": str(conf), "stop_idle_session_sec": 5}
+    run_with_etc(tmp_path / "etc", lambda: writes_once(idlelock, conf, args))
 
+
+def writes_once(idlelock, conf, args):
     preview = idlelock.set_logind(test=True, **args)
     assert preview["result"] is None and not conf.exists()
     assert preview["changes"]["StopIdleSessionSec"] == {"old": None, "new": "5"}
@@ -62,9 +70,10 @@ def test_writes_the_dropin_once_with_test_mode_first(fake_grains, idlelock, conf
     assert report["supported"] is True
 
 
-def test_auto_follows_the_timeout(fake_grains, idlelock, conf):
+def test_auto_follows_the_timeout(fake_grains, idlelock, conf, tmp_path):
     fake_grains({"init": "systemd", "systemd": {"version": "255"}})
-    ret = idlelock.set_logind(enabled=True, conf_file=str(conf), timeout=42)
+    ret = run_with_etc(tmp_path / "etc", lambda: idlelock.set_logind(
+        enabled=True, conf_file=str(conf), timeout=42))
     assert ret["result"] is True and "StopIdleSessionSec=42" in conf.read_text()
 
 

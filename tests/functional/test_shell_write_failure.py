@@ -25,9 +25,10 @@ PROBE = 'echo "v=${TMOUT-unset}"'
 def test_a_write_failing_part_way_through_the_shell_state_puts_every_file_back(
         session_loaders, tmp_path):
     upper = tmp_path / "etc"
-    zprofile = open("/etc/zsh/zprofile", "rb").read()
 
     def body():
+        with open("/etc/zsh/zprofile", "rb") as handle:  # the sandbox's, before the run
+            before = handle.read()
         csh = "/etc/csh/login.d"
         subprocess.run(["mount", "--bind", csh, csh], check=True, timeout=30)
         subprocess.run(["mount", "-o", "remount,bind,ro", csh], check=True, timeout=30)
@@ -39,9 +40,9 @@ def test_a_write_failing_part_way_through_the_shell_state_puts_every_file_back(
         with open("/etc/zsh/zprofile", "rb") as handle:
             seen = handle.read()
         return ({"result": ret.result, "comment": ret.comment, "changes": ret.changes},
-                login.stdout.strip(), seen)
+                login.stdout.strip(), before, seen)
 
-    ret, login, seen = run_with_etc(upper, body)
+    ret, login, zprofile, seen = run_with_etc(upper, body)
 
     assert ret["result"] is False, ret
     assert "failed (Read-only file system); every file was restored" in ret["comment"], ret

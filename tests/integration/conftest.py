@@ -5,8 +5,11 @@ The master serves a copy of this working tree the documented way: file_roots
 are its ``salt/`` plus a directory of links to its extension folders only (the
 formula-sync install path), pillar_roots its ``pillar/``, so that a test may edit a pillar file without touching the
 repository. Each minion's config points every idlelock path into its own
-sandbox (``config.get`` semantics) and never manages a service: nothing here
-reads or writes the host's /etc/ssh, /etc/profile.d or /etc/salt.
+sandbox (``config.get`` semantics) and never manages a service, and each
+minion runs in a private mount namespace on the suite's own /etc
+(tests/support/fleet.py): nothing here reads the host's /etc for an outcome
+or writes it. The master reads no /etc file that decides one and stays on the
+host's.
 """
 
 import os

@@ -128,7 +128,9 @@ def test_json_and_stig_rule_ids(fleet, salt_run_cli):
         "RHEL-08-010201 / RHEL-09-255100 / UBTU-22-255035"
     assert rules[f"sshd ClientAliveCountMax (Match Group {ADMINS})"] == \
         "RHEL-08-010200 / RHEL-09-255095 / UBTU-22-255030"
-    # The fleet's shared /etc has no TMOUT: under stig every minion fails that rule.
+    # Each minion's /etc is the suite's baseline (tests/support/fleet.py): no TMOUT for
+    # a login shell, whatever the host's /etc/profile.d holds; under stig every
+    # minion fails that rule.
     assert data["counts"] == {"compliant": 0, "non-compliant": 3, "no answer": 0}
     assert data["environments"]["prod"]["non-compliant"] == ["report-prod"]
 

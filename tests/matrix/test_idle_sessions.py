@@ -2,7 +2,7 @@
 ssh client sits on a pty, and the close is timed. Which mechanism closes it depends on the
 version; docs/versions.md tabulates what these tests print (run with ``-s``).
 
-9.2 (the host) is covered by tests/e2e/test_sshd_idle_logout.py.
+The host's own sshd (Debian 12: 9.2) is covered by tests/e2e/test_sshd_idle_logout.py.
 """
 
 import re

@@ -81,3 +81,40 @@ def test_scanner_and_audit_agree_before_and_after_apply(image, tmp_path):
     assert scanned["sshd_set_keepalive"] == "fail"
     assert audit["compliant"] is True, audit
     assert minion.call("idlelock.audit", "profile=stig")["compliant"] is True
+
+
+# Texts whose reading tests/unit/test_scanner.py pins word for word: the verdict
+# OpenSCAP gives them, here, is what lets the fast unit tests stand in for it.
+TEXTS = {
+    "test_a_finding_names_the_directive_line_after_blank_lines": {
+        "/etc/ssh/sshd_config": "\n\nClientAliveInterval 300\n\n  ClientAliveCountMax 3\n",
+        "/etc/profile.d/idlelock.sh": "# idle shells\n\n   \ndeclare -xr TMOUT=900\n"},
+    "test_findings_name_every_failing_line_and_only_those": {
+        "/etc/ssh/sshd_config": "ClientAliveCountMax 0\nClientAliveCountMax 1\n"
+                                "ClientAliveCountMax 5\n",
+        "/etc/profile": "declare -xr TMOUT=900\n",
+        "/etc/profile.d/a.sh": "declare -xr TMOUT=300\n",
+        "/etc/profile.d/b.sh": "\ndeclare -xr TMOUT=1200\n"},
+    "test_passing_rules_show_every_line_read": {
+        "/etc/ssh/sshd_config": "ClientAliveInterval 600\nClientAliveCountMax 1\n"
+                                "ClientAliveCountMax 1\n",
+        "/etc/profile": "declare -xr TMOUT=900\n",
+        "/etc/profile.d/a.sh": "declare -xr TMOUT=300\n"},
+}
+
+
+def test_the_scanner_reads_these_texts_as_idlelock_scanner_does(tmp_path):
+    import idlelock_defaults
+    import idlelock_scanner
+
+    root = openscap.scannable_copy(ensure_chroot("bullseye"), tmp_path / "image")
+    scanner = idlelock_defaults.DEFAULTS["profiles"]["stig"]["scanner"]
+    for case, texts in TEXTS.items():
+        for old in (root / "etc" / "profile.d").glob("*.sh"):
+            old.unlink()
+        (root / "etc" / "profile").write_text("")
+        for path, text in texts.items():
+            (root / path.lstrip("/")).write_text(text)
+        predicted = {r["rule"]: "pass" if r["passed"] else "fail"
+                     for r in idlelock_scanner.read(scanner, "/etc/ssh/sshd_config", texts)}
+        assert openscap.scan(root, "stig") == predicted, case

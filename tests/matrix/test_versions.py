@@ -1,7 +1,7 @@
 """Each OpenSSH gets only the keywords it understands, and the warnings that its limits call for.
 
 Runs ``idlelock.set_sshd`` / ``get`` through Salt's loader with ``root`` set to a chroot holding
-a real OpenSSH 8.4, 10.0, 10.3 or 10.6 (or the host's 9.2), on a copy of that system's own
+a real OpenSSH 8.4, 10.0, 10.3 or 10.6 (or the host's own), on a copy of that system's own
 sshd_config.
 """
 
@@ -183,7 +183,11 @@ def test_channel_timeout_none_is_applied_and_read_as_unset(idlelock, target):
 def exempt_member(target, tmp_path):
     """An account in EXEMPT_GROUP inside the chroot (never on the host)."""
     if str(target.root) == "/":
-        return None  # 9.2 writes no block, so no member is needed
+        if exempts_in_match(target):
+            pytest.skip(f"the host's OpenSSH {target.version} takes a Match Group block, whose "
+                        "proof needs a member, and the suite makes no account on the host; "
+                        "the sid chroot covers it")
+        return None  # the host's sshd gets no block (Debian 12's 9.2): no member needed
     ensure_chroot_user(target.root, MEMBER, "ssh-ed25519 AAAA unused", groups=(EXEMPT_GROUP,))
     return MEMBER
 

@@ -8,6 +8,8 @@ import sys
 
 import yaml
 
+from tests.support import private_etc
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SALT_CALL = str(pathlib.Path(sys.executable).parent / "salt-call")
 
@@ -19,7 +21,14 @@ def states_by_id(ret):
 
 
 class LocalMinion:
-    """``salt-call --local`` with file_roots on this repo and a pillar of the test's own."""
+    """
+    ``salt-call --local`` with file_roots on this repo and a pillar of the test's own.
+
+    Each call runs on a private /etc (:func:`tests.support.private_etc.command`)
+    whose upper layer, ``<directory>/etc``, keeps what earlier calls wrote (or
+    on the caller's, from inside ``run_with_etc``); the host's /etc is neither
+    read for an outcome nor written.
+    """
 
     def __init__(self, directory, pillar, minion_config=None):
         self.dir = pathlib.Path(directory)
@@ -43,9 +52,11 @@ class LocalMinion:
 
     def call(self, *args, check=True):
         """Run ``salt-call --local`` and return its JSON ``local`` value."""
+        argv = [SALT_CALL, "--local", "-c", str(self.dir), "--out=json", "--retcode-passthrough",
+                *args]
+        argv = private_etc.command(self.dir / "etc", argv)
         proc = subprocess.run(
-            [SALT_CALL, "--local", "-c", str(self.dir), "--out=json", "--retcode-passthrough", *args],
-            capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            argv, capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"salt-call {args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")

@@ -5,8 +5,10 @@ overlay over all of /etc, a private /run), so that what the formula writes to
 /etc/ssh and /etc/profile.d lands in the overlay.
 
 The transport sshd is a :class:`SshdSandbox` of its own (key login as root on
-a free port); the sshd idlelock manages is the machine's /etc/ssh/sshd_config,
-as seen through the overlay. The master's config, roster, pillar and
+a free port) on that same /etc, so the sessions salt-ssh opens, and the login
+shells its probes start, read it too; the sshd idlelock manages is
+/etc/ssh/sshd_config as seen through the overlay: the suite's baseline copy
+(Debian's), never the host's. The master's config, roster, pillar and
 salt-ssh's thin directory live under the test's directory.
 """
 

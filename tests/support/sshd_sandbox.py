@@ -5,9 +5,10 @@ host key, config, drop-in directory, pidfile and port, so that tests can prove w
 server does with a configuration (docs/how-idle-sessions-end.md §1).
 
 The real ``/etc/ssh`` is never read or written, and neither is the host's account database:
-test users exist in a private copy that the sandbox sshd sees through bind mounts.  The real ``/etc/profile.d`` (and optionally
-``/etc/profile`` and ``/etc/bash.bashrc``) can be replaced, for the sandboxed sshd and the login
-shells it spawns only, by bind mounts inside a private mount namespace.
+test users exist in a private copy that the sandbox sshd sees through bind mounts.  sshd and
+the login shells it starts run on the suite's private /etc (tests/support/private_etc.py), so
+no start-up file of the host's changes a session; the sandbox's own ``profile.d`` can be
+bind-mounted over /etc/profile.d.
 
 Typical use::
 
@@ -34,6 +35,8 @@ import time
 from pathlib import Path
 
 import idlelock_sshd
+
+from tests.support import private_etc
 
 SSHD = "/usr/sbin/sshd"  # sshd refuses to re-exec on SIGHUP unless started by absolute path
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
@@ -271,18 +274,12 @@ class SshdSandbox:
         <root>/etc/ssh/sshd_config         main file, "Include .../sshd_config.d/*.conf" first
         <root>/etc/ssh/sshd_config.d/      drop-ins (empty at first)
         <root>/etc/ssh/ssh_host_ed25519_key
-        <root>/etc/profile.d/              seeded from the real one; see start(namespace_profile_d)
+        <root>/etc/profile.d/              empty at first; see start(namespace_profile_d)
         <root>/run/sshd.pid, <root>/sshd.log
 
     Create it, adjust the files, then :meth:`start`.  The object is a context manager that
     stops sshd on exit.
     """
-
-    # Other shell startup files that namespace mode binds when the test put a copy in the
-    # sandbox (see seed_from_host).  On Debian, zsh reads /etc/zsh/* but not /etc/profile, and
-    # tcsh reads /etc/csh.login -> /etc/csh/login.d/*, not /etc/profile.d/*.csh.
-    STARTUP_FILES = ("/etc/profile", "/etc/bash.bashrc", "/etc/zsh", "/etc/csh.login",
-                     "/etc/csh.cshrc", "/etc/csh")
 
     def __init__(self, tmp_path, port=None, extra_config=""):
         """Write the sandbox files.  ``extra_config`` is appended to the main file verbatim."""
@@ -292,8 +289,6 @@ class SshdSandbox:
         self.dropin_dir = self.etc_ssh / "sshd_config.d"
         self.host_key = self.etc_ssh / "ssh_host_ed25519_key"
         self.profile_d = self.root_dir / "etc" / "profile.d"
-        self.etc_profile = self.host_path("/etc/profile")  # bound only if the test creates it
-        self.etc_bash_bashrc = self.host_path("/etc/bash.bashrc")  # likewise
         self.pidfile = self.root_dir / "run" / "sshd.pid"
         self.log_file = self.root_dir / "sshd.log"
         self.port = port or free_port()
@@ -302,9 +297,8 @@ class SshdSandbox:
 
         self.dropin_dir.mkdir(parents=True, exist_ok=True)
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
-        if not self.profile_d.exists():
-            # A copy, so that bind-mounting it changes only what the test adds.
-            shutil.copytree("/etc/profile.d", self.profile_d, symlinks=True)
+        # Empty: bound over /etc/profile.d, it shows only what the test adds.
+        self.profile_d.mkdir(parents=True, exist_ok=True)
         if not self.host_key.exists():
             _run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)])
         self.config.write_text(self._main_config() + extra_config)
@@ -332,23 +326,6 @@ class SshdSandbox:
 
     # -- files -------------------------------------------------------------------------------
 
-    def host_path(self, target):
-        """The sandbox stand-in for host path ``target`` ("/etc/profile" -> <root>/etc/profile)."""
-        return self.root_dir / str(target).lstrip("/")
-
-    def seed_from_host(self, target):
-        """Copy host file or directory ``target`` into the sandbox (to edit it there); return it.
-
-        Once seeded, a startup file listed in STARTUP_FILES is bind-mounted in namespace mode.
-        """
-        dest = self.host_path(target)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.isdir(target):
-            shutil.copytree(target, dest, symlinks=True, dirs_exist_ok=True)
-        else:
-            shutil.copy2(target, dest)
-        return dest
-
     def write_dropin(self, name, text):
         """Write ``<dropin_dir>/<name>`` (e.g. "10-idle.conf") and return its path."""
         path = self.dropin_dir / name
@@ -363,14 +340,10 @@ class SshdSandbox:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _bind_map(self, namespace_profile_d, bind):
+    def _bind_map(self, namespace_profile_d):
         binds = dict(account_binds())
         if namespace_profile_d:
             binds["/etc/profile.d"] = self.profile_d
-            for target in self.STARTUP_FILES:
-                if self.host_path(target).exists() and os.path.exists(target):
-                    binds[target] = self.host_path(target)
-        binds.update(bind or {})
         for target, source in binds.items():
             if not Path(source).exists() or not Path(target).exists():
                 raise ValueError(f"bind mount needs both paths to exist: {source} -> {target}")
@@ -380,29 +353,28 @@ class SshdSandbox:
         """The sshd argv: foreground (-D), log to stderr (-e), absolute config path."""
         return [SSHD, "-D", "-e", "-f", str(self.config)]
 
-    def start(self, namespace_profile_d=False, bind=None, timeout=START_TIMEOUT):
+    def start(self, namespace_profile_d=False, timeout=START_TIMEOUT, etc=None):
         """Start sshd and wait until it accepts connections; return self.
 
-        With ``namespace_profile_d=True``, sshd runs in a private mount namespace where the
-        sandbox ``profile_d`` is bind-mounted over ``/etc/profile.d``, and each STARTUP_FILES
-        entry the test created in the sandbox (``etc_profile``, ``etc_bash_bashrc``, ...) over
-        its host path, so real login shells read the sandbox files while the host's stay
-        untouched.  ``bind={"/etc/target": source}`` adds or overrides bind mounts and also
-        implies a namespace.
+        sshd, and every login shell it starts, runs in a private mount namespace on the
+        suite's /etc (:mod:`tests.support.private_etc`): ``etc`` (default: ``<root>/etc-upper``)
+        as the upper layer over the suite's baseline, so no start-up file of this host's
+        /etc reaches a session; started from inside ``run_with_etc``, sshd shares that /etc.
+        With ``namespace_profile_d=True``, the sandbox ``profile_d`` is bind-mounted over
+        ``/etc/profile.d``.
         """
         if self.running:
             raise SandboxError("sshd sandbox already started")
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
         self.check_config()
-        self.binds = self._bind_map(namespace_profile_d, bind)
+        self.binds = self._bind_map(namespace_profile_d)
         argv = self.command()
-        if self.binds:
-            mounts = " && ".join(
-                f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
-                for dst, src in self.binds.items())
-            # unshare and sh both exec, so the Popen PID ends up being sshd itself.
-            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                    f"{mounts} && exec {shlex.join(argv)}"]
+        mounts = " && ".join(
+            f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
+            for dst, src in self.binds.items())
+        argv = ["sh", "-c", f"{mounts} && exec {shlex.join(argv)}"]
+        # The wrapper and sh both exec: the Popen PID ends up being sshd itself.
+        argv = private_etc.command(etc or self.root_dir / "etc-upper", argv)
         self.pidfile.unlink(missing_ok=True)
         with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,

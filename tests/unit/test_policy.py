@@ -217,16 +217,20 @@ def test_a_site_adds_its_own_profile(defaults):
     assert errors == ["idlelock:timeout: 600 is weaker than profile 'bank', which requires 0..300"]
 
 
-def test_sshd_directives_render_none_and_skip_unmanaged(defaults):
-    raw = {"sshd": {"client_alive_interval": "none", "channel_timeout": "none",
-                    "unused_connection_timeout": "unmanaged"}}
-    resolved, errors, _ = policy.resolve(raw, defaults, V92)
+@pytest.mark.parametrize("sshd, directives", [
+    ({"client_alive_interval": "none", "channel_timeout": "none",
+      "unused_connection_timeout": "unmanaged"},
+     {"ClientAliveInterval": "0", "ClientAliveCountMax": "1", "ChannelTimeout": "none"}),
+    # Each keyword's own "off", and a list as sshd reads it: space-separated.
+    ({"client_alive_count_max": "none", "unused_connection_timeout": "none",
+      "channel_timeout": ["session:*=600", "direct-tcpip=60"]},
+     {"ClientAliveInterval": "300", "ClientAliveCountMax": "0",
+      "ChannelTimeout": "session:*=600 direct-tcpip=60", "UnusedConnectionTimeout": "none"}),
+])
+def test_sshd_directives_render_none_and_skip_unmanaged(sshd, directives, defaults):
+    resolved, errors, _ = policy.resolve({"sshd": sshd}, defaults, V92)
     assert errors == []
-    assert policy.sshd_directives(resolved["sshd"]) == {
-        "ClientAliveInterval": "0",
-        "ClientAliveCountMax": "1",
-        "ChannelTimeout": "none",
-    }
+    assert policy.sshd_directives(resolved["sshd"]) == directives
 
 
 @pytest.mark.parametrize("raw,warned", [

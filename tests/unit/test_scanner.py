@@ -109,3 +109,92 @@ def test_tmout_in_etc_profile_is_enough_whatever_profile_d_says():
     texts = {MAIN: "", "/etc/profile": "declare -xr TMOUT=300\n",
              "/etc/profile.d/site.sh": "declare -xr TMOUT=900\n"}
     assert verdicts(STIG, texts)["accounts_tmout"] is True
+
+
+IDLE_EXPECTED = "ClientAliveInterval 1..600 as the first such line of " + MAIN
+KEEPALIVE_EXPECTED = f"every ClientAliveCountMax line of {MAIN} = 1"
+TMOUT_EXPECTED = ("declare -xr TMOUT=1..600 in /etc/profile, or in every /etc/profile.d/*.sh "
+                  "that sets it")
+
+
+def results(texts, scanner=STIG):
+    return {r.pop("rule"): r for r in idlelock_scanner.read(scanner, MAIN, texts)}
+
+
+def test_a_finding_names_the_directive_line_after_blank_lines():
+    # The pattern's ^\s* starts at the first blank line: the finding still points at
+    # the directive an auditor has to look at.
+    texts = {MAIN: "\n\nClientAliveInterval 300\n\n  ClientAliveCountMax 3\n",
+             "/etc/profile.d/idlelock.sh": "# idle shells\n\n   \ndeclare -xr TMOUT=900\n"}
+    assert results(texts) == {
+        "sshd_set_idle_timeout": {
+            "passed": False, "expected": IDLE_EXPECTED, "source": f"{MAIN}:3",
+            "reading": "ClientAliveInterval 300 (it extends sshd_set_keepalive, which fails)"},
+        "sshd_set_keepalive": {"passed": False, "expected": KEEPALIVE_EXPECTED,
+                               "reading": "ClientAliveCountMax 3", "source": f"{MAIN}:5"},
+        "accounts_tmout": {"passed": False, "expected": TMOUT_EXPECTED,
+                           "reading": "declare -xr TMOUT=900",
+                           "source": "/etc/profile.d/idlelock.sh:4"}}
+
+
+def test_findings_name_every_failing_line_and_only_those():
+    texts = {MAIN: "ClientAliveCountMax 0\nClientAliveCountMax 1\nClientAliveCountMax 5\n",
+             "/etc/profile": "declare -xr TMOUT=900\n",
+             "/etc/profile.d/a.sh": "declare -xr TMOUT=300\n",
+             "/etc/profile.d/b.sh": "\ndeclare -xr TMOUT=1200\n"}
+    assert results(texts) == {
+        "sshd_set_idle_timeout": {"passed": False, "expected": IDLE_EXPECTED,
+                                  "reading": f"no such line in {MAIN}", "source": MAIN},
+        "sshd_set_keepalive": {"passed": False, "expected": KEEPALIVE_EXPECTED,
+                               "reading": "ClientAliveCountMax 0, ClientAliveCountMax 5",
+                               "source": f"{MAIN}:1, {MAIN}:3"},
+        "accounts_tmout": {"passed": False, "expected": TMOUT_EXPECTED,
+                           "reading": "declare -xr TMOUT=900, declare -xr TMOUT=1200",
+                           "source": "/etc/profile:1, /etc/profile.d/b.sh:2"}}
+
+
+def test_passing_rules_show_every_line_read():
+    texts = {MAIN: "ClientAliveInterval 600\nClientAliveCountMax 1\nClientAliveCountMax 1\n",
+             "/etc/profile": "declare -xr TMOUT=900\n",
+             "/etc/profile.d/a.sh": "declare -xr TMOUT=300\n"}
+    assert results(texts) == {
+        "sshd_set_idle_timeout": {"passed": True, "expected": IDLE_EXPECTED,
+                                  "reading": "ClientAliveInterval 600", "source": f"{MAIN}:1"},
+        "sshd_set_keepalive": {"passed": True, "expected": KEEPALIVE_EXPECTED,
+                               "reading": "ClientAliveCountMax 1, ClientAliveCountMax 1",
+                               "source": f"{MAIN}:2, {MAIN}:3"},
+        # profile.d passes on its own, whatever /etc/profile says; the failing line is shown.
+        "accounts_tmout": {"passed": True, "expected": TMOUT_EXPECTED,
+                           "reading": "declare -xr TMOUT=900", "source": "/etc/profile:1"}}
+
+
+def test_nothing_to_read():
+    assert results({MAIN: None}) == {
+        "sshd_set_idle_timeout": {"passed": False, "expected": IDLE_EXPECTED,
+                                  "reading": f"no such line in {MAIN}", "source": MAIN},
+        "sshd_set_keepalive": {"passed": False, "expected": KEEPALIVE_EXPECTED,
+                               "reading": f"no such line in {MAIN}", "source": MAIN},
+        "accounts_tmout": {"passed": False, "expected": TMOUT_EXPECTED,
+                           "reading": "no declare -xr TMOUT line",
+                           "source": "/etc/profile, /etc/profile.d/*.sh"}}
+
+
+def test_a_tmout_word_that_is_no_number_never_passes():
+    # OpenSCAP 1.3 with ssg-debderived reports this line as "error" (checked on a copy of
+    # the bullseye chroot): not a pass either way; the audit calls it a failing reading.
+    assert results({MAIN: "", "/etc/profile": "declare -xr TMOUT=LIMIT\n"})["accounts_tmout"] == {
+        "passed": False, "expected": TMOUT_EXPECTED, "reading": "declare -xr TMOUT=LIMIT",
+        "source": "/etc/profile:1"}
+
+
+@pytest.mark.parametrize("limits,shown", [
+    ({"tmout_min": 1, "tmout_max": 600}, "1..600"), ({"tmout_min": 600, "tmout_max": 600}, "600"),
+    ({"tmout_max": 600}, "0..600"), ({"tmout_min": 1}, "1..∞"),
+])
+def test_a_site_scanner_bound_reads_as_a_range(limits, shown):
+    interval = {k.replace("tmout", "client_alive_interval"): v for k, v in limits.items()}
+    read = results({MAIN: ""}, {"accounts_tmout": limits, "sshd_set_idle_timeout": interval})
+    assert read["sshd_set_idle_timeout"]["expected"] == (
+        f"ClientAliveInterval {shown} as the first such line of {MAIN}")
+    assert read["accounts_tmout"]["expected"] == (
+        f"declare -xr TMOUT={shown} in /etc/profile, or in every /etc/profile.d/*.sh that sets it")
