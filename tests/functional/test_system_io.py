@@ -65,8 +65,32 @@ def test_paths_resolve_inside_a_root(tmp_path):
 
 
 def test_a_root_that_is_not_a_directory_is_refused(tmp_path):
-    with pytest.raises(system.ProbeError, match="is not a directory"):
-        system.check_root(str(tmp_path / "missing"))
+    missing = str(tmp_path / "missing")
+    with pytest.raises(system.ProbeError) as refused:
+        system.check_root(missing)
+    assert str(refused.value) == (f"root {missing!r} is not a directory (expected a mounted "
+                                  "image or chroot)")
+
+
+@pytest.mark.parametrize("root", ["/", "image"])
+def test_a_root_without_the_sshd_binary_is_refused_by_name(tmp_path, root):
+    root = str(tmp_path) if root == "image" else root
+    where = f"root {root}" if root == str(tmp_path) else "this system"
+    with pytest.raises(system.ProbeError) as refused:
+        system.check_root(root, "/usr/sbin/idlelock-no-such-sshd")
+    assert str(refused.value) == (
+        f"no sshd at /usr/sbin/idlelock-no-such-sshd in {where}: install openssh-server there, "
+        "set sshd:binary, or set sshd:enabled to false")
+
+
+def test_the_sshd_binary_is_looked_for_inside_the_root(tmp_path):
+    binary = "/idlelock-test-only/sshd"  # in the image, on no host
+    (tmp_path / "idlelock-test-only").mkdir()
+    (tmp_path / "idlelock-test-only" / "sshd").write_bytes(b"")
+    system.check_root(str(tmp_path), binary)
+    system.check_root(str(tmp_path))  # no binary asked: only the directory
+    with pytest.raises(system.ProbeError, match=f"no sshd at {binary} in this system"):
+        system.check_root("/", binary)
 
 
 # ---------------------------------------------------------------- confinement
@@ -146,6 +170,42 @@ def test_glob_hides_dotfiles_and_sorts_by_bytes_like_glob3(tmp_path):
     assert system.expand_glob(str(tmp_path), "/*/[!ab].conf") == ["/d/B.conf", "/d/\u00e9.conf"]
     assert system.expand_glob(str(tmp_path), "/d/z.txt") == ["/d/z.txt"]
     assert system.expand_glob(str(tmp_path), "/missing/*.conf") == []
+
+
+def test_glob_goes_on_past_a_base_that_is_no_directory_and_keeps_every_match(tmp_path):
+    for name in ("a", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.conf").write_text("")
+    (tmp_path / "b").write_text("")  # matches "*", then cannot be listed
+    assert system.expand_glob(str(tmp_path), "/*/*.conf") == ["/a/a.conf", "/c/c.conf"]
+
+
+def test_glob_sorts_bytes_that_are_not_utf8_as_glob3_does(tmp_path):
+    # "\xff" (decoded as U+DCFF) sorts after U+FF41 as text, before it as bytes
+    # (0xEF 0xBD 0x81 < 0xFF): sshd reads the files in byte order.
+    directory = tmp_path / "d"
+    directory.mkdir()
+    for name in (b"\xff.conf", "\uff41.conf".encode()):
+        (directory / os.fsdecode(name)).write_text("")
+    assert system.expand_glob(str(tmp_path), "/d/*.conf") == [
+        "/d/\uff41.conf", "/d/" + os.fsdecode(b"\xff.conf")]
+
+
+def test_glob_keeps_a_dangling_symlink_as_glob3_does(tmp_path):
+    directory = tmp_path / "d"
+    directory.mkdir()
+    (directory / "x.conf").symlink_to("/nonexistent-idlelock-target")
+    assert system.expand_glob(str(tmp_path), "/d/*.conf") == ["/d/x.conf"]
+
+
+def test_is_dir_looks_inside_the_root(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "file").write_text("")
+    (tmp_path / "link").symlink_to("/sub")  # absolute: starts again at the root
+    assert system.is_dir(str(tmp_path), "/sub") is True
+    assert system.is_dir(str(tmp_path), "/link") is True
+    assert system.is_dir(str(tmp_path), "/file") is False
+    assert system.is_dir(str(tmp_path), "/missing") is False
 
 
 # ---------------------------------------------------------------- reading

@@ -161,7 +161,11 @@ TMOUT_SECONDS = {"1": 1, "1x": 1, "+1": 1, " 1": 1, "\t1": 1, "1_0": 1, "1\u00a0
                  "x1": None, "": None,
                  # strtol() clamps an overflow; atoi()'s int keeps the low 32 bits.
                  "4294967297": 1, "-4294967295": 1, "4294967296": None,
-                 "18446744073709551617": None, "0" * 30 + "1": 1, "1" * 5000: None}
+                 "18446744073709551617": None, "0" * 30 + "1": 1, "1" * 5000: None,
+                 # 19 digits, each 1 mod 2**32: in long range (1 s), just past LONG_MAX and
+                 # LONG_MIN (clamped: -1 and 0, no timeout).
+                 "1000000001486618625": 1, "9223372041149743105": None,
+                 "-9223372041149743103": None}
 
 
 def test_tmout_reads_as_bash_reads_it():
