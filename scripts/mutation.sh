@@ -3,11 +3,11 @@
 # write path, killed by the fast tests only (unit tests and the I/O layer's
 # own tests: no sshd daemon, no Salt, no e2e). Prints the score per module.
 # Not in CI: every mutant runs the tests that cover it, so a full run takes
-# about an hour on 2 idle cores. See docs/mutation.md.
+# about 25 minutes on 2 cores. See docs/mutation.md.
 #
 # Environment:
 #   MUTATION_SAMPLE   check N mutants per module, drawn with a fixed seed (the
-#                     same ones every run), e.g. 30: minutes instead of an hour
+#                     same ones every run), e.g. 30: a few minutes
 #   MUTATION_TIMEOUT  seconds before mutmut is stopped (default 3600); the
 #                     score then covers the mutants it checked
 #   MUTATION_CHILDREN parallel workers (default 2)
