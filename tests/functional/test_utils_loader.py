@@ -27,12 +27,31 @@ def public_functions(name):
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
 
 
+class _Errors(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """``(names of __utils__, error messages)``: one loader, every util loaded once."""
+    opts = make_minion_opts(tmp_path_factory.mktemp("utils-loader"))
+    errors, logger = _Errors(), logging.getLogger("salt.loader")
+    logger.addHandler(errors)
+    try:
+        names = list(salt.loader.utils(opts))  # listing the keys loads every module
+    finally:
+        logger.removeHandler(errors)
+    return names, errors.messages
+
+
 @pytest.mark.parametrize("name", UTILS)
-def test_each_util_loads_without_an_error(name, tmp_path, caplog):
-    opts = make_minion_opts(tmp_path)
-    with caplog.at_level(logging.ERROR, logger="salt.loader"):
-        utils = salt.loader.utils(opts)
-        loaded = {key.partition(".")[2] for key in utils if key.startswith(f"{name}.")}
+def test_each_util_loads_without_an_error(name, loaded):
+    utils, errors = loaded
+    loaded = {key.partition(".")[2] for key in utils if key.startswith(f"{name}.")}
     assert public_functions(name) <= loaded, f"Salt's loader did not load {name}"
-    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert not [e for e in errors if name in e], errors
